@@ -1,0 +1,174 @@
+#include "routemq/settings.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "routemq/errors.hpp"
+
+namespace routemq {
+namespace {
+
+[[noreturn]] void reject(const setting_variable& v, const std::string& value) {
+    throw config_error(fmt::format("invalid {}='{}': allowed {}", v.name, value, v.allowed));
+}
+
+int parse_int(const setting_variable& v, const std::string& value, int min, int max) {
+    int out = 0;
+    const auto* end = value.data() + value.size();
+    auto [ptr, ec] = std::from_chars(value.data(), end, out);
+    if (value.empty() || ec != std::errc() || ptr != end || out < min || out > max) {
+        reject(v, value);
+    }
+    return out;
+}
+
+bool parse_bool(const setting_variable& v, const std::string& value) {
+    std::string lower = value;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "true" || lower == "1" || lower == "yes" || lower == "on") {
+        return true;
+    }
+    if (lower == "false" || lower == "0" || lower == "no" || lower == "off") {
+        return false;
+    }
+    reject(v, value);
+}
+
+std::string one_of(const setting_variable& v, const std::string& value,
+                   std::initializer_list<std::string_view> allowed) {
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+        reject(v, value);
+    }
+    return value;
+}
+
+std::string client_id_part(const setting_variable& v, const std::string& value) {
+    const bool ok = !value.empty() && value.size() <= 64 &&
+                    std::all_of(value.begin(), value.end(), [](unsigned char c) {
+                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                    });
+    if (!ok) {
+        reject(v, value);
+    }
+    return value;
+}
+
+#define ROUTEMQ_SETTER(body) \
+    [](settings& s, const setting_variable& v, const std::string& value) { body; }
+
+const std::vector<setting_variable> kTable = {
+    {"MQTT_BROKER", "localhost", "a host name or IP address", "Broker host to connect to.",
+     ROUTEMQ_SETTER(if (value.empty() || value.find_first_of(" /") != std::string::npos) {
+         reject(v, value);
+     } s.mqtt_broker = value)},
+    {"MQTT_PORT", "1883", "an integer 1-65535", "Broker port (8883 is usual with TLS).",
+     ROUTEMQ_SETTER(s.mqtt_port = parse_int(v, value, 1, 65535))},
+    {"MQTT_USERNAME", "", "any string; empty for none", "User name sent when connecting.",
+     ROUTEMQ_SETTER((void)v; s.mqtt_username = value)},
+    {"MQTT_PASSWORD", "", "any string; empty for none", "Password sent with MQTT_USERNAME.",
+     ROUTEMQ_SETTER((void)v; s.mqtt_password = value)},
+    {"MQTT_CLIENT_ID", "routemq", "1-64 letters, digits, '-', '_' or '.'",
+     "Prefix of client ids; a process's id is <prefix>-<hostname>-<role>.",
+     ROUTEMQ_SETTER(s.mqtt_client_id = client_id_part(v, value))},
+    {"MQTT_GROUP_NAME", "routemq", "1-64 letters, digits, '-', '_' or '.'",
+     "Shared subscription group: shared routes subscribe as $share/<group>/<filter>.",
+     ROUTEMQ_SETTER(s.mqtt_group_name = client_id_part(v, value))},
+    {"MQTT_PROTOCOL", "5", "5 or 3.1.1",
+     "MQTT protocol version; 5 enables subscription identifiers and user properties.",
+     ROUTEMQ_SETTER(s.mqtt_protocol = one_of(v, value, {"5", "3.1.1"}) == "5" ? 5 : 4)},
+    {"MQTT_KEEPALIVE", "60", "an integer 5-65535 (seconds)", "Keepalive interval in seconds.",
+     ROUTEMQ_SETTER(s.mqtt_keepalive = parse_int(v, value, 5, 65535))},
+    {"MQTT_RECONNECT_MAX_SECONDS", "30", "an integer 1-3600",
+     "Longest wait between reconnect attempts; waits start at 1 s and double.",
+     ROUTEMQ_SETTER(s.mqtt_reconnect_max_seconds = parse_int(v, value, 1, 3600))},
+    {"MQTT_TLS", "false", "true or false", "Connect with TLS (ssl://).",
+     ROUTEMQ_SETTER(s.mqtt_tls = parse_bool(v, value))},
+    {"MQTT_TLS_CA_FILE", "", "a readable PEM file path; empty for the system store",
+     "CA certificates used to verify the broker.",
+     ROUTEMQ_SETTER((void)v; s.mqtt_tls_ca_file = value)},
+    {"MQTT_TLS_CERT_FILE", "", "a readable PEM file path; empty for none",
+     "Client certificate for mutual TLS.", ROUTEMQ_SETTER((void)v; s.mqtt_tls_cert_file = value)},
+    {"MQTT_TLS_KEY_FILE", "", "a readable PEM file path; empty for none",
+     "Private key of MQTT_TLS_CERT_FILE.", ROUTEMQ_SETTER((void)v; s.mqtt_tls_key_file = value)},
+    {"MQTT_TLS_VERIFY", "true", "true or false",
+     "Verify the broker's certificate and host name (turn off only for testing).",
+     ROUTEMQ_SETTER(s.mqtt_tls_verify = parse_bool(v, value))},
+    {"LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off",
+     "Lowest level logged.",
+     ROUTEMQ_SETTER(s.log_level = one_of(
+                        v, value, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
+    {"LOG_FORMAT", "text", "text or json", "One line per event: plain text or JSON lines.",
+     ROUTEMQ_SETTER(s.log_format = one_of(v, value, {"text", "json"}))},
+    {"WORKER_COUNT", "0", "an integer 0-1024",
+     "With --workers: 0 follows the plan (sum of worker_count over shared routes); N runs N "
+     "workers that each serve every shared route.",
+     ROUTEMQ_SETTER(s.worker_count = parse_int(v, value, 0, 1024))},
+};
+
+#undef ROUTEMQ_SETTER
+
+void check_readable(std::string_view name, const std::string& path) {
+    if (path.empty()) {
+        return;
+    }
+    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
+        std::fclose(f);
+        return;
+    }
+    throw config_error(fmt::format("invalid {}='{}': allowed a readable file path", name, path));
+}
+
+}  // namespace
+
+const std::vector<setting_variable>& settings_table() {
+    return kTable;
+}
+
+env_map read_process_environment() {
+    env_map out;
+    for (const auto& v : kTable) {
+        std::string name(v.name);
+        if (const char* value = std::getenv(name.c_str())) {
+            out.emplace(std::move(name), value);
+        }
+    }
+    return out;
+}
+
+settings load_settings(const env_map& file, const env_map& environment) {
+    settings s;
+    for (const auto& v : kTable) {
+        std::string value(v.default_value);
+        if (auto it = file.find(v.name); it != file.end()) {
+            value = it->second;
+        }
+        if (auto it = environment.find(v.name); it != environment.end()) {
+            value = it->second;
+        }
+        v.apply(s, v, value);
+    }
+    check_readable("MQTT_TLS_CA_FILE", s.mqtt_tls_ca_file);
+    check_readable("MQTT_TLS_CERT_FILE", s.mqtt_tls_cert_file);
+    check_readable("MQTT_TLS_KEY_FILE", s.mqtt_tls_key_file);
+    if (s.mqtt_tls_cert_file.empty() != s.mqtt_tls_key_file.empty()) {
+        throw config_error(fmt::format(
+            "invalid MQTT_TLS_KEY_FILE='{}': allowed set together with MQTT_TLS_CERT_FILE",
+            s.mqtt_tls_key_file));
+    }
+    return s;
+}
+
+std::string settings_markdown() {
+    std::string out = "| Variable | Default | Allowed | Description |\n|---|---|---|---|\n";
+    for (const auto& v : kTable) {
+        out += fmt::format("| `{}` | `{}` | {} | {} |\n", v.name, v.default_value, v.allowed,
+                           v.description);
+    }
+    return out;
+}
+
+}  // namespace routemq

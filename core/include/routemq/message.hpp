@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace routemq {
+
+/// MQTT 5 user properties, in the order they were sent.
+using user_properties = std::vector<std::pair<std::string, std::string>>;
+
+/// One delivery as it came from the broker.
+struct message {
+    std::string topic;
+    std::string payload;
+    int qos = 0;
+    bool retain = false;
+    routemq::user_properties user_properties;
+    /// MQTT 5 subscription identifiers carried by this delivery (empty under 3.1.1).
+    std::vector<int> subscription_ids;
+};
+
+/// Something that can publish: the MQTT client, or a test double in unit tests.
+class publisher {
+public:
+    virtual ~publisher() = default;
+    /// Queues a message for the broker; throws routemq::mqtt_error when it cannot be queued.
+    virtual void publish(const std::string& topic, std::string_view payload, int qos = 0,
+                         bool retain = false) = 0;
+};
+
+}  // namespace routemq

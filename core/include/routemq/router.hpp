@@ -1,0 +1,120 @@
+#pragma once
+
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "routemq/middleware.hpp"
+#include "routemq/pattern.hpp"
+
+namespace routemq {
+
+/// Per-route options.
+struct route_options {
+    /// Subscription QoS, 0 to 2.
+    int qos = 0;
+    /// Subscribe through `$share/<MQTT_GROUP_NAME>/...` so the broker spreads messages.
+    bool shared = false;
+    /// Worker processes for a shared route (at least 1).
+    int worker_count = 1;
+    /// Route middleware, first listed is outermost; runs inside any group middleware.
+    std::vector<routemq::middleware> middleware = {};
+    /// Name shown by `routemq routes`; derived from the handler when empty.
+    std::string name = {};
+};
+
+/// Options of a route group.
+struct group_options {
+    /// Joined in front of every pattern in the group with a single '/'.
+    std::string prefix = {};
+    /// Wraps the middleware of every route in the group; first listed is outermost.
+    std::vector<routemq::middleware> middleware = {};
+};
+
+/// One registered route, compiled.
+struct route {
+    routemq::pattern pattern;
+    route_options options;
+    /// Group and route middleware composed around the handler, once, at registration.
+    routemq::handler chain;
+    std::string handler_name;
+};
+
+namespace detail {
+/// Best-effort readable name of a function (demangled symbol) or callable type.
+std::string function_name(const void* address);
+std::string type_name(const std::type_info& type);
+}  // namespace detail
+
+class router;
+
+/// A set of routes sharing a prefix and middleware; groups nest.
+class route_group {
+public:
+    route_group(router& r, std::string prefix, std::vector<middleware> middleware);
+
+    /// Registers `pattern` (joined to the group's prefix) with a handler.
+    template <class Handler>
+    void on(const std::string& pattern, Handler&& h, route_options options = {});
+
+    /// A nested group: prefixes join, this group's middleware wraps the nested group's.
+    route_group group(group_options options) const;
+
+private:
+    router* router_;
+    std::string prefix_;
+    std::vector<middleware> middleware_;
+};
+
+/// The route table of an application.
+class router {
+public:
+    /// Registers a route; throws routemq::route_error (naming the pattern) when it is invalid.
+    template <class Handler>
+    void on(const std::string& pattern, Handler&& h, route_options options = {}) {
+        add(pattern, std::forward<Handler>(h), std::move(options), {});
+    }
+
+    /// A group of routes with a common prefix and middleware.
+    route_group group(group_options options);
+
+    const std::vector<route>& routes() const noexcept { return routes_; }
+
+private:
+    friend class route_group;
+
+    template <class Handler>
+    void add(const std::string& pattern, Handler&& h, route_options options,
+             const std::vector<middleware>& outer) {
+        std::string name = options.name;
+        using decayed = std::decay_t<Handler>;
+        if (name.empty()) {
+            if constexpr (std::is_pointer_v<decayed> &&
+                          std::is_function_v<std::remove_pointer_t<decayed>>) {
+                name = detail::function_name(reinterpret_cast<const void*>(h));
+            } else {
+                name = detail::type_name(typeid(decayed));
+            }
+        }
+        add_route(pattern, handler(std::forward<Handler>(h)), std::move(name), std::move(options),
+                  outer);
+    }
+
+    void add_route(const std::string& pattern, handler h, std::string name, route_options options,
+                   const std::vector<middleware>& outer);
+
+    std::vector<route> routes_;
+};
+
+template <class Handler>
+void route_group::on(const std::string& pattern, Handler&& h, route_options options) {
+    std::string full = prefix_;
+    if (!full.empty() && !pattern.empty()) {
+        full += '/';
+    }
+    full += pattern;
+    router_->add(full, std::forward<Handler>(h), std::move(options), middleware_);
+}
+
+}  // namespace routemq

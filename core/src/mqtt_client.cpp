@@ -1,0 +1,440 @@
+#include "routemq/mqtt_client.hpp"
+
+#include <MQTTAsync.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "routemq/errors.hpp"
+
+namespace routemq {
+
+namespace {
+constexpr int kFailureReason = 0x80;  // SUBACK codes from here on are refusals (MQTT 3.1.1 and 5)
+}
+
+struct mqtt_client::impl {
+    /// Stable per-subscription context handed to Paho's SUBACK callbacks.
+    struct sub_slot {
+        impl* self;
+        std::size_t index;
+    };
+
+    client_options opts;
+    std::vector<subscription_request> subs;
+    std::vector<sub_slot> slots;
+    message_handler on_message;
+    MQTTAsync handle = nullptr;
+
+    mutable std::mutex mu;
+    std::condition_variable cv;
+    bool connected = false;
+    bool stopping = false;
+    bool disconnected = false;
+    int connects = 0;
+    std::size_t sub_answers = 0;
+    std::size_t unsub_answers = 0;
+    std::vector<std::string> refused;
+
+    bool v5() const { return opts.protocol == 5; }
+
+    // ---- Paho callbacks: static, noexcept in effect (every body is wrapped) ----
+
+    static int message_arrived(void* ctx, char* topic, int topic_len, MQTTAsync_message* m) {
+        auto* self = static_cast<impl*>(ctx);
+        try {
+            message msg;
+            msg.topic = topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
+                                      : std::string(topic);
+            msg.payload.assign(static_cast<const char*>(m->payload),
+                               static_cast<std::size_t>(m->payloadlen));
+            msg.qos = m->qos;
+            msg.retain = m->retained != 0;
+            for (int i = 0; i < m->properties.count; ++i) {
+                const auto& p = m->properties.array[i];
+                if (p.identifier == MQTTPROPERTY_CODE_USER_PROPERTY) {
+                    msg.user_properties.emplace_back(
+                        std::string(p.value.data.data, static_cast<std::size_t>(p.value.data.len)),
+                        std::string(p.value.value.data,
+                                    static_cast<std::size_t>(p.value.value.len)));
+                } else if (p.identifier == MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER) {
+                    msg.subscription_ids.push_back(p.value.integer4);
+                }
+            }
+            self->on_message(msg);
+        } catch (const std::exception& e) {
+            spdlog::error("message on '{}' dropped: {}", topic, e.what());
+        } catch (...) {
+            spdlog::error("message on '{}' dropped: unknown exception", topic);
+        }
+        MQTTAsync_freeMessage(&m);
+        MQTTAsync_free(topic);
+        return 1;  // handled: Paho acknowledges QoS 1/2 now, after the handler ran
+    }
+
+    static void connection_lost(void* ctx, char* cause) {
+        auto* self = static_cast<impl*>(ctx);
+        std::lock_guard lock(self->mu);
+        self->connected = false;
+        if (!self->stopping) {
+            spdlog::warn("connection to {}:{} lost ({}); reconnecting", self->opts.host,
+                         self->opts.port, cause != nullptr ? cause : "no reason given");
+        }
+    }
+
+    static void on_connected(void* ctx, char* /*cause*/) {
+        static_cast<impl*>(ctx)->connected_now();
+    }
+    static void on_connect_success(void* ctx, MQTTAsync_successData*) {
+        static_cast<impl*>(ctx)->connected_now();
+    }
+    static void on_connect_success5(void* ctx, MQTTAsync_successData5*) {
+        static_cast<impl*>(ctx)->connected_now();
+    }
+    static void on_connect_failure(void* ctx, MQTTAsync_failureData* r) {
+        static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
+                                                r != nullptr ? r->message : nullptr);
+    }
+    static void on_connect_failure5(void* ctx, MQTTAsync_failureData5* r) {
+        static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
+                                                r != nullptr ? r->message : nullptr);
+    }
+
+    static void on_sub_success(void* ctx, MQTTAsync_successData* r) {
+        auto* slot = static_cast<sub_slot*>(ctx);
+        const int granted = r != nullptr ? r->alt.qos : kFailureReason;
+        slot->self->sub_answered(slot->index, granted >= kFailureReason ? granted : 0,
+                                 "refused by the broker");
+    }
+    static void on_sub_failure(void* ctx, MQTTAsync_failureData* r) {
+        auto* slot = static_cast<sub_slot*>(ctx);
+        slot->self->sub_answered(slot->index, r != nullptr ? r->code : -1,
+                                 r != nullptr && r->message != nullptr ? r->message : "failed");
+    }
+    static void on_sub_success5(void* ctx, MQTTAsync_successData5* r) {
+        auto* slot = static_cast<sub_slot*>(ctx);
+        const int code = r != nullptr ? r->reasonCode : 0;
+        slot->self->sub_answered(slot->index, code >= kFailureReason ? code : 0,
+                                 MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(code)));
+    }
+    static void on_sub_failure5(void* ctx, MQTTAsync_failureData5* r) {
+        auto* slot = static_cast<sub_slot*>(ctx);
+        const int code = r != nullptr ? r->reasonCode : -1;
+        slot->self->sub_answered(
+            slot->index, code == 0 ? -1 : code,
+            code > 0 ? MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(code))
+                     : (r != nullptr && r->message != nullptr ? r->message : "failed"));
+    }
+
+    static void on_unsub_done(void* ctx, MQTTAsync_successData*) {
+        static_cast<impl*>(ctx)->unsub_answered();
+    }
+    static void on_unsub_done5(void* ctx, MQTTAsync_successData5*) {
+        static_cast<impl*>(ctx)->unsub_answered();
+    }
+    static void on_unsub_failed(void* ctx, MQTTAsync_failureData*) {
+        static_cast<impl*>(ctx)->unsub_answered();
+    }
+    static void on_unsub_failed5(void* ctx, MQTTAsync_failureData5*) {
+        static_cast<impl*>(ctx)->unsub_answered();
+    }
+
+    static void on_disconnected(void* ctx, MQTTAsync_successData*) {
+        static_cast<impl*>(ctx)->disconnect_done();
+    }
+    static void on_disconnected5(void* ctx, MQTTAsync_successData5*) {
+        static_cast<impl*>(ctx)->disconnect_done();
+    }
+    static void on_disconnect_failed(void* ctx, MQTTAsync_failureData*) {
+        static_cast<impl*>(ctx)->disconnect_done();
+    }
+    static void on_disconnect_failed5(void* ctx, MQTTAsync_failureData5*) {
+        static_cast<impl*>(ctx)->disconnect_done();
+    }
+
+    // ---- state changes ----
+
+    void connected_now() {
+        std::unique_lock lock(mu);
+        if (connected || stopping) {
+            return;  // Paho may report one connect through both onSuccess and `connected`
+        }
+        connected = true;
+        ++connects;
+        sub_answers = 0;
+        refused.clear();
+        const int n = connects;
+        lock.unlock();
+        if (n == 1) {
+            spdlog::info("connected to {}:{} as '{}' (MQTT {})", opts.host, opts.port,
+                         opts.client_id, v5() ? "5" : "3.1.1");
+        } else {
+            spdlog::info("reconnected to {}:{}; subscribing again", opts.host, opts.port);
+        }
+        subscribe_everything();
+        cv.notify_all();
+    }
+
+    void connect_failed(int code, const char* why) {
+        spdlog::warn("cannot connect to {}:{} (code {}: {}); retrying every 1-{} s", opts.host,
+                     opts.port, code, why != nullptr ? why : MQTTAsync_strerror(code),
+                     opts.reconnect_max_seconds);
+    }
+
+    void subscribe_everything() {
+        for (std::size_t i = 0; i < subs.size(); ++i) {
+            MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+            ro.context = &slots[i];
+            if (v5()) {
+                ro.onSuccess5 = on_sub_success5;
+                ro.onFailure5 = on_sub_failure5;
+                if (subs[i].id > 0) {
+                    MQTTProperty id{};
+                    id.identifier = MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER;
+                    id.value.integer4 = subs[i].id;
+                    MQTTProperties_add(&ro.properties, &id);
+                }
+            } else {
+                ro.onSuccess = on_sub_success;
+                ro.onFailure = on_sub_failure;
+            }
+            const int rc = MQTTAsync_subscribe(handle, subs[i].topic.c_str(), subs[i].qos, &ro);
+            MQTTProperties_free(&ro.properties);
+            if (rc != MQTTASYNC_SUCCESS) {
+                sub_answered(i, rc, MQTTAsync_strerror(rc));
+            }
+        }
+    }
+
+    void sub_answered(std::size_t index, int code, const char* why) {
+        {
+            std::lock_guard lock(mu);
+            ++sub_answers;
+            if (code != 0) {
+                refused.push_back(fmt::format("'{}' refused: {} (code {})", subs[index].topic,
+                                              why != nullptr ? why : "unknown", code));
+            }
+        }
+        if (code != 0) {
+            spdlog::error("subscription to '{}' refused: {} (code {})", subs[index].topic,
+                          why != nullptr ? why : "unknown", code);
+        } else {
+            spdlog::info("subscribed to '{}' (qos {})", subs[index].topic, subs[index].qos);
+        }
+        cv.notify_all();
+    }
+
+    void unsub_answered() {
+        {
+            std::lock_guard lock(mu);
+            ++unsub_answers;
+        }
+        cv.notify_all();
+    }
+
+    void disconnect_done() {
+        {
+            std::lock_guard lock(mu);
+            disconnected = true;
+            connected = false;
+        }
+        cv.notify_all();
+    }
+};
+
+mqtt_client::mqtt_client(client_options options, std::vector<subscription_request> subscriptions,
+                         message_handler on_message)
+    : impl_(std::make_unique<impl>()) {
+    auto& m = *impl_;
+    m.opts = std::move(options);
+    m.subs = std::move(subscriptions);
+    m.on_message = std::move(on_message);
+    for (std::size_t i = 0; i < m.subs.size(); ++i) {
+        m.slots.push_back({&m, i});
+    }
+    const auto uri =
+        fmt::format("{}://{}:{}", m.opts.tls ? "ssl" : "tcp", m.opts.host, m.opts.port);
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    if (m.v5()) {
+        co = MQTTAsync_createOptions_initializer5;
+    }
+    co.sendWhileDisconnected = 1;  // handlers may publish during a reconnect
+    co.maxBufferedMessages = 10000;
+    int rc = MQTTAsync_createWithOptions(&m.handle, uri.c_str(), m.opts.client_id.c_str(),
+                                         MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+    if (rc != MQTTASYNC_SUCCESS) {
+        throw mqtt_error(
+            fmt::format("cannot create MQTT client for {}: {}", uri, MQTTAsync_strerror(rc)));
+    }
+    rc =
+        MQTTAsync_setCallbacks(m.handle, &m, impl::connection_lost, impl::message_arrived, nullptr);
+    if (rc == MQTTASYNC_SUCCESS) {
+        rc = MQTTAsync_setConnected(m.handle, &m, impl::on_connected);
+    }
+    if (rc != MQTTASYNC_SUCCESS) {
+        MQTTAsync_destroy(&m.handle);
+        throw mqtt_error(fmt::format("cannot set MQTT callbacks: {}", MQTTAsync_strerror(rc)));
+    }
+}
+
+mqtt_client::~mqtt_client() {
+    bool still_connected = false;
+    {
+        std::lock_guard lock(impl_->mu);
+        still_connected = !impl_->disconnected && impl_->connects > 0;
+    }
+    if (still_connected) {
+        disconnect(std::chrono::milliseconds(1000));
+    }
+    MQTTAsync_destroy(&impl_->handle);
+}
+
+const client_options& mqtt_client::options() const noexcept {
+    return impl_->opts;
+}
+
+void mqtt_client::start() {
+    auto& m = *impl_;
+    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    if (m.v5()) {
+        co = MQTTAsync_connectOptions_initializer5;
+        co.cleanstart = m.opts.clean_start ? 1 : 0;
+        co.onSuccess5 = impl::on_connect_success5;
+        co.onFailure5 = impl::on_connect_failure5;
+        if (m.opts.session_expiry_seconds > 0) {
+            MQTTProperty expiry{};
+            expiry.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+            expiry.value.integer4 = static_cast<unsigned int>(m.opts.session_expiry_seconds);
+            MQTTProperties_add(&props, &expiry);
+            co.connectProperties = &props;
+        }
+    } else {
+        co.cleansession = m.opts.clean_start ? 1 : 0;
+        co.onSuccess = impl::on_connect_success;
+        co.onFailure = impl::on_connect_failure;
+    }
+    co.context = &m;
+    co.keepAliveInterval = m.opts.keepalive_seconds;
+    co.automaticReconnect = 1;
+    co.minRetryInterval = 1;
+    co.maxRetryInterval = m.opts.reconnect_max_seconds;
+    if (!m.opts.username.empty()) {
+        co.username = m.opts.username.c_str();
+        co.password = m.opts.password.c_str();
+    }
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+    if (m.opts.tls) {
+        ssl.trustStore = m.opts.tls_ca_file.empty() ? nullptr : m.opts.tls_ca_file.c_str();
+        ssl.keyStore = m.opts.tls_cert_file.empty() ? nullptr : m.opts.tls_cert_file.c_str();
+        ssl.privateKey = m.opts.tls_key_file.empty() ? nullptr : m.opts.tls_key_file.c_str();
+        ssl.enableServerCertAuth = m.opts.tls_verify ? 1 : 0;
+        ssl.verify = m.opts.tls_verify ? 1 : 0;
+        co.ssl = &ssl;
+    }
+    const int rc = MQTTAsync_connect(m.handle, &co);
+    MQTTProperties_free(&props);
+    if (rc != MQTTASYNC_SUCCESS) {
+        throw mqtt_error(fmt::format("cannot start connecting to {}:{}: {}", m.opts.host,
+                                     m.opts.port, MQTTAsync_strerror(rc)));
+    }
+}
+
+subscribe_result mqtt_client::wait_subscribed(std::chrono::milliseconds timeout) {
+    auto& m = *impl_;
+    std::unique_lock lock(m.mu);
+    subscribe_result out;
+    out.complete =
+        m.cv.wait_for(lock, timeout, [&] { return m.connected && m.sub_answers >= m.subs.size(); });
+    out.refused = m.refused;
+    return out;
+}
+
+bool mqtt_client::connected() const {
+    std::lock_guard lock(impl_->mu);
+    return impl_->connected;
+}
+
+void mqtt_client::publish(const std::string& topic, std::string_view payload, int qos,
+                          bool retain) {
+    MQTTAsync_message msg = MQTTAsync_message_initializer;
+    msg.payload = const_cast<char*>(payload.data());
+    msg.payloadlen = static_cast<int>(payload.size());
+    msg.qos = qos;
+    msg.retained = retain ? 1 : 0;
+    const int rc = MQTTAsync_sendMessage(impl_->handle, topic.c_str(), &msg, nullptr);
+    if (rc != MQTTASYNC_SUCCESS) {
+        throw mqtt_error(fmt::format("cannot publish to '{}': {}", topic, MQTTAsync_strerror(rc)));
+    }
+}
+
+void mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout) {
+    auto& m = *impl_;
+    {
+        std::lock_guard lock(m.mu);
+        if (!m.connected) {
+            return;
+        }
+        m.unsub_answers = 0;
+    }
+    std::size_t sent = 0;
+    for (const auto& s : m.subs) {
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.context = &m;
+        if (m.v5()) {
+            ro.onSuccess5 = impl::on_unsub_done5;
+            ro.onFailure5 = impl::on_unsub_failed5;
+        } else {
+            ro.onSuccess = impl::on_unsub_done;
+            ro.onFailure = impl::on_unsub_failed;
+        }
+        if (MQTTAsync_unsubscribe(m.handle, s.topic.c_str(), &ro) == MQTTASYNC_SUCCESS) {
+            ++sent;
+        }
+    }
+    std::unique_lock lock(m.mu);
+    m.cv.wait_for(lock, timeout, [&] { return m.unsub_answers >= sent || !m.connected; });
+}
+
+void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session) {
+    auto& m = *impl_;
+    {
+        std::lock_guard lock(m.mu);
+        m.stopping = true;
+        if (m.disconnected) {
+            return;
+        }
+    }
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+    MQTTProperties props = MQTTProperties_initializer;
+    if (m.v5()) {
+        d = MQTTAsync_disconnectOptions_initializer5;
+        d.onSuccess5 = impl::on_disconnected5;
+        d.onFailure5 = impl::on_disconnect_failed5;
+        if (end_session) {
+            MQTTProperty expiry{};
+            expiry.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+            expiry.value.integer4 = 0;
+            MQTTProperties_add(&props, &expiry);
+            d.properties = props;
+        }
+    } else {
+        d.onSuccess = impl::on_disconnected;
+        d.onFailure = impl::on_disconnect_failed;
+    }
+    d.context = &m;
+    d.timeout = static_cast<int>(timeout.count());
+    const int rc = MQTTAsync_disconnect(m.handle, &d);
+    MQTTProperties_free(&props);
+    std::unique_lock lock(m.mu);
+    if (rc == MQTTASYNC_SUCCESS) {
+        m.cv.wait_for(lock, timeout + std::chrono::milliseconds(500),
+                      [&] { return m.disconnected; });
+    }
+    m.disconnected = true;
+    m.connected = false;
+}
+
+}  // namespace routemq

@@ -1,0 +1,39 @@
+#include "routemq/route_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+#include "routemq/dispatcher.hpp"
+
+namespace routemq {
+
+std::string format_route_table(const router& r, std::string_view group_name) {
+    using row = std::array<std::string, 6>;
+    std::vector<row> rows{{"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "HANDLER"}};
+    for (const auto& rt : r.routes()) {
+        rows.push_back({rt.pattern.text(), rt.pattern.filter(), subscription_topic(rt, group_name),
+                        std::to_string(rt.options.qos),
+                        rt.options.shared ? std::to_string(rt.options.worker_count) : "-",
+                        rt.handler_name});
+    }
+    std::array<std::size_t, 6> width{};
+    for (const auto& cells : rows) {
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            width[i] = std::max(width[i], cells[i].size());
+        }
+    }
+    std::string out;
+    for (const auto& cells : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            line += i + 1 == cells.size() ? cells[i] : fmt::format("{:<{}}  ", cells[i], width[i]);
+        }
+        out += line + '\n';
+    }
+    return out;
+}
+
+}  // namespace routemq

@@ -1,0 +1,104 @@
+#include "routemq/router.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "routemq/errors.hpp"
+
+namespace routemq {
+namespace {
+
+std::string demangle(const char* symbol) {
+    int status = 0;
+    std::unique_ptr<char, decltype(&std::free)> out(
+        abi::__cxa_demangle(symbol, nullptr, nullptr, &status), &std::free);
+    return status == 0 && out ? std::string(out.get()) : std::string(symbol);
+}
+
+std::string trim_slashes(std::string s) {
+    while (!s.empty() && s.back() == '/') {
+        s.pop_back();
+    }
+    return s;
+}
+
+std::string strip_leading_slashes(const std::string& s) {
+    auto first = s.find_first_not_of('/');
+    return first == std::string::npos ? std::string() : s.substr(first);
+}
+
+}  // namespace
+
+namespace detail {
+
+std::string function_name(const void* address) {
+    Dl_info info{};
+    if (dladdr(address, &info) != 0 && info.dli_sname != nullptr) {
+        auto name = demangle(info.dli_sname);
+        // "ns::f(routemq::context&)" -> "ns::f"
+        if (auto paren = name.find('('); paren != std::string::npos) {
+            name.resize(paren);
+        }
+        return name;
+    }
+    return fmt::format("function@{}", address);
+}
+
+std::string type_name(const std::type_info& type) {
+    return demangle(type.name());
+}
+
+}  // namespace detail
+
+route_group::route_group(router& r, std::string prefix, std::vector<middleware> middleware)
+    : router_(&r), prefix_(trim_slashes(std::move(prefix))), middleware_(std::move(middleware)) {}
+
+route_group route_group::group(group_options options) const {
+    std::string prefix = prefix_;
+    auto inner = strip_leading_slashes(options.prefix);
+    if (!prefix.empty() && !inner.empty()) {
+        prefix += '/';
+    }
+    prefix += inner;
+    auto mw = middleware_;
+    mw.insert(mw.end(), options.middleware.begin(), options.middleware.end());
+    return route_group(*router_, std::move(prefix), std::move(mw));
+}
+
+route_group router::group(group_options options) {
+    return route_group(*this, std::move(options.prefix), std::move(options.middleware));
+}
+
+void router::add_route(const std::string& text, handler h, std::string name, route_options options,
+                       const std::vector<middleware>& outer) {
+    routemq::pattern compiled(text);
+    if (options.qos < 0 || options.qos > 2) {
+        throw route_error(
+            fmt::format("invalid route '{}': qos is {}, allowed 0, 1 or 2", text, options.qos));
+    }
+    if (options.worker_count < 1) {
+        throw route_error(fmt::format("invalid route '{}': worker_count is {}, must be at least 1",
+                                      text, options.worker_count));
+    }
+    if (!h) {
+        throw route_error(fmt::format("invalid route '{}': the handler is empty", text));
+    }
+    // Compose the onion once: the first listed middleware ends up outermost.
+    std::vector<middleware> layers = outer;
+    layers.insert(layers.end(), options.middleware.begin(), options.middleware.end());
+    handler chain = std::move(h);
+    for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+        if (!*it) {
+            throw route_error(fmt::format("invalid route '{}': a middleware is empty", text));
+        }
+        chain = [layer = *it, next = std::move(chain)](context& ctx) { layer(ctx, next); };
+    }
+    routes_.push_back(
+        route{std::move(compiled), std::move(options), std::move(chain), std::move(name)});
+}
+
+}  // namespace routemq

@@ -1,0 +1,10 @@
+#pragma once
+
+#include <routemq/router.hpp>
+
+namespace routers {
+
+/// Configuration pushed to the application.
+void config_routes(routemq::router& r);
+
+}  // namespace routers

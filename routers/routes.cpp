@@ -1,0 +1,13 @@
+#include "routes.hpp"
+
+#include "config_routes.hpp"
+#include "sensor_routes.hpp"
+
+namespace routers {
+
+void register_all(routemq::router& r) {
+    sensor_routes(r);
+    config_routes(r);
+}
+
+}  // namespace routers
