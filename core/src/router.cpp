@@ -52,18 +52,22 @@ std::string type_name(const std::type_info& type) {
     return demangle(type.name());
 }
 
+std::string join_levels(const std::string& prefix, const std::string& pattern) {
+    std::string out = trim_slashes(prefix);
+    auto tail = strip_leading_slashes(pattern);
+    if (!out.empty() && !tail.empty()) {
+        out += '/';
+    }
+    return out + tail;
+}
+
 }  // namespace detail
 
 route_group::route_group(router& r, std::string prefix, std::vector<middleware> middleware)
     : router_(&r), prefix_(trim_slashes(std::move(prefix))), middleware_(std::move(middleware)) {}
 
 route_group route_group::group(group_options options) const {
-    std::string prefix = prefix_;
-    auto inner = strip_leading_slashes(options.prefix);
-    if (!prefix.empty() && !inner.empty()) {
-        prefix += '/';
-    }
-    prefix += inner;
+    auto prefix = detail::join_levels(prefix_, options.prefix);
     auto mw = middleware_;
     mw.insert(mw.end(), options.middleware.begin(), options.middleware.end());
     return route_group(*router_, std::move(prefix), std::move(mw));

@@ -45,6 +45,8 @@ namespace detail {
 /// Best-effort readable name of a function (demangled symbol) or callable type.
 std::string function_name(const void* address);
 std::string type_name(const std::type_info& type);
+/// `prefix` and `pattern` joined with exactly one '/' (either may be empty).
+std::string join_levels(const std::string& prefix, const std::string& pattern);
 }  // namespace detail
 
 class router;
@@ -109,12 +111,8 @@ private:
 
 template <class Handler>
 void route_group::on(const std::string& pattern, Handler&& h, route_options options) {
-    std::string full = prefix_;
-    if (!full.empty() && !pattern.empty()) {
-        full += '/';
-    }
-    full += pattern;
-    router_->add(full, std::forward<Handler>(h), std::move(options), middleware_);
+    router_->add(detail::join_levels(prefix_, pattern), std::forward<Handler>(h),
+                 std::move(options), middleware_);
 }
 
 }  // namespace routemq

@@ -1,0 +1,38 @@
+# Thin wrapper over CMake. `make run` and `make test` install what is missing first.
+RELEASE_DIR ?= build/release
+TEST_DIR    ?= build/test
+JOBS        ?= $(shell nproc)
+
+.PHONY: all deps build run test routes format check-format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DROUTEMQ_BUILD_TESTS=OFF
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+# The example application against $MQTT_BROKER, or a local mosquitto when none is configured.
+run: build
+	scripts/run-dev.sh $(RELEASE_DIR)/routemq $(ARGS)
+
+routes: build
+	$(RELEASE_DIR)/routemq routes
+
+# Every test, unit and integration, built with AddressSanitizer and UBSan; then the format check.
+test: deps
+	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
+	cmake --build $(TEST_DIR) -j $(JOBS)
+	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
+	scripts/check-format.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+check-format:
+	scripts/check-format.sh
+
+clean:
+	rm -rf build

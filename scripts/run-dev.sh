@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs the example application. With no broker configured (MQTT_BROKER unset in the environment
+# and in .env), starts a throwaway mosquitto on 127.0.0.1:${DEV_BROKER_PORT:-1883} first and
+# stops it on exit.
+set -euo pipefail
+app=${1:?usage: run-dev.sh path/to/routemq [args...]}
+shift
+configured=${MQTT_BROKER:-}
+if [ -z "$configured" ] && [ -f .env ] && grep -qE '^\s*(export\s+)?MQTT_BROKER\s*=\s*\S' .env; then
+  configured=yes
+fi
+if [ -z "$configured" ]; then
+  port=${DEV_BROKER_PORT:-1883}
+  export MQTT_BROKER=127.0.0.1 MQTT_PORT=$port
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "run-dev: a broker already listens on 127.0.0.1:$port; using it"
+  else
+    dir=$(mktemp -d)
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$dir/mosquitto.conf"
+    mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+    "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+    broker=$!
+    trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null; rm -rf "$dir"' EXIT
+    for _ in $(seq 50); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.1
+    done
+    echo "run-dev: started mosquitto on 127.0.0.1:$port (log: $dir/mosquitto.log)"
+  fi
+  echo "run-dev: try  mosquitto_sub -p $port -t 'sensors/+/processed' -v"
+  echo "run-dev: and  mosquitto_pub -p $port -t sensors/42/data -m '{\"temp\":21.5}'"
+fi
+# Not exec: the trap above must stop the broker when the application exits. SIGINT/SIGTERM
+# reach the application through the process group; a forwarded TERM covers `kill <this script>`.
+"$app" "$@" &
+child=$!
+trap 'kill -TERM $child 2>/dev/null' TERM INT
+wait $child || status=$?
+wait $child 2>/dev/null || true
+exit ${status:-0}

@@ -1,0 +1,178 @@
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "support/broker.hpp"
+#include "support/process.hpp"
+#include "support/test_client.hpp"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+/// A broker, the application under test running against it, and a user-side client.
+class app_test : public ::testing::Test {
+protected:
+    std::unique_ptr<test::child_process> start_app(
+        const char* executable, std::map<std::string, std::string> env = {}) {
+        env.emplace("MQTT_BROKER", "127.0.0.1");
+        env.emplace("MQTT_PORT", std::to_string(broker_.port()));
+        env.emplace("MQTT_GROUP_NAME", "itest");
+        env.emplace("LOG_LEVEL", "debug");
+        auto app = std::make_unique<test::child_process>(
+            std::vector<std::string>{executable, "--env-file", "/dev/null"}, env,
+            test::temp_path("app.log"));
+        EXPECT_TRUE(app->wait_for_output("serving", 10s)) << app->output();
+        return app;
+    }
+
+    test::test_client& client() {
+        if (!client_) {
+            client_ = std::make_unique<test::test_client>(broker_.port(), "itest-user");
+        }
+        return *client_;
+    }
+
+    void TearDown() override {
+        client_.reset();
+    }
+
+    test::mosquitto_broker broker_;
+    std::unique_ptr<test::test_client> client_;
+};
+
+}  // namespace
+
+TEST_F(app_test, SensorReadingIsProcessedAndPublished) {
+    auto app = start_app(ROUTEMQ_EXECUTABLE);
+    client().subscribe("sensors/+/processed");
+    client().publish("sensors/42/data", R"({"temp":21.5,"unit":"C"})");
+    auto out = client().next(5s);
+    ASSERT_TRUE(out) << app->output();
+    EXPECT_EQ(out->topic, "sensors/42/processed");
+    const auto body = json::parse(out->payload);
+    EXPECT_EQ(body["device_id"], "42");
+    EXPECT_EQ(body["reading"]["temp"], 21.5);
+    EXPECT_EQ(body["reading"]["unit"], "C");
+    EXPECT_EQ(body["processed_by"], "main");
+    EXPECT_NE(app->output().find("sensors/42/data via sensors/{device_id}/data handled in"),
+              std::string::npos);
+}
+
+TEST_F(app_test, HashRouteAndTwoParameterRoute) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    client().subscribe("test/out/#");
+    client().publish("test/hash/a/b/c", "x");
+    client().publish("test/left/pair/right", "y");
+    auto got = client().collect(2, 5s);
+    ASSERT_EQ(got.size(), 2u) << app->output();
+    std::map<std::string, json> by_topic;
+    for (const auto& m : got) {
+        by_topic[m.topic] = json::parse(m.payload);
+    }
+    EXPECT_EQ(by_topic["test/out/hash"]["topic"], "test/hash/a/b/c");
+    EXPECT_EQ(by_topic["test/out/pair"]["a"], "left");
+    EXPECT_EQ(by_topic["test/out/pair"]["b"], "right");
+}
+
+TEST_F(app_test, InvalidJsonIsLoggedAndTheProcessKeepsServing) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    client().subscribe("test/out/#");
+    client().publish("test/json", "{this is not json");
+    client().publish("sensors/1/data", "[]");  // JSON, but not a reading
+    ASSERT_TRUE(app->wait_for_output("bad payload", 5s, 2)) << app->output();
+    EXPECT_NE(app->output().find("bad payload on topic 'test/json' for route 'test/json'"),
+              std::string::npos)
+        << app->output();
+    client().publish("test/json", R"({"n":1})");
+    auto out = client().next(5s);
+    ASSERT_TRUE(out) << app->output();
+    EXPECT_EQ(out->topic, "test/out/json");
+    EXPECT_EQ(json::parse(out->payload)["body"]["n"], 1);
+    EXPECT_TRUE(app->running());
+}
+
+TEST_F(app_test, ThrowingHandlerIsLoggedAndTheProcessKeepsServing) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    client().subscribe("test/out/#");
+    client().publish("test/throw/bad", "1");
+    ASSERT_TRUE(app->wait_for_output("handler refused a bad message", 5s)) << app->output();
+    EXPECT_NE(app->output().find("on topic 'test/throw/bad' (route 'test/throw/{what}')"),
+              std::string::npos)
+        << app->output();
+    client().publish("test/throw/good", "2");
+    auto out = client().next(5s);
+    ASSERT_TRUE(out) << app->output();
+    EXPECT_EQ(json::parse(out->payload)["topic"], "test/throw/good");
+    EXPECT_TRUE(app->running());
+}
+
+namespace {
+
+std::map<std::string, int> routes_reported(const std::vector<test::received>& got) {
+    std::map<std::string, int> out;
+    for (const auto& m : got) {
+        out[json::parse(m.payload)["route"].get<std::string>()]++;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_F(app_test, OverlappingRoutesEachHandleAMessageOnce) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    EXPECT_NE(app->output().find("routes 'ov/+/x' and 'ov/#' overlap"), std::string::npos);
+    client().subscribe("test/out/ov");
+    client().publish("ov/a/x", "1");
+    const std::map<std::string, int> expected = {{"ov/+/x", 1}, {"ov/#", 1}, {"ov/a/+", 1}};
+    EXPECT_EQ(routes_reported(client().drain(1500ms)), expected) << app->output();
+    client().publish("solo/b/x", "2");
+    const std::map<std::string, int> solo = {{"solo/+/x", 1}, {"solo/#", 1}};
+    EXPECT_EQ(routes_reported(client().drain(1500ms)), solo) << app->output();
+}
+
+TEST_F(app_test, OverlappingNonSharedRoutesUnderMqtt311) {
+    auto app = start_app(ROUTEMQ_TEST_APP, {{"MQTT_PROTOCOL", "3.1.1"}});
+    client().subscribe("test/out/ov");
+    client().publish("solo/b/x", "2");
+    const std::map<std::string, int> solo = {{"solo/+/x", 1}, {"solo/#", 1}};
+    EXPECT_EQ(routes_reported(client().drain(1500ms)), solo) << app->output();
+}
+
+TEST_F(app_test, ReconnectsAndResubscribesAfterBrokerRestart) {
+    auto app = start_app(ROUTEMQ_EXECUTABLE);
+    broker_.stop();
+    client_.reset();
+    ASSERT_TRUE(app->wait_for_output("connection to 127.0.0.1", 5s)) << app->output();
+    broker_.start();
+    ASSERT_TRUE(app->wait_for_output("subscribed to 'config/update'", 30s, 2)) << app->output();
+    client().subscribe("sensors/+/processed");
+    client().publish("sensors/7/data", R"({"temp":-3})");
+    auto out = client().next(5s);
+    ASSERT_TRUE(out) << app->output();
+    EXPECT_EQ(json::parse(out->payload)["device_id"], "7");
+}
+
+TEST_F(app_test, StopsCleanlyOnSigterm) {
+    auto app = start_app(ROUTEMQ_EXECUTABLE);
+    client().subscribe("sensors/+/processed");
+    client().publish("sensors/3/data", R"({"temp":1})");
+    ASSERT_TRUE(client().next(5s));
+    app->signal(SIGTERM);
+    EXPECT_EQ(app->wait(10s), 0) << app->output();
+    EXPECT_NE(app->output().find("1 received, 1 handled"), std::string::npos) << app->output();
+}
+
+TEST(Startup, BadPortExitsWithStatus2NamingIt) {
+    test::child_process app({ROUTEMQ_EXECUTABLE, "--env-file", "/dev/null"},
+                            {{"MQTT_PORT", "not-a-port"}}, test::temp_path("bad.log"));
+    EXPECT_EQ(app.wait(10s), 2);
+    const auto out = app.output();
+    EXPECT_NE(out.find("MQTT_PORT='not-a-port'"), std::string::npos) << out;
+    EXPECT_NE(out.find("1-65535"), std::string::npos) << out;
+    EXPECT_EQ(test::count_occurrences(out, "\n"), 1) << out;
+}

@@ -1,0 +1,111 @@
+#include "support/test_client.hpp"
+
+#include <MQTTClient.h>
+
+#include <stdexcept>
+
+namespace test {
+
+int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
+    auto* self = static_cast<test_client*>(ctx);
+    auto* m = static_cast<MQTTClient_message*>(raw);
+    received r{topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
+                             : std::string(topic),
+               std::string(static_cast<const char*>(m->payload),
+                           static_cast<std::size_t>(m->payloadlen))};
+    {
+        std::lock_guard lock(self->mu_);
+        self->inbox_.push_back(std::move(r));
+    }
+    self->cv_.notify_all();
+    MQTTClient_freeMessage(&m);
+    MQTTClient_free(topic);
+    return 1;
+}
+
+test_client::test_client(int port, const std::string& client_id) {
+    const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
+    MQTTClient client = nullptr;
+    if (MQTTClient_create(&client, uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
+                          nullptr) != MQTTCLIENT_SUCCESS) {
+        throw std::runtime_error("test client: create failed");
+    }
+    handle_ = client;
+    MQTTClient_setCallbacks(
+        client, this, nullptr,
+        [](void* ctx, char* topic, int len, MQTTClient_message* m) {
+            return on_message(ctx, topic, len, m);
+        },
+        nullptr);
+    MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+    opts.cleansession = 1;
+    opts.keepAliveInterval = 30;
+    const int rc = MQTTClient_connect(client, &opts);
+    if (rc != MQTTCLIENT_SUCCESS) {
+        MQTTClient_destroy(&client);
+        throw std::runtime_error("test client: connect to " + uri +
+                                 " failed: " + std::to_string(rc));
+    }
+}
+
+test_client::~test_client() {
+    auto client = static_cast<MQTTClient>(handle_);
+    MQTTClient_disconnect(client, 1000);
+    MQTTClient_destroy(&client);
+}
+
+void test_client::subscribe(const std::string& filter, int qos) {
+    if (MQTTClient_subscribe(static_cast<MQTTClient>(handle_), filter.c_str(), qos) !=
+        MQTTCLIENT_SUCCESS) {
+        throw std::runtime_error("test client: subscribe to " + filter + " failed");
+    }
+}
+
+void test_client::publish(const std::string& topic, const std::string& payload, int qos) {
+    MQTTClient_message m = MQTTClient_message_initializer;
+    m.payload = const_cast<char*>(payload.data());
+    m.payloadlen = static_cast<int>(payload.size());
+    m.qos = qos;
+    MQTTClient_deliveryToken token = 0;
+    auto client = static_cast<MQTTClient>(handle_);
+    if (MQTTClient_publishMessage(client, topic.c_str(), &m, &token) != MQTTCLIENT_SUCCESS ||
+        MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
+        throw std::runtime_error("test client: publish to " + topic + " failed");
+    }
+}
+
+std::optional<received> test_client::next(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !inbox_.empty(); })) {
+        return std::nullopt;
+    }
+    auto r = std::move(inbox_.front());
+    inbox_.pop_front();
+    return r;
+}
+
+std::vector<received> test_client::collect(std::size_t n, std::chrono::milliseconds timeout) {
+    std::vector<received> out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < n) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            break;
+        }
+        if (auto r = next(left)) {
+            out.push_back(std::move(*r));
+        }
+    }
+    return out;
+}
+
+std::vector<received> test_client::drain(std::chrono::milliseconds quiet) {
+    std::vector<received> out;
+    while (auto r = next(quiet)) {
+        out.push_back(std::move(*r));
+    }
+    return out;
+}
+
+}  // namespace test

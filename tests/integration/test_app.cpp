@@ -1,0 +1,53 @@
+// The example application plus routes that exercise the framework from the outside: every
+// route reports what it saw by publishing under test/out/.
+
+#include <routemq/routemq.hpp>
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "middleware/json_required.hpp"
+#include "routers/routes.hpp"
+
+namespace {
+
+void report(routemq::context& ctx, const std::string& what, nlohmann::json body) {
+    body["route"] = ctx.pattern();
+    body["topic"] = ctx.topic();
+    ctx.publish("test/out/" + what, body, 1);
+}
+
+void test_routes(routemq::router& r) {
+    r.on("test/hash/#", [](routemq::context& ctx) { report(ctx, "hash", {}); }, {.qos = 1});
+    r.on("test/{a}/pair/{b}",
+         [](routemq::context& ctx) {
+             report(ctx, "pair", {{"a", ctx.param("a")}, {"b", ctx.param("b")}});
+         },
+         {.qos = 1});
+    r.on("test/json", [](routemq::context& ctx) { report(ctx, "json", {{"body", ctx.json()}}); },
+         {.qos = 1, .middleware = {app::json_required()}});
+    r.on("test/throw/{what}",
+         [](routemq::context& ctx) {
+             if (ctx.param("what") == "bad") {
+                 throw std::runtime_error("handler refused a bad message");
+             }
+             report(ctx, "throw", {});
+         },
+         {.qos = 1});
+    // Overlapping routes: shared and not, so copies arrive through different subscriptions.
+    auto overlap = [](routemq::context& ctx) { report(ctx, "ov", {}); };
+    r.on("ov/+/x", overlap, {.qos = 1, .shared = true});
+    r.on("ov/#", overlap, {.qos = 1, .shared = true});
+    r.on("ov/a/+", overlap, {.qos = 1});
+    r.on("solo/+/x", overlap, {.qos = 1});
+    r.on("solo/#", overlap, {.qos = 1});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return routemq::run_cli(argc, argv, [](routemq::router& r) {
+        routers::register_all(r);
+        test_routes(r);
+    });
+}

@@ -1,0 +1,70 @@
+#include <gtest/gtest.h>
+#include <routemq/errors.hpp>
+#include <routemq/settings.hpp>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace {
+
+class temp_file {
+public:
+    explicit temp_file(const std::string& text) {
+        char name[] = "/tmp/routemq-env-XXXXXX";
+        const int fd = mkstemp(name);
+        path_ = name;
+        close(fd);
+        std::ofstream(path_) << text;
+    }
+    ~temp_file() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+}  // namespace
+
+TEST(EnvFile, ReadsNamesValuesQuotesAndComments) {
+    temp_file f(
+        "# comment\n"
+        "\n"
+        "MQTT_BROKER=broker.local\n"
+        "export MQTT_PORT = 1884\n"
+        "MQTT_PASSWORD=\"with # hash and spaces\"\n"
+        "MQTT_USERNAME='single'\n"
+        "LOG_LEVEL=debug # trailing comment\n"
+        "EMPTY=\n");
+    const auto env = routemq::read_env_file(f.path());
+    EXPECT_EQ(env.at("MQTT_BROKER"), "broker.local");
+    EXPECT_EQ(env.at("MQTT_PORT"), "1884");
+    EXPECT_EQ(env.at("MQTT_PASSWORD"), "with # hash and spaces");
+    EXPECT_EQ(env.at("MQTT_USERNAME"), "single");
+    EXPECT_EQ(env.at("LOG_LEVEL"), "debug");
+    EXPECT_EQ(env.at("EMPTY"), "");
+}
+
+TEST(EnvFile, RejectsMalformedLinesNamingFileAndLine) {
+    temp_file f("MQTT_PORT=1\nthis is not a setting\n");
+    try {
+        routemq::read_env_file(f.path());
+        FAIL() << "accepted a malformed line";
+    } catch (const routemq::config_error& e) {
+        EXPECT_NE(std::string(e.what()).find(f.path() + ":2"), std::string::npos) << e.what();
+    }
+    temp_file quote("A=\"open\n");
+    EXPECT_THROW(routemq::read_env_file(quote.path()), routemq::config_error);
+    EXPECT_THROW(routemq::read_env_file("/nonexistent/.env"), routemq::config_error);
+}
+
+TEST(EnvFile, ProcessEnvironmentWinsOverFile) {
+    temp_file f("MQTT_PORT=1884\nMQTT_BROKER=file-broker\n");
+    setenv("MQTT_PORT", "1999", 1);
+    const auto s =
+        routemq::load_settings(routemq::read_env_file(f.path()), routemq::read_process_environment());
+    unsetenv("MQTT_PORT");
+    EXPECT_EQ(s.mqtt_port, 1999);
+    EXPECT_EQ(s.mqtt_broker, "file-broker");
+}
