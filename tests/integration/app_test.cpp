@@ -17,8 +17,8 @@ namespace {
 /// A broker, the application under test running against it, and a user-side client.
 class app_test : public ::testing::Test {
 protected:
-    std::unique_ptr<test::child_process> start_app(
-        const char* executable, std::map<std::string, std::string> env = {}) {
+    std::unique_ptr<test::child_process> start_app(const char* executable,
+                                                   std::map<std::string, std::string> env = {}) {
         env.emplace("MQTT_BROKER", "127.0.0.1");
         env.emplace("MQTT_PORT", std::to_string(broker_.port()));
         env.emplace("MQTT_GROUP_NAME", "itest");
@@ -37,9 +37,7 @@ protected:
         return *client_;
     }
 
-    void TearDown() override {
-        client_.reset();
-    }
+    void TearDown() override { client_.reset(); }
 
     test::mosquitto_broker broker_;
     std::unique_ptr<test::test_client> client_;

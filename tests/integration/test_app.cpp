@@ -1,9 +1,8 @@
 // The example application plus routes that exercise the framework from the outside: every
 // route reports what it saw by publishing under test/out/.
 
-#include <routemq/routemq.hpp>
-
 #include <nlohmann/json.hpp>
+#include <routemq/routemq.hpp>
 #include <stdexcept>
 
 #include "middleware/json_required.hpp"
@@ -24,7 +23,10 @@ void test_routes(routemq::router& r) {
              report(ctx, "pair", {{"a", ctx.param("a")}, {"b", ctx.param("b")}});
          },
          {.qos = 1});
-    r.on("test/json", [](routemq::context& ctx) { report(ctx, "json", {{"body", ctx.json()}}); },
+    r.on("test/json",
+         [](routemq::context& ctx) {
+             report(ctx, "json", {{"body", ctx.json()}});
+         },
          {.qos = 1, .middleware = {app::json_required()}});
     r.on("test/throw/{what}",
          [](routemq::context& ctx) {

@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
-#include <routemq/dispatcher.hpp>
-#include <routemq/errors.hpp>
-#include <routemq/router.hpp>
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <routemq/dispatcher.hpp>
+#include <routemq/errors.hpp>
+#include <routemq/router.hpp>
 #include <stdexcept>
 
 #include "support/recording_publisher.hpp"

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
-#include <routemq/settings.hpp>
 
 #include <fstream>
 #include <map>
+#include <routemq/settings.hpp>
 #include <sstream>
 #include <string>
 

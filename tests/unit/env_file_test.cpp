@@ -1,10 +1,10 @@
 #include <gtest/gtest.h>
-#include <routemq/errors.hpp>
-#include <routemq/settings.hpp>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <routemq/errors.hpp>
+#include <routemq/settings.hpp>
 #include <string>
 
 namespace {
@@ -62,8 +62,8 @@ TEST(EnvFile, RejectsMalformedLinesNamingFileAndLine) {
 TEST(EnvFile, ProcessEnvironmentWinsOverFile) {
     temp_file f("MQTT_PORT=1884\nMQTT_BROKER=file-broker\n");
     setenv("MQTT_PORT", "1999", 1);
-    const auto s =
-        routemq::load_settings(routemq::read_env_file(f.path()), routemq::read_process_environment());
+    const auto s = routemq::load_settings(routemq::read_env_file(f.path()),
+                                          routemq::read_process_environment());
     unsetenv("MQTT_PORT");
     EXPECT_EQ(s.mqtt_port, 1999);
     EXPECT_EQ(s.mqtt_broker, "file-broker");

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
+
 #include <routemq/dispatcher.hpp>
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
-
 #include <string>
 #include <vector>
 
@@ -62,8 +62,7 @@ TEST(Middleware, SeesParamsAndCanRejectPayload) {
         }
         next(ctx);
     };
-    r.on("d/{id}", [&](routemq::context&) { handled = true; },
-         {.middleware = {require_digits}});
+    r.on("d/{id}", [&](routemq::context&) { handled = true; }, {.middleware = {require_digits}});
     routemq::dispatcher d(r, "g", "main");
     test::recording_publisher out;
     routemq::message m;

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
+
 #include <routemq/errors.hpp>
 #include <routemq/pattern.hpp>
-
 #include <string>
 
 using routemq::pattern;
@@ -63,9 +63,8 @@ TEST(Pattern, WildcardsDoNotMatchDollarTopics) {
 }
 
 TEST(Pattern, RejectsInvalidPatternsNamingThem) {
-    const char* bad[] = {"",       "a/#/b",  "a/v{n}",     "a/{}",       "a/{x}/{x}",
-                         "$SYS/#", "a/b+",   "a/#b",       "a/{x-}y",    "a/{bad name}",
-                         "a/{x"};
+    const char* bad[] = {"",     "a/#/b", "a/v{n}",  "a/{}",         "a/{x}/{x}", "$SYS/#",
+                         "a/b+", "a/#b",  "a/{x-}y", "a/{bad name}", "a/{x"};
     for (const char* text : bad) {
         try {
             pattern p(text);

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <routemq/route_table.hpp>
 
 namespace route_table_test {

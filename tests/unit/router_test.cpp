@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
 

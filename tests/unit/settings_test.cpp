@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
+
 #include <routemq/errors.hpp>
 #include <routemq/settings.hpp>
-
 #include <string>
 
 using routemq::env_map;
@@ -37,11 +37,17 @@ TEST(Settings, DefaultsComeFromTheTable) {
 }
 
 TEST(Settings, ParsesEveryKind) {
-    const auto s = load_settings(
-        {}, {{"MQTT_BROKER", "broker.example"}, {"MQTT_PORT", "8883"}, {"MQTT_PROTOCOL", "3.1.1"},
-             {"MQTT_TLS", "yes"}, {"MQTT_TLS_VERIFY", "off"}, {"LOG_FORMAT", "json"},
-             {"LOG_LEVEL", "debug"}, {"WORKER_COUNT", "8"}, {"MQTT_USERNAME", "u"},
-             {"MQTT_PASSWORD", "p w"}, {"MQTT_GROUP_NAME", "prod_workers"}});
+    const auto s = load_settings({}, {{"MQTT_BROKER", "broker.example"},
+                                      {"MQTT_PORT", "8883"},
+                                      {"MQTT_PROTOCOL", "3.1.1"},
+                                      {"MQTT_TLS", "yes"},
+                                      {"MQTT_TLS_VERIFY", "off"},
+                                      {"LOG_FORMAT", "json"},
+                                      {"LOG_LEVEL", "debug"},
+                                      {"WORKER_COUNT", "8"},
+                                      {"MQTT_USERNAME", "u"},
+                                      {"MQTT_PASSWORD", "p w"},
+                                      {"MQTT_GROUP_NAME", "prod_workers"}});
     EXPECT_EQ(s.mqtt_broker, "broker.example");
     EXPECT_EQ(s.mqtt_port, 8883);
     EXPECT_EQ(s.mqtt_protocol, 4);
@@ -64,13 +70,27 @@ TEST(Settings, EnvironmentWinsOverFile) {
 
 TEST(Settings, EveryRejectionNamesVariableValueAndAllowed) {
     const std::pair<std::string, std::string> bad[] = {
-        {"MQTT_PORT", "abc"},        {"MQTT_PORT", "0"},           {"MQTT_PORT", "65536"},
-        {"MQTT_PORT", "80x"},        {"MQTT_PORT", ""},            {"MQTT_BROKER", ""},
-        {"MQTT_BROKER", "a b"},      {"MQTT_BROKER", "tcp://x"},   {"MQTT_CLIENT_ID", ""},
-        {"MQTT_CLIENT_ID", "a/b"},   {"MQTT_GROUP_NAME", "a+b"},   {"MQTT_GROUP_NAME", "g#"},
-        {"MQTT_PROTOCOL", "4"},      {"MQTT_KEEPALIVE", "1"},      {"MQTT_TLS", "maybe"},
-        {"MQTT_TLS_VERIFY", "2"},    {"LOG_LEVEL", "loud"},        {"LOG_FORMAT", "xml"},
-        {"WORKER_COUNT", "-1"},      {"WORKER_COUNT", "2000"},     {"MQTT_RECONNECT_MAX_SECONDS", "0"},
+        {"MQTT_PORT", "abc"},
+        {"MQTT_PORT", "0"},
+        {"MQTT_PORT", "65536"},
+        {"MQTT_PORT", "80x"},
+        {"MQTT_PORT", ""},
+        {"MQTT_BROKER", ""},
+        {"MQTT_BROKER", "a b"},
+        {"MQTT_BROKER", "tcp://x"},
+        {"MQTT_CLIENT_ID", ""},
+        {"MQTT_CLIENT_ID", "a/b"},
+        {"MQTT_GROUP_NAME", "a+b"},
+        {"MQTT_GROUP_NAME", "g#"},
+        {"MQTT_PROTOCOL", "4"},
+        {"MQTT_KEEPALIVE", "1"},
+        {"MQTT_TLS", "maybe"},
+        {"MQTT_TLS_VERIFY", "2"},
+        {"LOG_LEVEL", "loud"},
+        {"LOG_FORMAT", "xml"},
+        {"WORKER_COUNT", "-1"},
+        {"WORKER_COUNT", "2000"},
+        {"MQTT_RECONNECT_MAX_SECONDS", "0"},
         {"MQTT_TLS_CA_FILE", "/nonexistent/ca.pem"},
     };
     for (const auto& [name, value] : bad) {
@@ -92,7 +112,6 @@ TEST(Settings, TableIsCompleteAndDocumented) {
         EXPECT_FALSE(v.description.empty()) << v.name;
         EXPECT_FALSE(v.allowed.empty()) << v.name;
         // Every default is itself valid.
-        EXPECT_TRUE(rejection(std::string(v.name), std::string(v.default_value)).empty())
-            << v.name;
+        EXPECT_TRUE(rejection(std::string(v.name), std::string(v.default_value)).empty()) << v.name;
     }
 }

@@ -104,10 +104,12 @@ void mosquitto_broker::start() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    throw std::runtime_error("mosquitto did not restart on port " + std::to_string(port_) +
-                             ": " + last_log_);
+    throw std::runtime_error("mosquitto did not restart on port " + std::to_string(port_) + ": " +
+                             last_log_);
 }
 
-std::string mosquitto_broker::log() const { return process_ ? process_->output() : last_log_; }
+std::string mosquitto_broker::log() const {
+    return process_ ? process_->output() : last_log_;
+}
 
 }  // namespace test

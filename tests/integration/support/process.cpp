@@ -17,8 +17,8 @@ namespace test {
 
 std::string temp_path(const std::string& stem) {
     static std::atomic<int> counter{0};
-    return "/tmp/routemq-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) +
-           "-" + stem;
+    return "/tmp/routemq-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
+           stem;
 }
 
 int count_occurrences(const std::string& text, const std::string& needle) {
@@ -31,8 +31,7 @@ int count_occurrences(const std::string& text, const std::string& needle) {
 }
 
 child_process::child_process(std::vector<std::string> argv,
-                             const std::map<std::string, std::string>& env,
-                             std::string log_path)
+                             const std::map<std::string, std::string>& env, std::string log_path)
     : log_path_(std::move(log_path)) {
     // Everything exec needs is prepared before fork: the child only calls async-signal-safe
     // functions (this test process has threads).
@@ -86,7 +85,9 @@ child_process::~child_process() {
     std::remove(log_path_.c_str());
 }
 
-void child_process::signal(int sig) const { kill(pid_, sig); }
+void child_process::signal(int sig) const {
+    kill(pid_, sig);
+}
 
 std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -105,7 +106,9 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-bool child_process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool child_process::running() {
+    return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
 std::string child_process::output() const {
     std::ifstream in(log_path_);

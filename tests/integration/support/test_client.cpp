@@ -9,10 +9,10 @@ namespace test {
 int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
     auto* self = static_cast<test_client*>(ctx);
     auto* m = static_cast<MQTTClient_message*>(raw);
-    received r{topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
-                             : std::string(topic),
-               std::string(static_cast<const char*>(m->payload),
-                           static_cast<std::size_t>(m->payloadlen))};
+    received r{
+        topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
+                      : std::string(topic),
+        std::string(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen))};
     {
         std::lock_guard lock(self->mu_);
         self->inbox_.push_back(std::move(r));

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <routemq/message.hpp>
-
 #include <string>
 #include <vector>
 
