@@ -30,11 +30,15 @@ if [ -z "$configured" ]; then
   echo "run-dev: try  mosquitto_sub -p $port -t 'sensors/+/processed' -v"
   echo "run-dev: and  mosquitto_pub -p $port -t sensors/42/data -m '{\"temp\":21.5}'"
 fi
-# Not exec: the trap above must stop the broker when the application exits. SIGINT/SIGTERM
-# reach the application through the process group; a forwarded TERM covers `kill <this script>`.
+# Not exec: the trap above must stop the broker when the application exits. Ctrl-C reaches the
+# application through the process group; `kill <this script>` is forwarded as SIGTERM.
 "$app" "$@" &
 child=$!
 trap 'kill -TERM $child 2>/dev/null' TERM INT
+status=0
 wait $child || status=$?
-wait $child 2>/dev/null || true
-exit ${status:-0}
+if kill -0 $child 2>/dev/null; then  # interrupted by a forwarded signal: wait for the real exit
+  status=0
+  wait $child || status=$?
+fi
+exit $status
