@@ -16,7 +16,7 @@ build: deps
 
 # The example application against $MQTT_BROKER, or a local mosquitto when none is configured.
 run: build
-	scripts/run-dev.sh $(RELEASE_DIR)/routemq $(ARGS)
+	scripts/run-dev.sh $(RELEASE_DIR)/routemq --workers $(ARGS)
 
 routes: build
 	$(RELEASE_DIR)/routemq routes

@@ -97,6 +97,14 @@ const std::vector<setting_variable> kTable = {
     {"MQTT_TLS_VERIFY", "true", "true or false",
      "Verify the broker's certificate and host name (turn off only for testing).",
      ROUTEMQ_SETTER(s.mqtt_tls_verify = parse_bool(v, value))},
+    {"MQTT_SESSION_EXPIRY", "300", "an integer 0-2147483647 (seconds)",
+     "How long the broker keeps a worker's session (and queues its messages) after it "
+     "disconnects without stopping; MQTT 5 only.",
+     ROUTEMQ_SETTER(s.mqtt_session_expiry = parse_int(v, value, 0, 2147483647))},
+    {"INSTANCE_NAME", "", "empty, or 1-64 letters, digits, '-', '_' or '.'",
+     "This instance's name in client ids; empty uses the host name (the pod name under "
+     "Kubernetes).",
+     ROUTEMQ_SETTER(s.instance_name = value.empty() ? value : client_id_part(v, value))},
     {"LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off",
      "Lowest level logged.",
      ROUTEMQ_SETTER(s.log_level = one_of(
@@ -107,6 +115,15 @@ const std::vector<setting_variable> kTable = {
      "With --workers: 0 follows the plan (sum of worker_count over shared routes); N runs N "
      "workers that each serve every shared route.",
      ROUTEMQ_SETTER(s.worker_count = parse_int(v, value, 0, 1024))},
+    {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
+     "Wait before restarting a dead worker; doubles while it keeps dying young.",
+     ROUTEMQ_SETTER(s.worker_restart_backoff_ms = parse_int(v, value, 10, 600000))},
+    {"WORKER_RESTART_BACKOFF_MAX_MS", "30000", "an integer 10-3600000",
+     "Longest wait between restarts of a worker in a crash loop.",
+     ROUTEMQ_SETTER(s.worker_restart_backoff_max_ms = parse_int(v, value, 10, 3600000))},
+    {"SHUTDOWN_GRACE_SECONDS", "10", "an integer 1-3600",
+     "On SIGTERM/SIGINT, how long workers get to finish and disconnect before they are killed.",
+     ROUTEMQ_SETTER(s.shutdown_grace_seconds = parse_int(v, value, 1, 3600))},
 };
 
 #undef ROUTEMQ_SETTER
@@ -158,6 +175,12 @@ settings load_settings(const env_map& file, const env_map& environment) {
         throw config_error(fmt::format(
             "invalid MQTT_TLS_KEY_FILE='{}': allowed set together with MQTT_TLS_CERT_FILE",
             s.mqtt_tls_key_file));
+    }
+    if (s.worker_restart_backoff_max_ms < s.worker_restart_backoff_ms) {
+        throw config_error(
+            fmt::format("invalid WORKER_RESTART_BACKOFF_MAX_MS='{}': allowed at least "
+                        "WORKER_RESTART_BACKOFF_MS ({})",
+                        s.worker_restart_backoff_max_ms, s.worker_restart_backoff_ms));
     }
     return s;
 }

@@ -1,47 +1,41 @@
 #include "routemq/application.hpp"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <csignal>
-#include <ctime>
+#include <cstring>
 
-#include "routemq/dispatcher.hpp"
-#include "routemq/mqtt_client.hpp"
+#include "routemq/worker_plan.hpp"
+#include "runtime/endpoint.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/supervisor.hpp"
 
 namespace routemq {
 namespace {
 
-/// Waits up to `timeout` for SIGINT or SIGTERM (blocked by the caller); 0 when none came.
-int wait_for_stop_signal(std::chrono::milliseconds timeout) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
-    timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    const int sig = sigtimedwait(&set, nullptr, &ts);
-    return sig > 0 ? sig : 0;
-}
+using namespace std::chrono_literals;
 
-client_options client_options_from(const settings& s, const std::string& role) {
-    client_options o;
-    o.host = s.mqtt_broker;
-    o.port = s.mqtt_port;
-    o.client_id = fmt::format("{}-{}-{}", s.mqtt_client_id, host_name(), role);
-    o.username = s.mqtt_username;
-    o.password = s.mqtt_password;
-    o.protocol = s.mqtt_protocol;
-    o.keepalive_seconds = s.mqtt_keepalive;
-    o.reconnect_max_seconds = s.mqtt_reconnect_max_seconds;
-    o.tls = s.mqtt_tls;
-    o.tls_ca_file = s.mqtt_tls_ca_file;
-    o.tls_cert_file = s.mqtt_tls_cert_file;
-    o.tls_key_file = s.mqtt_tls_key_file;
-    o.tls_verify = s.mqtt_tls_verify;
-    return o;
+enum class startup { subscribed, refused, stop_signal };
+
+/// Waits until the endpoint's subscriptions are answered, calling `tick` meanwhile; a stop
+/// signal interrupts the wait (it is returned in `sig`).
+template <class Tick>
+startup wait_until_subscribed(detail::endpoint& ep, int& sig, Tick tick) {
+    while (true) {
+        auto result = ep.wait_subscribed(50ms);
+        if (result.complete) {
+            if (!result.refused.empty()) {
+                spdlog::error("the broker refused {} of {} subscriptions", result.refused.size(),
+                              ep.routes().subscriptions().size());
+                return startup::refused;
+            }
+            return startup::subscribed;
+        }
+        if ((sig = detail::wait_for_stop_signal(0ms)) != 0) {
+            return startup::stop_signal;
+        }
+        tick();
+    }
 }
 
 }  // namespace
@@ -54,54 +48,108 @@ std::string host_name() {
     return buf;
 }
 
-int serve(const settings& s, const router& r, const std::string& role) {
-    dispatcher d(r, s.mqtt_group_name, role);
-    for (const auto& line : d.overlap_warnings()) {
-        spdlog::warn("{}", line);
+int serve(const settings& s, const router& r) {
+    std::vector<std::size_t> all(r.routes().size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        all[i] = i;
     }
-    if (d.subscriptions().empty()) {
+    detail::endpoint ep(s, r, "main", std::move(all), /*persistent_session=*/false);
+    if (ep.routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
-    std::vector<subscription_request> requests;
-    for (const auto& sub : d.subscriptions()) {
-        requests.push_back({sub.topic, sub.qos, sub.id});
-    }
-    mqtt_client* self = nullptr;
-    mqtt_client client(client_options_from(s, role), std::move(requests),
-                       [&](const message& m) { d.dispatch(m, *self); });
-    self = &client;
-    client.start();
-
+    ep.start();
     int sig = 0;
-    while (true) {
-        auto result = client.wait_subscribed(std::chrono::milliseconds(0));
-        if (result.complete) {
-            if (!result.refused.empty()) {
-                spdlog::error("stopping: the broker refused {} of {} subscriptions",
-                              result.refused.size(), d.subscriptions().size());
-                client.disconnect(std::chrono::seconds(2));
-                return kExitSubscribe;
+    switch (wait_until_subscribed(ep, sig, [] {})) {
+        case startup::refused:
+            ep.stop(2s, false);
+            return kExitSubscribe;
+        case startup::stop_signal:
+            break;
+        case startup::subscribed:
+            spdlog::info("serving {} routes on {} subscriptions", r.routes().size(),
+                         ep.routes().subscriptions().size());
+            while ((sig = detail::wait_for_stop_signal(1h)) == 0) {
             }
-            break;
-        }
-        if ((sig = wait_for_stop_signal(std::chrono::milliseconds(100))) != 0) {
-            break;
+    }
+    spdlog::info("received {}; stopping", strsignal(sig));
+    ep.stop(std::chrono::seconds(s.shutdown_grace_seconds), /*unsubscribe_first=*/false);
+    ep.log_stats();
+    return kExitOk;
+}
+
+int serve_with_workers(const settings& s, const router& r, int worker_count,
+                       const worker_command& command) {
+    auto plan = plan_workers(r, worker_count);
+    if (plan.empty()) {
+        spdlog::warn("--workers: there are no shared routes, so no workers to start");
+    }
+    detail::supervisor workers(std::move(plan), {command.executable, command.args},
+                               std::chrono::milliseconds(s.worker_restart_backoff_ms),
+                               std::chrono::milliseconds(s.worker_restart_backoff_max_ms));
+    workers.start_all();
+
+    const auto main_routes = main_process_routes(r);
+    std::unique_ptr<detail::endpoint> ep;
+    int sig = 0;
+    if (!main_routes.empty()) {
+        ep = std::make_unique<detail::endpoint>(s, r, "main", main_routes, false);
+        ep->start();
+        switch (wait_until_subscribed(*ep, sig, [&] { workers.tick(); })) {
+            case startup::refused:
+                workers.stop_all(std::chrono::seconds(s.shutdown_grace_seconds));
+                ep->stop(2s, false);
+                return kExitSubscribe;
+            case startup::stop_signal:
+                break;
+            case startup::subscribed:
+                break;
         }
     }
     if (sig == 0) {
-        spdlog::info("serving {} routes on {} subscriptions", r.routes().size(),
-                     d.subscriptions().size());
-        while ((sig = wait_for_stop_signal(std::chrono::seconds(3600))) == 0) {
+        spdlog::info("serving {} routes here and supervising {} workers", main_routes.size(),
+                     workers.planned());
+        while ((sig = detail::wait_for_stop_signal(100ms)) == 0) {
+            workers.tick();
         }
     }
-    spdlog::info("received {}; stopping", strsignal(sig));
-    client.disconnect(std::chrono::seconds(5));
-    const auto& st = d.stats();
-    spdlog::info(
-        "stopped: {} received, {} handled, {} without route, {} bad payload, {} handler "
-        "errors",
-        st.received.load(), st.handled.load(), st.no_route.load(), st.bad_payload.load(),
-        st.handler_error.load());
+    spdlog::info("received {}; stopping {} workers", strsignal(sig), workers.running());
+    const auto grace = std::chrono::seconds(s.shutdown_grace_seconds);
+    workers.stop_all(grace);
+    if (ep) {
+        ep->stop(grace, /*unsubscribe_first=*/false);
+        ep->log_stats();
+    }
+    spdlog::info("all workers stopped ({} restarts while running)", workers.restarts());
+    return kExitOk;
+}
+
+int serve_worker(const settings& s, const router& r, int worker_count, int slot) {
+    const auto plan = plan_workers(r, worker_count);
+    if (slot < 1 || slot > static_cast<int>(plan.size())) {
+        spdlog::error("worker slot {} is not in the plan of {} workers", slot, plan.size());
+        return kExitConfig;
+    }
+    const auto role = "w" + std::to_string(slot);
+    detail::endpoint ep(s, r, role, plan[static_cast<std::size_t>(slot - 1)].routes,
+                        /*persistent_session=*/true);
+    ep.start();
+    int sig = 0;
+    switch (wait_until_subscribed(ep, sig, [] {})) {
+        case startup::refused:
+            ep.stop(2s, false);
+            return kExitSubscribe;
+        case startup::stop_signal:
+            break;
+        case startup::subscribed:
+            spdlog::info("serving {} routes on {} subscriptions",
+                         plan[static_cast<std::size_t>(slot - 1)].routes.size(),
+                         ep.routes().subscriptions().size());
+            while ((sig = detail::wait_for_stop_signal(1h)) == 0) {
+            }
+    }
+    spdlog::info("received {}; unsubscribing and finishing", strsignal(sig));
+    ep.stop(std::chrono::seconds(s.shutdown_grace_seconds), /*unsubscribe_first=*/true);
+    ep.log_stats();
     return kExitOk;
 }
 

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <filesystem>
 #include <iostream>
 
@@ -14,6 +13,8 @@
 #include "routemq/route_table.hpp"
 #include "routemq/settings.hpp"
 #include "routemq/version.hpp"
+#include "routemq/worker_plan.hpp"
+#include "runtime/signals.hpp"
 
 namespace routemq {
 namespace {
@@ -26,16 +27,6 @@ settings load(const std::string& env_file, bool env_file_given) {
     return load_settings(file, read_process_environment());
 }
 
-void block_stop_signals() {
-    // Blocked before Paho or spdlog start a thread, so every thread inherits the mask and only
-    // sigwait in the main thread ever sees SIGINT/SIGTERM.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
 }  // namespace
 
 int run_cli(int argc, char** argv, const route_registrar& routes) {
@@ -45,13 +36,19 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     auto* env_opt =
         app.add_option("--env-file", env_file, "Settings file read before the environment")
             ->capture_default_str();
-    int workers = -1;
-    auto* workers_opt = app.add_option("--workers", workers,
-                                       "Run shared routes in a supervised pool of worker processes "
-                                       "(N overrides the plan)")
-                            ->expected(0, 1)
-                            ->check(CLI::Range(1, 1024));
-    auto* routes_cmd = app.add_subcommand("routes", "Print the route table and exit");
+    int workers = 0;
+    auto* workers_opt =
+        app.add_option("--workers", workers,
+                       "Serve shared routes from a supervised pool of worker processes; N runs N "
+                       "workers that each serve every shared route (default: WORKER_COUNT, "
+                       "0 = the plan)")
+            ->expected(0, 1)
+            ->check(CLI::Range(0, 1024));
+    int worker_slot = 0;
+    auto* slot_opt =
+        app.add_option("--worker-slot", worker_slot)->group("")->check(CLI::Range(1, 1024));
+    auto* routes_cmd =
+        app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
     auto* settings_cmd =
         app.add_subcommand("settings", "Print every setting (markdown table) and exit");
     app.require_subcommand(0, 1);
@@ -75,19 +72,31 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         std::cerr << "routemq: " << e.what() << '\n';
         return kExitConfig;
     }
+    // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
+    const int worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.worker_count;
     if (*routes_cmd) {
-        std::cout << format_route_table(r, s.mqtt_group_name);
+        std::cout << format_route_table(r, s.mqtt_group_name) << '\n'
+                  << format_worker_plan(r, plan_workers(r, worker_count));
         return kExitOk;
     }
 
-    block_stop_signals();
-    setup_logging("main", s.log_level, s.log_format);
-    if (workers_opt->count() > 0) {
-        spdlog::warn(
-            "--workers: the worker pool is not part of this build yet; serving every "
-            "route in this process");
-    }
+    detail::block_stop_signals();
+    const bool is_worker = slot_opt->count() > 0;
+    setup_logging(is_worker ? "w" + std::to_string(worker_slot) : "main", s.log_level,
+                  s.log_format);
     try {
+        if (is_worker) {
+            return serve_worker(s, r, worker_count, worker_slot);
+        }
+        if (workers_opt->count() > 0) {
+            worker_command command{std::filesystem::read_symlink("/proc/self/exe").string(), {}};
+            if (env_opt->count() > 0) {
+                command.args = {"--env-file", std::filesystem::absolute(env_file).string()};
+            }
+            command.args.push_back("--workers");
+            command.args.push_back(std::to_string(worker_count));
+            return serve_with_workers(s, r, worker_count, command);
+        }
         return serve(s, r);
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());

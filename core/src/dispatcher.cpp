@@ -27,16 +27,23 @@ std::string subscription_topic(const route& r, std::string_view group_name) {
     return r.pattern.filter();
 }
 
+namespace {
+std::vector<std::size_t> every_route(const router& r) {
+    std::vector<std::size_t> all(r.routes().size());
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return all;
+}
+}  // namespace
+
+dispatcher::dispatcher(const router& r, std::string group_name, std::string process_name)
+    : dispatcher(r, std::move(group_name), std::move(process_name), every_route(r)) {}
+
 dispatcher::dispatcher(const router& r, std::string group_name, std::string process_name,
                        std::vector<std::size_t> served)
     : router_(r),
       group_(std::move(group_name)),
       process_(std::move(process_name)),
       served_(std::move(served)) {
-    if (served_.empty()) {
-        served_.resize(r.routes().size());
-        std::iota(served_.begin(), served_.end(), std::size_t{0});
-    }
     for (auto index : served_) {
         const auto& rt = r.routes().at(index);
         auto topic = subscription_topic(rt, group_);

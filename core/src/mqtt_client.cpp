@@ -4,8 +4,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "routemq/errors.hpp"
 
@@ -37,6 +39,7 @@ struct mqtt_client::impl {
     std::size_t sub_answers = 0;
     std::size_t unsub_answers = 0;
     std::vector<std::string> refused;
+    std::chrono::steady_clock::time_point last_message{};
 
     bool v5() const { return opts.protocol == 5; }
 
@@ -64,6 +67,8 @@ struct mqtt_client::impl {
                 }
             }
             self->on_message(msg);
+            std::lock_guard lock(self->mu);
+            self->last_message = std::chrono::steady_clock::now();
         } catch (const std::exception& e) {
             spdlog::error("message on '{}' dropped: {}", topic, e.what());
         } catch (...) {
@@ -396,6 +401,23 @@ void mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout) {
     }
     std::unique_lock lock(m.mu);
     m.cv.wait_for(lock, timeout, [&] { return m.unsub_answers >= sent || !m.connected; });
+}
+
+void mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout) {
+    auto& m = *impl_;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(m.mu);
+    m.last_message = std::max(m.last_message, std::chrono::steady_clock::now());
+    while (m.connected) {
+        const auto now = std::chrono::steady_clock::now();
+        const auto quiet_until = m.last_message + quiet;
+        if (now >= quiet_until || now >= deadline) {
+            return;
+        }
+        lock.unlock();
+        std::this_thread::sleep_for(std::min(quiet_until, deadline) - now);
+        lock.lock();
+    }
 }
 
 void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "support/app_runner.hpp"
 #include "support/broker.hpp"
 #include "support/process.hpp"
 #include "support/test_client.hpp"
@@ -19,13 +20,7 @@ class app_test : public ::testing::Test {
 protected:
     std::unique_ptr<test::child_process> start_app(const char* executable,
                                                    std::map<std::string, std::string> env = {}) {
-        env.emplace("MQTT_BROKER", "127.0.0.1");
-        env.emplace("MQTT_PORT", std::to_string(broker_.port()));
-        env.emplace("MQTT_GROUP_NAME", "itest");
-        env.emplace("LOG_LEVEL", "debug");
-        auto app = std::make_unique<test::child_process>(
-            std::vector<std::string>{executable, "--env-file", "/dev/null"}, env,
-            test::temp_path("app.log"));
+        auto app = test::start_app(executable, broker_.port(), {}, std::move(env));
         EXPECT_TRUE(app->wait_for_output("serving", 10s)) << app->output();
         return app;
     }

@@ -1,9 +1,13 @@
 // The example application plus routes that exercise the framework from the outside: every
 // route reports what it saw by publishing under test/out/.
 
+#include <spdlog/spdlog.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <routemq/routemq.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "middleware/json_required.hpp"
 #include "routers/routes.hpp"
@@ -36,6 +40,15 @@ void test_routes(routemq::router& r) {
              report(ctx, "throw", {});
          },
          {.qos = 1});
+    // A slow shared route: shutdown must let a started handler finish.
+    r.on("test/slow/{id}",
+         [](routemq::context& ctx) {
+             spdlog::info("slow start {}", ctx.param("id"));
+             std::this_thread::sleep_for(std::chrono::milliseconds(300));
+             report(ctx, "slow", {{"id", ctx.param("id")}});
+             spdlog::info("slow done {}", ctx.param("id"));
+         },
+         {.qos = 1, .shared = true, .worker_count = 2});
     // Overlapping routes: shared and not, so copies arrive through different subscriptions.
     auto overlap = [](routemq::context& ctx) { report(ctx, "ov", {}); };
     r.on("ov/+/x", overlap, {.qos = 1, .shared = true});

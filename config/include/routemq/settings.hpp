@@ -28,8 +28,14 @@ struct settings {
     std::string log_level;
     /// "text" or "json".
     std::string log_format;
+    int mqtt_session_expiry = 0;
+    /// Name of this instance in client ids; empty: the host name.
+    std::string instance_name;
     /// 0: one process per required worker (the plan); N > 0: N workers serving every shared route.
     int worker_count = 0;
+    int worker_restart_backoff_ms = 0;
+    int worker_restart_backoff_max_ms = 0;
+    int shutdown_grace_seconds = 0;
 };
 
 /// One environment variable: name, default, what is allowed, and a one-line description.

@@ -36,9 +36,11 @@ struct dispatch_stats {
 /// Chooses the routes for each delivery and runs them, catching every failure.
 class dispatcher {
 public:
-    /// Serves `served` (indexes into r.routes(); all routes when empty).
+    /// Serves every route of `r`.
+    dispatcher(const router& r, std::string group_name, std::string process_name);
+    /// Serves exactly `served` (indexes into r.routes()).
     dispatcher(const router& r, std::string group_name, std::string process_name,
-               std::vector<std::size_t> served = {});
+               std::vector<std::size_t> served);
 
     /// The subscriptions to make for the served routes, in identifier order.
     const std::vector<subscription>& subscriptions() const noexcept { return subscriptions_; }

@@ -77,6 +77,11 @@ public:
     /// Unsubscribes everything and waits for the broker's answer (or the timeout).
     void unsubscribe_all(std::chrono::milliseconds timeout);
 
+    /// Waits until no message has arrived for `quiet` (or `timeout` passes): after
+    /// unsubscribe_all, this lets messages the broker had already queued for this client arrive
+    /// and be handled before the session ends.
+    void wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
+
     /// Disconnects (MQTT 5: with session expiry 0 when `end_session`) and stops reconnecting.
     void disconnect(std::chrono::milliseconds timeout, bool end_session = true);
 

@@ -2,6 +2,7 @@
 
 #include <MQTTClient.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace test {
@@ -23,7 +24,7 @@ int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
     return 1;
 }
 
-test_client::test_client(int port, const std::string& client_id) {
+test_client::test_client(int port, const std::string& client_id, bool receive) {
     const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
     MQTTClient client = nullptr;
     if (MQTTClient_create(&client, uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
@@ -31,15 +32,18 @@ test_client::test_client(int port, const std::string& client_id) {
         throw std::runtime_error("test client: create failed");
     }
     handle_ = client;
-    MQTTClient_setCallbacks(
-        client, this, nullptr,
-        [](void* ctx, char* topic, int len, MQTTClient_message* m) {
-            return on_message(ctx, topic, len, m);
-        },
-        nullptr);
+    if (receive) {
+        MQTTClient_setCallbacks(
+            client, this, nullptr,
+            [](void* ctx, char* topic, int len, MQTTClient_message* m) {
+                return on_message(ctx, topic, len, m);
+            },
+            nullptr);
+    }
     MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
     opts.cleansession = 1;
     opts.keepAliveInterval = 30;
+    opts.maxInflightMessages = 1000;
     const int rc = MQTTClient_connect(client, &opts);
     if (rc != MQTTCLIENT_SUCCESS) {
         MQTTClient_destroy(&client);
@@ -71,6 +75,35 @@ void test_client::publish(const std::string& topic, const std::string& payload, 
     if (MQTTClient_publishMessage(client, topic.c_str(), &m, &token) != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
         throw std::runtime_error("test client: publish to " + topic + " failed");
+    }
+}
+
+void test_client::publish_many(const std::vector<received>& messages, int window,
+                               const std::function<void(std::size_t)>& after_window) {
+    auto client = static_cast<MQTTClient>(handle_);
+    std::size_t done = 0;
+    while (done < messages.size()) {
+        const std::size_t end = std::min(messages.size(), done + static_cast<std::size_t>(window));
+        MQTTClient_deliveryToken last = 0;
+        for (std::size_t i = done; i < end; ++i) {
+            MQTTClient_message m = MQTTClient_message_initializer;
+            m.payload = const_cast<char*>(messages[i].payload.data());
+            m.payloadlen = static_cast<int>(messages[i].payload.size());
+            m.qos = 1;
+            if (MQTTClient_publishMessage(client, messages[i].topic.c_str(), &m, &last) !=
+                MQTTCLIENT_SUCCESS) {
+                throw std::runtime_error("test client: publish to " + messages[i].topic +
+                                         " failed");
+            }
+        }
+        // Acknowledgements arrive in order: the window's last one means all of it.
+        if (MQTTClient_waitForCompletion(client, last, 10000) != MQTTCLIENT_SUCCESS) {
+            throw std::runtime_error("test client: no acknowledgement from the broker");
+        }
+        done = end;
+        if (after_window) {
+            after_window(done);
+        }
     }
 }
 

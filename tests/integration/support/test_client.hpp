@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,13 +21,19 @@ struct received {
 /// "user" side of an integration test, independent of the framework's own client.
 class test_client {
 public:
-    test_client(int port, const std::string& client_id);
+    /// A client that only publishes (`receive` false) runs Paho synchronously, which completes
+    /// QoS 1 publishes as fast as the broker answers.
+    test_client(int port, const std::string& client_id, bool receive = true);
     ~test_client();
     test_client(const test_client&) = delete;
     test_client& operator=(const test_client&) = delete;
 
     void subscribe(const std::string& filter, int qos = 1);
     void publish(const std::string& topic, const std::string& payload, int qos = 1);
+    /// Publishes many QoS 1 messages, `window` at a time in flight, waiting for the broker's
+    /// acknowledgement of each window; `after_window(n)` runs after the first n were acknowledged.
+    void publish_many(const std::vector<received>& messages, int window = 100,
+                      const std::function<void(std::size_t)>& after_window = {});
 
     /// The next message, or nullopt when none arrives within `timeout`.
     std::optional<received> next(std::chrono::milliseconds timeout);

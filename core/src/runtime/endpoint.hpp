@@ -1,0 +1,40 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "routemq/dispatcher.hpp"
+#include "routemq/mqtt_client.hpp"
+#include "routemq/router.hpp"
+#include "routemq/settings.hpp"
+
+namespace routemq::detail {
+
+/// One process's MQTT side: the routes it serves, their dispatcher and its client.
+class endpoint {
+public:
+    /// `role` is `main` or `w<slot>`; workers keep a persistent session.
+    endpoint(const settings& s, const router& r, const std::string& role,
+             std::vector<std::size_t> routes, bool persistent_session);
+
+    void start() { client_.start(); }
+    subscribe_result wait_subscribed(std::chrono::milliseconds timeout) {
+        return client_.wait_subscribed(timeout);
+    }
+    /// Graceful stop: optionally unsubscribe first (so the broker stops sending), let the handler
+    /// in progress finish, then disconnect ending the session.
+    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first);
+
+    const dispatcher& routes() const noexcept { return dispatcher_; }
+    void log_stats() const;
+
+private:
+    dispatcher dispatcher_;
+    mqtt_client client_;
+};
+
+/// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
+std::string client_id(const settings& s, const std::string& role);
+
+}  // namespace routemq::detail

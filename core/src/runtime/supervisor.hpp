@@ -1,0 +1,61 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "routemq/worker_plan.hpp"
+
+namespace routemq::detail {
+
+/// How to start a worker: this executable with the same settings source, plus `--worker-slot`.
+struct worker_launch {
+    std::string executable;
+    /// Arguments before `--worker-slot <n>` (for example `--env-file F --workers N`).
+    std::vector<std::string> args;
+};
+
+/// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
+/// them all in parallel. Lives in the main thread of the manager.
+class supervisor {
+public:
+    supervisor(std::vector<worker_spec> plan, worker_launch launch,
+               std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max);
+    ~supervisor();
+    supervisor(const supervisor&) = delete;
+    supervisor& operator=(const supervisor&) = delete;
+
+    void start_all();
+    /// Reaps dead workers and starts the ones whose backoff has passed; call often.
+    void tick();
+    /// SIGTERM to every worker at once, waits up to `grace`, then SIGKILL what is left.
+    void stop_all(std::chrono::milliseconds grace);
+
+    std::size_t planned() const noexcept { return workers_.size(); }
+    std::size_t running() const noexcept;
+    int restarts() const noexcept { return restarts_; }
+
+private:
+    using clock = std::chrono::steady_clock;
+    struct worker {
+        worker_spec spec;
+        pid_t pid = -1;
+        clock::time_point started{};
+        clock::time_point restart_at{};
+        int quick_deaths = 0;
+    };
+
+    void spawn(worker& w);
+    void reaped(worker& w, int status);
+
+    std::vector<worker> workers_;
+    worker_launch launch_;
+    std::chrono::milliseconds backoff_;
+    std::chrono::milliseconds backoff_max_;
+    int restarts_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace routemq::detail

@@ -1,0 +1,216 @@
+// routemq --workers against a real mosquitto: distribution, crash recovery, shutdown, orphans and
+// replicas. Every assertion is on what a user sees: messages on the broker, processes, logs.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "support/app_runner.hpp"
+#include "support/broker.hpp"
+#include "support/process.hpp"
+#include "support/test_client.hpp"
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMessages = 3000;
+
+/// Publishes `count` QoS 1 readings on sensors/<i>/data, i = 0..count-1.
+void publish_readings(int port, int count,
+                      const std::function<void(std::size_t)>& after_window = {}) {
+    std::vector<test::received> readings;
+    for (int i = 0; i < count; ++i) {
+        readings.push_back(
+            {"sensors/" + std::to_string(i) + "/data", json{{"temp", i % 40}}.dump()});
+    }
+    test::test_client pub(port, "itest-publisher", /*receive=*/false);
+    pub.publish_many(readings, 100, after_window);
+}
+
+/// What came out on sensors/+/processed.
+struct outcome {
+    std::map<std::string, int> per_device;   // device id -> times processed
+    std::map<std::string, int> per_process;  // processed_by -> messages
+    int total = 0;
+    int duplicates() const { return total - static_cast<int>(per_device.size()); }
+};
+
+/// Collects processed readings until every one of `count` devices was seen (or the timeout),
+/// then a little longer to catch late duplicates.
+outcome collect_processed(test::test_client& sub, int count, std::chrono::seconds timeout) {
+    outcome out;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto take = [&](const test::received& m) {
+        const auto body = json::parse(m.payload);
+        out.per_device[body["device_id"].get<std::string>()]++;
+        out.per_process[body["processed_by"].get<std::string>()]++;
+        out.total++;
+    };
+    while (static_cast<int>(out.per_device.size()) < count &&
+           std::chrono::steady_clock::now() < deadline) {
+        if (auto m = sub.next(1s)) {
+            take(*m);
+        }
+    }
+    for (const auto& m : sub.drain(1500ms)) {
+        take(m);
+    }
+    return out;
+}
+
+std::string workers_seen(const outcome& o) {
+    std::string s;
+    for (const auto& [name, n] : o.per_process) {
+        s += name + "=" + std::to_string(n) + " ";
+    }
+    return s;
+}
+
+class workers_test : public ::testing::Test {
+protected:
+    /// Starts a manager and waits until it and its `workers` workers are serving.
+    std::unique_ptr<test::child_process> start_manager(
+        const char* executable, int workers, std::vector<std::string> args = {"--workers"},
+        std::map<std::string, std::string> env = {}) {
+        auto app = test::start_app(executable, broker_.port(), std::move(args), std::move(env));
+        EXPECT_TRUE(app->wait_for_output("] serving", 20s, workers + 1)) << app->output();
+        return app;
+    }
+
+    test::mosquitto_broker broker_;
+};
+
+}  // namespace
+
+TEST_F(workers_test, PlanSpreadsMessagesOverEveryWorker) {
+    auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    publish_readings(broker_.port(), kMessages);
+    const auto got = collect_processed(sub, kMessages, 60s);
+    EXPECT_EQ(static_cast<int>(got.per_device.size()), kMessages);
+    EXPECT_EQ(got.total, kMessages) << "no duplicates without a crash";
+    const std::set<std::string> workers = {"w1", "w2", "w3"};
+    for (const auto& [name, n] : got.per_process) {
+        EXPECT_TRUE(workers.count(name)) << name << " handled " << n << ": not a worker";
+    }
+    for (const auto& w : workers) {
+        EXPECT_GT(got.per_process.count(w) ? got.per_process.at(w) : 0, 0) << w << " idle";
+    }
+    std::cout << "[ distribution ] " << workers_seen(got) << "\n";
+}
+
+TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
+    auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
+    const int victim = test::worker_pid(app->output(), 2);
+    ASSERT_GT(victim, 0) << app->output();
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    publish_readings(broker_.port(), kMessages, [&](std::size_t sent) {
+        if (sent == kMessages / 3) {
+            kill(victim, SIGKILL);
+        }
+    });
+    const auto got = collect_processed(sub, kMessages, 10s);
+
+    // Handled: the handler ran to the end (every worker logs it, before Paho acknowledges).
+    std::map<int, int> handled;
+    const std::regex line(R"(sensors/(\d+)/data via sensors/\{device_id\}/data handled)");
+    const auto log = app->output();
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), line); it != std::sregex_iterator();
+         ++it) {
+        handled[std::stoi((*it)[1])]++;
+    }
+    int handled_total = 0;
+    for (const auto& [id, n] : handled) {
+        handled_total += n;
+    }
+    EXPECT_EQ(static_cast<int>(handled.size()), kMessages)
+        << "messages never handled: " << kMessages - static_cast<int>(handled.size());
+    EXPECT_TRUE(app->wait_for_output("worker w2 was killed by signal 9", 5s)) << log;
+    EXPECT_GE(test::count_occurrences(app->output(), "worker w2 started"), 2);
+    EXPECT_EQ(test::count_occurrences(app->output(), "as 'routemq-"), 5)
+        << "main, w1, w3 once; w2 twice, with its stable client id";
+    const int again = test::worker_pid(app->output(), 2);
+    EXPECT_NE(again, victim);
+    EXPECT_TRUE(test::process_alive(again));
+    const int outputs_lost = kMessages - static_cast<int>(got.per_device.size());
+    std::cout << "[ crash ] SIGKILL of w2 after " << kMessages / 3 << " of " << kMessages
+              << " published: " << handled_total - kMessages << " handled twice (redelivered), "
+              << outputs_lost << " published results lost with the killed process ("
+              << workers_seen(got) << ")\n";
+    ::testing::Test::RecordProperty("duplicates", handled_total - kMessages);
+    ::testing::Test::RecordProperty("outputs_lost", outputs_lost);
+}
+
+TEST_F(workers_test, SigtermStopsBusyWorkersWithoutCuttingAHandlerOff) {
+    // Eight workers that each serve every shared route, busy in a 300 ms handler.
+    auto app = start_manager(ROUTEMQ_TEST_APP, 8, {"--workers", "8"});
+    test::test_client pub(broker_.port(), "itest-publisher", /*receive=*/false);
+    for (int i = 0; i < 24; ++i) {
+        pub.publish("test/slow/" + std::to_string(i), "x");
+    }
+    ASSERT_TRUE(app->wait_for_output("slow start", 10s, 8)) << app->output();
+    const auto start = std::chrono::steady_clock::now();
+    app->signal(SIGTERM);
+    const auto status = app->wait(30s);
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+    ASSERT_TRUE(status.has_value()) << app->output();
+    EXPECT_EQ(*status, 0) << app->output();
+    const auto out = app->output();
+    EXPECT_EQ(out.find("still running after"), std::string::npos) << out;
+    EXPECT_EQ(out.find("while stopping"), std::string::npos) << out;
+    const int started = test::count_occurrences(out, "slow start");
+    EXPECT_EQ(test::count_occurrences(out, "slow done"), started) << out;
+    EXPECT_GE(started, 8);
+    std::cout << "[ shutdown ] 8 busy workers stopped in " << took.count() << " s (grace 10 s), "
+              << started << " handlers started, all finished\n";
+    ::testing::Test::RecordProperty("stop_seconds", std::to_string(took.count()));
+}
+
+TEST_F(workers_test, SigkilledManagerLeavesNoOrphans) {
+    auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
+    std::vector<int> pids;
+    for (int slot = 1; slot <= 3; ++slot) {
+        pids.push_back(test::worker_pid(app->output(), slot));
+        ASSERT_TRUE(test::process_alive(pids.back())) << app->output();
+    }
+    app->signal(SIGKILL);
+    app->wait(5s);
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    for (int pid : pids) {
+        while (test::process_alive(pid) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(20ms);
+        }
+        EXPECT_FALSE(test::process_alive(pid)) << "worker pid " << pid << " outlived the manager";
+    }
+}
+
+TEST_F(workers_test, TwoReplicasShareTheLoadWithoutHandlingAMessageTwice) {
+    auto a = start_manager(ROUTEMQ_EXECUTABLE, 3, {"--workers"}, {{"INSTANCE_NAME", "replica-a"}});
+    auto b = start_manager(ROUTEMQ_EXECUTABLE, 3, {"--workers"}, {{"INSTANCE_NAME", "replica-b"}});
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    publish_readings(broker_.port(), kMessages);
+    const auto got = collect_processed(sub, kMessages, 60s);
+    EXPECT_EQ(static_cast<int>(got.per_device.size()), kMessages);
+    EXPECT_EQ(got.total, kMessages) << "a message was handled twice";
+    const int by_a = test::count_occurrences(a->output(), "via sensors/{device_id}/data handled");
+    const int by_b = test::count_occurrences(b->output(), "via sensors/{device_id}/data handled");
+    EXPECT_EQ(by_a + by_b, kMessages);
+    EXPECT_GT(by_a, 0);
+    EXPECT_GT(by_b, 0);
+    EXPECT_NE(a->output().find("as 'routemq-replica-a-w1'"), std::string::npos) << a->output();
+    EXPECT_NE(b->output().find("as 'routemq-replica-b-w1'"), std::string::npos) << b->output();
+    std::cout << "[ replicas ] replica-a handled " << by_a << ", replica-b " << by_b << "\n";
+}

@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include <routemq/worker_plan.hpp>
+
+namespace {
+
+void h(routemq::context&) {}
+
+using plan = std::vector<routemq::worker_spec>;
+
+}  // namespace
+
+TEST(WorkerPlan, OneDedicatedProcessPerRequiredWorker) {
+    routemq::router r;
+    r.on("a/{x}", &h, {.shared = true, .worker_count = 3});
+    r.on("local", &h);
+    r.on("b/#", &h, {.shared = true, .worker_count = 2});
+    const plan expected = {{1, {0}}, {2, {0}}, {3, {0}}, {4, {2}}, {5, {2}}};
+    EXPECT_EQ(routemq::plan_workers(r, 0), expected);
+    EXPECT_EQ(routemq::main_process_routes(r), (std::vector<std::size_t>{1}));
+}
+
+TEST(WorkerPlan, OverrideGivesNProcessesServingEverySharedRoute) {
+    routemq::router r;
+    r.on("a/{x}", &h, {.shared = true, .worker_count = 3});
+    r.on("local", &h);
+    r.on("b/#", &h, {.shared = true, .worker_count = 2});
+    const plan expected = {{1, {0, 2}}, {2, {0, 2}}};
+    EXPECT_EQ(routemq::plan_workers(r, 2), expected);
+}
+
+TEST(WorkerPlan, NonSharedRoutesNeverGoToWorkers) {
+    routemq::router r;
+    r.on("a", &h, {.worker_count = 5});  // worker_count without shared means nothing
+    r.on("b", &h);
+    EXPECT_TRUE(routemq::plan_workers(r, 0).empty());
+    EXPECT_TRUE(routemq::plan_workers(r, 4).empty());
+    EXPECT_EQ(routemq::main_process_routes(r), (std::vector<std::size_t>{0, 1}));
+}
+
+TEST(WorkerPlan, NoRoutesNoWorkers) {
+    routemq::router r;
+    EXPECT_TRUE(routemq::plan_workers(r, 0).empty());
+    EXPECT_TRUE(routemq::main_process_routes(r).empty());
+}
+
+TEST(WorkerPlan, PrintsSlotsAndRoutes) {
+    routemq::router r;
+    r.on("a/{x}", &h, {.shared = true, .worker_count = 2});
+    r.on("local", &h);
+    EXPECT_EQ(routemq::format_worker_plan(r, routemq::plan_workers(r, 0)),
+              "WORKERS (2 with --workers)\n"
+              "  w1     a/{x}\n"
+              "  w2     a/{x}\n"
+              "  main   local\n");
+}
