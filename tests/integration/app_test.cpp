@@ -3,6 +3,7 @@
 #include <csignal>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "support/app_runner.hpp"
@@ -168,4 +169,19 @@ TEST(Startup, BadPortExitsWithStatus2NamingIt) {
     EXPECT_NE(out.find("MQTT_PORT='not-a-port'"), std::string::npos) << out;
     EXPECT_NE(out.find("1-65535"), std::string::npos) << out;
     EXPECT_EQ(test::count_occurrences(out, "\n"), 1) << out;
+}
+
+TEST_F(app_test, JsonLogFormatWritesOneJsonObjectPerLine) {
+    auto app = start_app(ROUTEMQ_EXECUTABLE, {{"LOG_FORMAT", "json"}});
+    client().publish("alerts/9", "a \"quoted\"\nmulti-line alert");
+    ASSERT_TRUE(app->wait_for_output("alert from device 9", 5s)) << app->output();
+    std::istringstream lines(app->output());
+    int n = 0;
+    for (std::string line; std::getline(lines, line); ++n) {
+        const auto entry = json::parse(line, nullptr, /*allow_exceptions=*/false);
+        ASSERT_FALSE(entry.is_discarded()) << line;
+        EXPECT_EQ(entry["role"], "main");
+        EXPECT_TRUE(entry.contains("level") && entry.contains("time") && entry.contains("msg"));
+    }
+    EXPECT_GE(n, 4);
 }
