@@ -1,9 +1,10 @@
 # Thin wrapper over CMake. `make run` and `make test` install what is missing first.
 RELEASE_DIR ?= build/release
+BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build run test routes format check-format clean
+.PHONY: all deps build run test bench routes format check-format clean
 
 all: build
 
@@ -27,6 +28,14 @@ test: deps
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
 	scripts/check-format.sh
+
+# Benchmarks: throughput, latency, CPU, memory, start/stop against hand-written Paho C.
+# Writes docs/benchmarks/results.md and throughput.png. BENCH_ARGS=--quick for a short run.
+bench: deps
+	@scripts/install-deps.sh scripts/packages-bench.txt
+	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DROUTEMQ_BUILD_TESTS=OFF -DROUTEMQ_BUILD_BENCH=ON
+	cmake --build $(BENCH_DIR) -j $(JOBS)
+	bench/run.sh $(BENCH_DIR) $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

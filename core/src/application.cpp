@@ -1,5 +1,6 @@
 #include "routemq/application.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -129,7 +130,7 @@ int serve_worker(const settings& s, const router& r, int worker_count, int slot)
         spdlog::error("worker slot {} is not in the plan of {} workers", slot, plan.size());
         return kExitConfig;
     }
-    const auto role = "w" + std::to_string(slot);
+    const auto role = fmt::format("w{}", slot);
     detail::endpoint ep(s, r, role, plan[static_cast<std::size_t>(slot - 1)].routes,
                         /*persistent_session=*/true);
     ep.start();

@@ -82,8 +82,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
 
     detail::block_stop_signals();
     const bool is_worker = slot_opt->count() > 0;
-    setup_logging(is_worker ? "w" + std::to_string(worker_slot) : "main", s.log_level,
-                  s.log_format);
+    setup_logging(is_worker ? fmt::format("w{}", worker_slot) : "main", s.log_level, s.log_format);
     try {
         if (is_worker) {
             return serve_worker(s, r, worker_count, worker_slot);

@@ -50,7 +50,7 @@ std::string format_worker_plan(const router& r, const std::vector<worker_spec>& 
         for (auto index : w.routes) {
             routes += (routes.empty() ? "" : ", ") + r.routes()[index].pattern.text();
         }
-        out += fmt::format("  {:<6} {}\n", "w" + std::to_string(w.slot), routes);
+        out += fmt::format("  {:<6} {}\n", fmt::format("w{}", w.slot), routes);
     }
     auto main_routes = main_process_routes(r);
     std::string names;

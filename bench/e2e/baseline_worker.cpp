@@ -1,0 +1,84 @@
+// The baseline: a minimal hand-written Paho C worker doing the same work as the framework's bench
+// route. It subscribes to $share/<group>/bench/+/data and republishes each payload to
+// bench/<id>/done at the same QoS. Usage: baseline_worker <port> <group> <qos> <client-id>.
+// Prints "ready" once subscribed; stops on SIGTERM.
+
+#include <MQTTAsync.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+MQTTAsync client;
+int qos = 0;
+std::string filter;
+volatile std::sig_atomic_t stop = 0;
+
+int on_message(void*, char* topic, int topic_len, MQTTAsync_message* m) {
+    std::string t = topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
+                                  : std::string(topic);
+    // bench/<id>/data -> bench/<id>/done
+    const auto last = t.rfind('/');
+    if (last != std::string::npos) {
+        t = t.substr(0, last) + "/done";
+        MQTTAsync_message out = MQTTAsync_message_initializer;
+        out.payload = m->payload;
+        out.payloadlen = m->payloadlen;
+        out.qos = qos;
+        while (MQTTAsync_sendMessage(client, t.c_str(), &out, nullptr) != MQTTASYNC_SUCCESS &&
+               !stop) {
+            usleep(100);  // Paho's queue is full: wait for it to drain, do not drop
+        }
+    }
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
+}
+
+void on_subscribed(void*, MQTTAsync_successData5*) {
+    std::printf("ready\n");
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 5) {
+        std::fprintf(stderr, "usage: %s <port> <group> <qos> <client-id>\n", argv[0]);
+        return 2;
+    }
+    std::signal(SIGTERM, [](int) { stop = 1; });
+    std::signal(SIGINT, [](int) { stop = 1; });
+    qos = std::atoi(argv[3]);
+    const std::string uri = std::string("tcp://127.0.0.1:") + argv[1];
+    filter = std::string("$share/") + argv[2] + "/bench/+/data";
+    MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
+    co.sendWhileDisconnected = 1;  // the same client options as the framework's
+    co.maxBufferedMessages = 10000;
+    MQTTAsync_createWithOptions(&client, uri.c_str(), argv[4], MQTTCLIENT_PERSISTENCE_NONE, nullptr,
+                                &co);
+    MQTTAsync_setCallbacks(client, nullptr, nullptr, on_message, nullptr);
+    MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer5;
+    conn.cleanstart = 1;
+    conn.onSuccess5 = [](void*, MQTTAsync_successData5*) {
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.onSuccess5 = on_subscribed;
+        MQTTAsync_subscribe(client, filter.c_str(), qos, &ro);
+    };
+    if (MQTTAsync_connect(client, &conn) != MQTTASYNC_SUCCESS) {
+        return 1;
+    }
+    while (!stop) {
+        pause();
+    }
+    MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer5;
+    d.timeout = 1000;
+    MQTTAsync_disconnect(client, &d);
+    MQTTAsync_destroy(&client);
+    return 0;
+}

@@ -1,0 +1,437 @@
+// End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
+// baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
+// is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
+// progress. Usage: run_e2e <output-dir> [--quick]
+
+#include <MQTTAsync.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/app_runner.hpp"
+#include "support/broker.hpp"
+#include "support/process.hpp"
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               clock_type::now().time_since_epoch())
+        .count();
+}
+
+/// Paho async client used by the load generator: publishes, or counts replies with latencies.
+class load_client {
+public:
+    load_client(int port, const std::string& id) {
+        const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
+        MQTTAsync_create(&handle_, uri.c_str(), id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr);
+        MQTTAsync_setCallbacks(handle_, this, nullptr, &load_client::arrived, nullptr);
+        MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
+        o.cleansession = 1;
+        o.maxInflight = 65535;
+        o.context = this;
+        o.onSuccess = [](void* ctx, MQTTAsync_successData*) {
+            static_cast<load_client*>(ctx)->ready_ = true;
+        };
+        MQTTAsync_connect(handle_, &o);
+        wait_flag(ready_);
+    }
+    ~load_client() {
+        MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+        d.timeout = 1000;
+        MQTTAsync_disconnect(handle_, &d);
+        std::this_thread::sleep_for(50ms);
+        MQTTAsync_destroy(&handle_);
+    }
+
+    void subscribe(const std::string& filter, int qos) {
+        subscribed_ = false;
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        ro.context = this;
+        ro.onSuccess = [](void* ctx, MQTTAsync_successData*) {
+            static_cast<load_client*>(ctx)->subscribed_ = true;
+        };
+        MQTTAsync_subscribe(handle_, filter.c_str(), qos, &ro);
+        wait_flag(subscribed_);
+    }
+
+    void publish(const std::string& topic, const std::string& payload, int qos) {
+        MQTTAsync_message m = MQTTAsync_message_initializer;
+        m.payload = const_cast<char*>(payload.data());
+        m.payloadlen = static_cast<int>(payload.size());
+        m.qos = qos;
+        while (MQTTAsync_sendMessage(handle_, topic.c_str(), &m, nullptr) != MQTTASYNC_SUCCESS) {
+            std::this_thread::sleep_for(1ms);  // Paho's buffer is full: let it drain
+        }
+    }
+
+    /// Replies counted so far, and their latencies in nanoseconds.
+    std::size_t received() const { return received_.load(); }
+    std::vector<std::int64_t> latencies() {
+        std::lock_guard lock(mu_);
+        return latencies_;
+    }
+    clock_type::time_point last_arrival() {
+        std::lock_guard lock(mu_);
+        return last_;
+    }
+    void reset() {
+        std::lock_guard lock(mu_);
+        latencies_.clear();
+        received_ = 0;
+    }
+
+private:
+    static void wait_flag(const std::atomic<bool>& flag) {
+        for (int i = 0; i < 500 && !flag; ++i) {
+            std::this_thread::sleep_for(10ms);
+        }
+        if (!flag) {
+            throw std::runtime_error("load client: broker did not answer");
+        }
+    }
+    static int arrived(void* ctx, char* topic, int, MQTTAsync_message* m) {
+        auto* self = static_cast<load_client*>(ctx);
+        const std::string payload(static_cast<const char*>(m->payload),
+                                  static_cast<std::size_t>(m->payloadlen));
+        const auto space = payload.find(' ');
+        const std::int64_t sent =
+            space == std::string::npos ? 0 : std::stoll(payload.substr(space));
+        {
+            std::lock_guard lock(self->mu_);
+            self->latencies_.push_back(now_ns() - sent);
+            self->last_ = clock_type::now();
+        }
+        self->received_++;
+        MQTTAsync_freeMessage(&m);
+        MQTTAsync_free(topic);
+        return 1;
+    }
+
+    MQTTAsync handle_ = nullptr;
+    std::atomic<bool> ready_{false};
+    std::atomic<bool> subscribed_{false};
+    std::atomic<std::size_t> received_{0};
+    std::mutex mu_;
+    std::vector<std::int64_t> latencies_;
+    clock_type::time_point last_{};
+};
+
+/// utime + stime of a process, in seconds.
+double cpu_seconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) {
+        return 0;
+    }
+    std::istringstream fields(text.substr(close + 2));
+    std::string f;
+    long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+        if (i == 14)
+            utime = std::stol(f);
+        if (i == 15)
+            stime = std::stol(f);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Resident set size of a process, in MiB.
+double rss_mib(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stod(line.substr(6)) / 1024.0;
+        }
+    }
+    return 0;
+}
+
+double percentile(std::vector<std::int64_t> v, double p) {
+    if (v.empty())
+        return 0;
+    std::sort(v.begin(), v.end());
+    const auto i = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
+    return static_cast<double>(v[i]) / 1000.0;  // microseconds
+}
+
+/// A running set of workers of one implementation.
+class worker_set {
+public:
+    worker_set(bool framework, int workers, int qos, int port) : framework_(framework) {
+        const auto t0 = clock_type::now();
+        if (framework) {
+            manager_ = test::start_app(BENCH_APP, port, {"--workers", std::to_string(workers)},
+                                       {{"BENCH_QOS", std::to_string(qos)},
+                                        {"LOG_LEVEL", "info"},
+                                        {"MQTT_GROUP_NAME", "bench"}});
+            if (!manager_->wait_for_output("] serving", 60s, workers)) {
+                throw std::runtime_error("framework workers did not start:\n" + manager_->output());
+            }
+            for (int slot = 1; slot <= workers; ++slot) {
+                pids_.push_back(test::worker_pid(manager_->output(), slot));
+            }
+        } else {
+            for (int i = 0; i < workers; ++i) {
+                baseline_.push_back(std::make_unique<test::child_process>(
+                    std::vector<std::string>{BASELINE_WORKER, std::to_string(port), "bench",
+                                             std::to_string(qos), "baseline-" + std::to_string(i)},
+                    std::map<std::string, std::string>{}, test::temp_path("baseline.log")));
+            }
+            for (auto& b : baseline_) {
+                if (!b->wait_for_output("ready", 60s)) {
+                    throw std::runtime_error("baseline worker did not start: " + b->output());
+                }
+                pids_.push_back(b->pid());
+            }
+        }
+        startup_ = std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
+
+    const std::vector<int>& pids() const { return pids_; }
+    double startup_seconds() const { return startup_; }
+
+    double cpu() const {
+        double total = 0;
+        for (int pid : pids_)
+            total += cpu_seconds(pid);
+        return total;
+    }
+    double max_rss() const {
+        double m = 0;
+        for (int pid : pids_)
+            m = std::max(m, rss_mib(pid));
+        return m;
+    }
+
+    /// SIGTERM and the time until every process has exited.
+    double stop() {
+        const auto t0 = clock_type::now();
+        if (framework_) {
+            manager_->signal(SIGTERM);
+            manager_->wait(60s);
+        } else {
+            for (auto& b : baseline_)
+                b->signal(SIGTERM);
+            for (auto& b : baseline_)
+                b->wait(60s);
+        }
+        const double took = std::chrono::duration<double>(clock_type::now() - t0).count();
+        std::this_thread::sleep_for(200ms);  // let the broker drop the sessions before the next run
+        return took;
+    }
+
+private:
+    bool framework_;
+    std::unique_ptr<test::child_process> manager_;
+    std::vector<std::unique_ptr<test::child_process>> baseline_;
+    std::vector<int> pids_;
+    double startup_ = 0;
+};
+
+struct run_result {
+    double throughput = 0;  // replies per second
+    double cpu_per_million = 0;
+    double p50 = 0, p99 = 0, p999 = 0;  // microseconds
+    double rss = 0;
+    std::size_t lost = 0;
+};
+
+std::string payload(std::size_t seq) {
+    return fmt::format("{} {}", seq, now_ns());
+}
+
+/// Sends a few messages through and waits for their replies, so a run starts on a pipeline
+/// that is known to work (every subscription settled, connections warm).
+void warm_up(load_client& pub, load_client& counter, int qos) {
+    counter.reset();
+    for (int i = 0; i < 200; ++i) {
+        pub.publish(fmt::format("bench/{}/data", i), payload(static_cast<std::size_t>(i)), qos);
+    }
+    for (int i = 0; i < 500 && counter.received() < 200; ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    if (counter.received() < 200) {
+        std::cerr << "warning: warm-up got " << counter.received() << " of 200 replies\n";
+    }
+}
+
+/// Floods `count` messages, waits for the replies, and measures throughput and worker CPU.
+void throughput_run(worker_set& w, load_client& pub, load_client& counter, int qos, int count,
+                    run_result& r) {
+    counter.reset();
+    const double cpu0 = w.cpu();
+    const auto t0 = clock_type::now();
+    for (int i = 0; i < count; ++i) {
+        pub.publish(fmt::format("bench/{}/data", i % 1000), payload(static_cast<std::size_t>(i)),
+                    qos);
+    }
+    auto quiet_since = clock_type::now();
+    std::size_t seen = 0;
+    while (counter.received() < static_cast<std::size_t>(count)) {
+        std::this_thread::sleep_for(5ms);
+        if (counter.received() != seen) {
+            seen = counter.received();
+            quiet_since = clock_type::now();
+        } else if (clock_type::now() - quiet_since > 3s) {
+            break;  // QoS 0 may drop under overload: count what arrived
+        }
+    }
+    const auto elapsed = std::chrono::duration<double>(counter.last_arrival() - t0).count();
+    r.throughput = static_cast<double>(counter.received()) / elapsed;
+    r.lost = static_cast<std::size_t>(count) - counter.received();
+    r.cpu_per_million = (w.cpu() - cpu0) / static_cast<double>(counter.received()) * 1e6;
+}
+
+/// Offers `rate` messages per second for `count` messages and reports reply latency percentiles.
+void latency_run(load_client& pub, load_client& counter, int qos, int rate, int count,
+                 run_result& r) {
+    counter.reset();
+    const auto t0 = clock_type::now();
+    for (int i = 0; i < count; ++i) {
+        std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(1'000'000'000LL * i / rate));
+        pub.publish(fmt::format("bench/{}/data", i % 1000), payload(static_cast<std::size_t>(i)),
+                    qos);
+    }
+    for (int i = 0; i < 300 && counter.received() < static_cast<std::size_t>(count); ++i) {
+        std::this_thread::sleep_for(10ms);
+    }
+    const auto lat = counter.latencies();
+    r.p50 = percentile(lat, 50);
+    r.p99 = percentile(lat, 99);
+    r.p999 = percentile(lat, 99.9);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        std::cerr << "usage: run_e2e <output-dir> [--quick]\n";
+        return 2;
+    }
+    const std::string out_dir = argv[1];
+    const bool quick = argc > 2 && std::string(argv[2]) == "--quick";
+    const int flood = quick ? 5000 : 40000;
+    const int rate = 2000;
+    const int latency_count = quick ? 1000 : 6000;
+    const int soak = quick ? 20000 : 1000000;
+    const std::vector<int> worker_counts = {1, 2, 4, 8};
+
+    test::mosquitto_broker broker("max_queued_messages 0\nmax_inflight_messages 0\n");
+    std::cerr << "mosquitto on 127.0.0.1:" << broker.port() << "\n";
+
+    // results[qos][workers][impl]
+    std::map<int, std::map<int, std::map<std::string, run_result>>> results;
+    for (int qos : {0, 1}) {
+        for (int workers : worker_counts) {
+            for (bool framework : {false, true}) {
+                const std::string impl = framework ? "framework" : "baseline";
+                load_client counter(broker.port(), "bench-counter");
+                counter.subscribe("bench/+/done", qos);
+                load_client pub(broker.port(), "bench-publisher");
+                worker_set w(framework, workers, qos, broker.port());
+                auto& r = results[qos][workers][impl];
+                warm_up(pub, counter, qos);
+                throughput_run(w, pub, counter, qos, flood, r);
+                latency_run(pub, counter, qos, rate, latency_count, r);
+                r.rss = w.max_rss();
+                w.stop();
+                std::cerr << fmt::format(
+                    "qos {} workers {} {:<9}: {:>8.0f} msg/s, {:>5.2f} cpu-s/M, p50 {:.0f} us, "
+                    "p99 {:.0f} us, p99.9 {:.0f} us, rss {:.1f} MiB, lost {}\n",
+                    qos, workers, impl, r.throughput, r.cpu_per_million, r.p50, r.p99, r.p999,
+                    r.rss, r.lost);
+            }
+        }
+    }
+
+    // Resident memory after a long run: `soak` QoS 0 messages through 2 workers of each.
+    std::map<std::string, double> soak_rss;
+    for (bool framework : {false, true}) {
+        load_client counter(broker.port(), "bench-counter");
+        counter.subscribe("bench/+/done", 0);
+        load_client pub(broker.port(), "bench-publisher");
+        worker_set w(framework, 2, 0, broker.port());
+        run_result r;
+        warm_up(pub, counter, 0);
+        throughput_run(w, pub, counter, 0, soak, r);
+        soak_rss[framework ? "framework" : "baseline"] = w.max_rss();
+        w.stop();
+        std::cerr << "soak " << (framework ? "framework" : "baseline") << ": "
+                  << soak_rss[framework ? "framework" : "baseline"] << " MiB after " << soak
+                  << " messages\n";
+    }
+
+    // Start (until every worker is subscribed) and stop (SIGTERM until every process exited).
+    std::map<int, std::map<std::string, std::pair<double, double>>> lifecycle;
+    for (int workers : {8, 32}) {
+        for (bool framework : {false, true}) {
+            worker_set w(framework, workers, 1, broker.port());
+            const double start = w.startup_seconds();
+            const double stop = w.stop();
+            lifecycle[workers][framework ? "framework" : "baseline"] = {start, stop};
+            std::cerr << fmt::format("{} workers {}: start {:.3f} s, stop {:.3f} s\n", workers,
+                                     framework ? "framework" : "baseline", start, stop);
+        }
+    }
+
+    // Markdown tables and the plot's data.
+    std::ofstream md(out_dir + "/e2e.md");
+    md << "| QoS | Workers | Throughput framework (msg/s) | Baseline (msg/s) | Ratio | "
+          "Worker CPU framework (s/M msg) | Baseline | Ratio | p50 / p99 / p99.9 framework (us) "
+          "| Baseline (us) | RSS framework (MiB) | Baseline |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    std::ofstream dat(out_dir + "/throughput.dat");
+    dat << "# workers fw_qos0 base_qos0 fw_qos1 base_qos1\n";
+    for (int workers : worker_counts) {
+        dat << workers;
+        for (int qos : {0, 1}) {
+            const auto& f = results[qos][workers]["framework"];
+            const auto& b = results[qos][workers]["baseline"];
+            dat << ' ' << f.throughput << ' ' << b.throughput;
+        }
+        dat << '\n';
+    }
+    for (int qos : {0, 1}) {
+        for (int workers : worker_counts) {
+            const auto& f = results[qos][workers]["framework"];
+            const auto& b = results[qos][workers]["baseline"];
+            md << fmt::format(
+                "| {} | {} | {:.0f} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.0f} / {:.0f} "
+                "/ {:.0f} | {:.0f} / {:.0f} / {:.0f} | {:.1f} | {:.1f} |\n",
+                qos, workers, f.throughput, b.throughput, f.throughput / b.throughput,
+                f.cpu_per_million, b.cpu_per_million, f.cpu_per_million / b.cpu_per_million, f.p50,
+                f.p99, f.p999, b.p50, b.p99, b.p999, f.rss, b.rss);
+        }
+    }
+    md << fmt::format(
+        "\nResident memory per worker after {} QoS 0 messages (2 workers): framework {:.1f} MiB, "
+        "baseline {:.1f} MiB.\n\n",
+        soak, soak_rss["framework"], soak_rss["baseline"]);
+    md << "| Workers | Start framework (s) | Start baseline (s) | Stop framework (s) | "
+          "Stop baseline (s) |\n|---|---|---|---|---|\n";
+    for (const auto& [workers, row] : lifecycle) {
+        md << fmt::format("| {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n", workers,
+                          row.at("framework").first, row.at("baseline").first,
+                          row.at("framework").second, row.at("baseline").second);
+    }
+    return 0;
+}
