@@ -39,6 +39,29 @@ startup wait_until_subscribed(detail::endpoint& ep, int& sig, Tick tick) {
     }
 }
 
+/// Starts `ep`, serves until SIGINT/SIGTERM, then stops it (unsubscribing first for workers).
+int serve_one(detail::endpoint& ep, std::size_t route_count, const settings& s, bool worker) {
+    ep.start();
+    int sig = 0;
+    switch (wait_until_subscribed(ep, sig, [] {})) {
+        case startup::refused:
+            ep.stop(2s, false);
+            return kExitSubscribe;
+        case startup::stop_signal:
+            break;
+        case startup::subscribed:
+            spdlog::info("serving {} routes on {} subscriptions", route_count,
+                         ep.routes().subscriptions().size());
+            while ((sig = detail::wait_for_stop_signal(1h)) == 0) {
+            }
+    }
+    spdlog::info("received {}; {}", strsignal(sig),
+                 worker ? "unsubscribing and finishing" : "stopping");
+    ep.stop(std::chrono::seconds(s.shutdown_grace_seconds), /*unsubscribe_first=*/worker);
+    ep.log_stats();
+    return kExitOk;
+}
+
 }  // namespace
 
 std::string host_name() {
@@ -58,24 +81,7 @@ int serve(const settings& s, const router& r) {
     if (ep.routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
-    ep.start();
-    int sig = 0;
-    switch (wait_until_subscribed(ep, sig, [] {})) {
-        case startup::refused:
-            ep.stop(2s, false);
-            return kExitSubscribe;
-        case startup::stop_signal:
-            break;
-        case startup::subscribed:
-            spdlog::info("serving {} routes on {} subscriptions", r.routes().size(),
-                         ep.routes().subscriptions().size());
-            while ((sig = detail::wait_for_stop_signal(1h)) == 0) {
-            }
-    }
-    spdlog::info("received {}; stopping", strsignal(sig));
-    ep.stop(std::chrono::seconds(s.shutdown_grace_seconds), /*unsubscribe_first=*/false);
-    ep.log_stats();
-    return kExitOk;
+    return serve_one(ep, r.routes().size(), s, /*worker=*/false);
 }
 
 int serve_with_workers(const settings& s, const router& r, int worker_count,
@@ -131,27 +137,9 @@ int serve_worker(const settings& s, const router& r, int worker_count, int slot)
         return kExitConfig;
     }
     const auto role = fmt::format("w{}", slot);
-    detail::endpoint ep(s, r, role, plan[static_cast<std::size_t>(slot - 1)].routes,
-                        /*persistent_session=*/true);
-    ep.start();
-    int sig = 0;
-    switch (wait_until_subscribed(ep, sig, [] {})) {
-        case startup::refused:
-            ep.stop(2s, false);
-            return kExitSubscribe;
-        case startup::stop_signal:
-            break;
-        case startup::subscribed:
-            spdlog::info("serving {} routes on {} subscriptions",
-                         plan[static_cast<std::size_t>(slot - 1)].routes.size(),
-                         ep.routes().subscriptions().size());
-            while ((sig = detail::wait_for_stop_signal(1h)) == 0) {
-            }
-    }
-    spdlog::info("received {}; unsubscribing and finishing", strsignal(sig));
-    ep.stop(std::chrono::seconds(s.shutdown_grace_seconds), /*unsubscribe_first=*/true);
-    ep.log_stats();
-    return kExitOk;
+    const auto& routes = plan[static_cast<std::size_t>(slot - 1)].routes;
+    detail::endpoint ep(s, r, role, routes, /*persistent_session=*/true);
+    return serve_one(ep, routes.size(), s, /*worker=*/true);
 }
 
 }  // namespace routemq
