@@ -101,15 +101,10 @@ int serve_with_workers(const settings& s, const router& r, int worker_count,
     if (!main_routes.empty()) {
         ep = std::make_unique<detail::endpoint>(s, r, "main", main_routes, false);
         ep->start();
-        switch (wait_until_subscribed(*ep, sig, [&] { workers.tick(); })) {
-            case startup::refused:
-                workers.stop_all(std::chrono::seconds(s.shutdown_grace_seconds));
-                ep->stop(2s, false);
-                return kExitSubscribe;
-            case startup::stop_signal:
-                break;
-            case startup::subscribed:
-                break;
+        if (wait_until_subscribed(*ep, sig, [&] { workers.tick(); }) == startup::refused) {
+            workers.stop_all(std::chrono::seconds(s.shutdown_grace_seconds));
+            ep->stop(2s, false);
+            return kExitSubscribe;
         }
     }
     if (sig == 0) {

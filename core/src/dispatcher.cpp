@@ -83,11 +83,11 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
     if (!msg.subscription_ids.empty()) {
         // MQTT 5: each identifier names the subscription this copy was sent for; a route runs
         // once per delivery even if a broker repeats an identifier.
-        for (std::size_t k = 0; k < msg.subscription_ids.size(); ++k) {
-            const int id = msg.subscription_ids[k];
+        const auto& ids = msg.subscription_ids;
+        for (auto it = ids.begin(); it != ids.end(); ++it) {
+            const int id = *it;
             if (id < 1 || id > static_cast<int>(subscriptions_.size()) ||
-                std::find(msg.subscription_ids.begin(), msg.subscription_ids.begin() + k, id) !=
-                    msg.subscription_ids.begin() + k) {
+                std::find(ids.begin(), it, id) != it) {
                 continue;
             }
             for (auto index : subscriptions_[id - 1].routes) {

@@ -63,7 +63,7 @@ struct mqtt_client::impl {
                         std::string(p.value.value.data,
                                     static_cast<std::size_t>(p.value.value.len)));
                 } else if (p.identifier == MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER) {
-                    msg.subscription_ids.push_back(p.value.integer4);
+                    msg.subscription_ids.push_back(static_cast<int>(p.value.integer4));
                 }
             }
             self->on_message(msg);
