@@ -37,31 +37,19 @@ routemq::message message_for(int n, bool with_id) {
     return m;
 }
 
-/// MQTT 3.1.1 path: the topic is matched against every route of the process.
-void match_by_topic(benchmark::State& state) {
+/// Route selection by table size: with an MQTT 5 subscription identifier (range(1) = 1), or, as
+/// under MQTT 3.1.1, by matching the topic against every route of the process (range(1) = 0).
+void route_selection(benchmark::State& state) {
     const int n = static_cast<int>(state.range(0));
     auto r = table(n);
     routemq::dispatcher d(r, "g", "bench");
     null_publisher out;
-    const auto m = message_for(n, false);
+    const auto m = message_for(n, state.range(1) == 1);
     for (auto _ : state) {
         d.dispatch(m, out);
     }
 }
-BENCHMARK(match_by_topic)->Arg(10)->Arg(100)->Arg(10000);
-
-/// MQTT 5 path: the subscription identifier names the route.
-void match_by_subscription_id(benchmark::State& state) {
-    const int n = static_cast<int>(state.range(0));
-    auto r = table(n);
-    routemq::dispatcher d(r, "g", "bench");
-    null_publisher out;
-    const auto m = message_for(n, true);
-    for (auto _ : state) {
-        d.dispatch(m, out);
-    }
-}
-BENCHMARK(match_by_subscription_id)->Arg(10)->Arg(100)->Arg(10000);
+BENCHMARK(route_selection)->ArgNames({"routes", "by_id"})->ArgsProduct({{10, 100, 10000}, {0, 1}});
 
 /// One route wrapped in `k` middleware that each call next.
 void dispatch_with_middleware(benchmark::State& state) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <numeric>
 
 #include "routemq/worker_plan.hpp"
 #include "runtime/endpoint.hpp"
@@ -74,9 +75,7 @@ std::string host_name() {
 
 int serve(const settings& s, const router& r) {
     std::vector<std::size_t> all(r.routes().size());
-    for (std::size_t i = 0; i < all.size(); ++i) {
-        all[i] = i;
-    }
+    std::iota(all.begin(), all.end(), std::size_t{0});
     detail::endpoint ep(s, r, "main", std::move(all), /*persistent_session=*/false);
     if (ep.routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
