@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -184,4 +185,30 @@ TEST_F(app_test, JsonLogFormatWritesOneJsonObjectPerLine) {
         EXPECT_TRUE(entry.contains("level") && entry.contains("time") && entry.contains("msg"));
     }
     EXPECT_GE(n, 4);
+}
+
+TEST(Startup, RefusedSubscriptionExitsWithStatus3) {
+    // mosquitto's dynamic-security plugin: anonymous clients may subscribe to alerts/# only.
+    const auto acl = test::temp_path("dynsec.json");
+    std::ofstream(acl) << R"({
+        "defaultACLAccess": {"publishClientSend": true, "publishClientReceive": true,
+                             "subscribe": false, "unsubscribe": true},
+        "clients": [],
+        "groups": [{"groupname": "anonymous", "roles": [{"rolename": "alerts-only"}]}],
+        "roles": [{"rolename": "alerts-only",
+                   "acls": [{"acltype": "subscribePattern", "topic": "alerts/#", "allow": true}]}],
+        "anonymousGroup": "anonymous"
+    })";
+    test::mosquitto_broker broker(std::string("plugin ") + MOSQUITTO_DYNSEC_PLUGIN +
+                                  "\nplugin_opt_config_file " + acl);
+    for (const char* protocol : {"5", "3.1.1"}) {
+        auto app =
+            test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {}, {{"MQTT_PROTOCOL", protocol}});
+        EXPECT_EQ(app->wait(15s), 3) << app->output();
+        const auto out = app->output();
+        EXPECT_NE(out.find("subscription to 'config/update' refused"), std::string::npos) << out;
+        EXPECT_NE(out.find("subscribed to 'alerts/+'"), std::string::npos) << out;
+        EXPECT_NE(out.find("the broker refused 2 of 3 subscriptions"), std::string::npos) << out;
+    }
+    std::remove(acl.c_str());
 }
