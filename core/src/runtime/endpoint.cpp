@@ -10,6 +10,12 @@
 namespace routemq::detail {
 namespace {
 
+/// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
+std::string client_id(const settings& s, const std::string& role) {
+    return fmt::format("{}-{}-{}", s.mqtt_client_id,
+                       s.instance_name.empty() ? host_name() : s.instance_name, role);
+}
+
 client_options options_for(const settings& s, const std::string& role, bool persistent) {
     client_options o;
     o.host = s.mqtt_broker;
@@ -39,11 +45,6 @@ std::vector<subscription_request> requests_for(const dispatcher& d) {
 }
 
 }  // namespace
-
-std::string client_id(const settings& s, const std::string& role) {
-    return fmt::format("{}-{}-{}", s.mqtt_client_id,
-                       s.instance_name.empty() ? host_name() : s.instance_name, role);
-}
 
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                    std::vector<std::size_t> routes, bool persistent_session)

@@ -34,7 +34,4 @@ private:
     mqtt_client client_;
 };
 
-/// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
-std::string client_id(const settings& s, const std::string& role);
-
 }  // namespace routemq::detail
