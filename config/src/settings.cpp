@@ -124,6 +124,16 @@ const std::vector<setting_variable> kTable = {
     {"SHUTDOWN_GRACE_SECONDS", "10", "an integer 1-3600",
      "On SIGTERM/SIGINT, how long workers get to finish and disconnect before they are killed.",
      ROUTEMQ_SETTER(s.shutdown_grace_seconds = parse_int(v, value, 1, 3600))},
+    {"HTTP_ENABLED", "true", "true or false",
+     "Serve /healthz, /readyz and /metrics from the main process.",
+     ROUTEMQ_SETTER(s.http_enabled = parse_bool(v, value))},
+    {"HTTP_HOST", "0.0.0.0", "an IPv4/IPv6 address or host name to listen on",
+     "Address of the health and metrics endpoint (127.0.0.1: this machine only).",
+     ROUTEMQ_SETTER(if (value.empty() || value.find_first_of(" /") != std::string::npos) {
+         reject(v, value);
+     } s.http_host = value)},
+    {"HTTP_PORT", "8080", "an integer 1-65535", "Port of the health and metrics endpoint.",
+     ROUTEMQ_SETTER(s.http_port = parse_int(v, value, 1, 65535))},
 };
 
 #undef ROUTEMQ_SETTER

@@ -47,6 +47,11 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     int worker_slot = 0;
     auto* slot_opt =
         app.add_option("--worker-slot", worker_slot)->group("")->check(CLI::Range(1, 1024));
+    int metrics_fd = -1;
+    app.add_option("--metrics-fd", metrics_fd)
+        ->group("")
+        ->needs(slot_opt)
+        ->check(CLI::NonNegativeNumber);
     auto* routes_cmd =
         app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
     auto* settings_cmd =
@@ -85,7 +90,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     setup_logging(is_worker ? fmt::format("w{}", worker_slot) : "main", s.log_level, s.log_format);
     try {
         if (is_worker) {
-            return serve_worker(s, r, worker_count, worker_slot);
+            return serve_worker(s, r, worker_count, worker_slot, metrics_fd);
         }
         if (workers_opt->count() > 0) {
             worker_command command{std::filesystem::read_symlink("/proc/self/exe").string(), {}};

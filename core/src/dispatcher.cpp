@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <numeric>
 
+#include "metrics/shared_metrics.hpp"
 #include "routemq/errors.hpp"
 
 namespace routemq {
@@ -39,11 +41,18 @@ dispatcher::dispatcher(const router& r, std::string group_name, std::string proc
     : dispatcher(r, std::move(group_name), std::move(process_name), every_route(r)) {}
 
 dispatcher::dispatcher(const router& r, std::string group_name, std::string process_name,
-                       std::vector<std::size_t> served)
+                       std::vector<std::size_t> served,
+                       std::shared_ptr<detail::shared_metrics> metrics, std::size_t slot)
     : router_(r),
       group_(std::move(group_name)),
       process_(std::move(process_name)),
-      served_(std::move(served)) {
+      served_(std::move(served)),
+      metrics_(metrics ? std::move(metrics) : detail::shared_metrics::create(1, r.routes().size())),
+      slot_(slot) {
+    if (slot_ >= metrics_->processes() || metrics_->routes() != r.routes().size()) {
+        throw error(fmt::format("dispatcher: metrics slot {} of {} for {} routes does not fit",
+                                slot_, metrics_->processes(), metrics_->routes()));
+    }
     for (auto index : served_) {
         const auto& rt = r.routes().at(index);
         auto topic = subscription_topic(rt, group_);
@@ -76,8 +85,23 @@ std::vector<std::string> dispatcher::overlap_warnings() const {
     return out;
 }
 
+dispatch_stats dispatcher::stats() const noexcept {
+    dispatch_stats out;
+    const auto& p = metrics_->process(slot_);
+    out.received = p.received.load();
+    out.no_route = p.no_route.load();
+    for (auto index : served_) {
+        const auto& r = metrics_->route(slot_, index);
+        out.handled += r.handled.load();
+        out.bad_payload += r.bad_payload.load();
+        out.handler_error += r.handler_error.load();
+    }
+    return out;
+}
+
 void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
-    stats_.received.fetch_add(1, std::memory_order_relaxed);
+    auto& counters = metrics_->process(slot_);
+    counters.received.fetch_add(1, std::memory_order_relaxed);
     const std::string_view topic = strip_share_prefix(msg.topic);
     bool any = false;
     if (!msg.subscription_ids.empty()) {
@@ -104,7 +128,7 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
         }
     }
     if (!any) {
-        stats_.no_route.fetch_add(1, std::memory_order_relaxed);
+        counters.no_route.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn("no route for topic '{}' ({} bytes); message dropped", topic,
                      msg.payload.size());
     }
@@ -112,30 +136,36 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
 
 void dispatcher::run_route(std::size_t index, std::string_view topic, const message& msg,
                            publisher& client) noexcept {
+    using outcome = detail::shared_metrics::outcome;
     const auto& rt = router_.routes()[index];
+    const auto started = std::chrono::steady_clock::now();
+    auto result = outcome::handled;
     try {
         context ctx(msg, rt.pattern.text(), client, process_);
         if (!rt.pattern.match(topic, ctx.params())) {
-            stats_.no_route.fetch_add(1, std::memory_order_relaxed);
+            metrics_->process(slot_).no_route.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn("topic '{}' does not match route '{}' it was delivered for; dropped",
                          topic, rt.pattern.text());
             return;
         }
         rt.chain(ctx);
-        stats_.handled.fetch_add(1, std::memory_order_relaxed);
     } catch (const payload_error& e) {
-        stats_.bad_payload.fetch_add(1, std::memory_order_relaxed);
+        result = outcome::bad_payload;
         spdlog::warn("bad payload on topic '{}' for route '{}': {}", topic, rt.pattern.text(),
                      e.what());
     } catch (const std::exception& e) {
-        stats_.handler_error.fetch_add(1, std::memory_order_relaxed);
+        result = outcome::handler_error;
         spdlog::error("handler {} failed on topic '{}' (route '{}'): {}", rt.handler_name, topic,
                       rt.pattern.text(), e.what());
     } catch (...) {
-        stats_.handler_error.fetch_add(1, std::memory_order_relaxed);
+        result = outcome::handler_error;
         spdlog::error("handler {} failed on topic '{}' (route '{}'): unknown exception",
                       rt.handler_name, topic, rt.pattern.text());
     }
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    metrics_->record(slot_, index, result,
+                     static_cast<std::uint64_t>(
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
 }
 
 }  // namespace routemq

@@ -28,6 +28,7 @@ struct mqtt_client::impl {
     std::vector<subscription_request> subs;
     std::vector<sub_slot> slots;
     message_handler on_message;
+    state_handler on_state;
     MQTTAsync handle = nullptr;
 
     mutable std::mutex mu;
@@ -42,6 +43,25 @@ struct mqtt_client::impl {
     std::chrono::steady_clock::time_point last_message{};
 
     bool v5() const { return opts.protocol == 5; }
+
+    /// Reports the state to on_state; call without holding `mu`.
+    void report_state() {
+        if (!on_state) {
+            return;
+        }
+        client_state st;
+        {
+            std::lock_guard lock(mu);
+            st.connected = connected;
+            st.subscribed = connected && sub_answers >= subs.size() && refused.empty();
+            st.reconnects = connects > 1 ? static_cast<std::uint64_t>(connects - 1) : 0;
+        }
+        try {
+            on_state(st);
+        } catch (...) {
+            // A state handler must not throw; nothing of it may reach Paho's thread either.
+        }
+    }
 
     // ---- Paho callbacks: static, noexcept in effect (every body is wrapped) ----
 
@@ -81,12 +101,15 @@ struct mqtt_client::impl {
 
     static void connection_lost(void* ctx, char* cause) {
         auto* self = static_cast<impl*>(ctx);
-        std::lock_guard lock(self->mu);
-        self->connected = false;
-        if (!self->stopping) {
-            spdlog::warn("connection to {}:{} lost ({}); reconnecting", self->opts.host,
-                         self->opts.port, cause != nullptr ? cause : "no reason given");
+        {
+            std::lock_guard lock(self->mu);
+            self->connected = false;
+            if (!self->stopping) {
+                spdlog::warn("connection to {}:{} lost ({}); reconnecting", self->opts.host,
+                             self->opts.port, cause != nullptr ? cause : "no reason given");
+            }
         }
+        self->report_state();
     }
 
     static void on_connected(void* ctx, char* /*cause*/) {
@@ -178,6 +201,7 @@ struct mqtt_client::impl {
         } else {
             spdlog::info("reconnected to {}:{}; subscribing again", opts.host, opts.port);
         }
+        report_state();
         subscribe_everything();
         cv.notify_all();
     }
@@ -228,6 +252,7 @@ struct mqtt_client::impl {
         } else {
             spdlog::info("subscribed to '{}' (qos {})", subs[index].topic, subs[index].qos);
         }
+        report_state();
         cv.notify_all();
     }
 
@@ -245,6 +270,7 @@ struct mqtt_client::impl {
             disconnected = true;
             connected = false;
         }
+        report_state();
         cv.notify_all();
     }
 };
@@ -298,6 +324,10 @@ mqtt_client::~mqtt_client() {
 
 const client_options& mqtt_client::options() const noexcept {
     return impl_->opts;
+}
+
+void mqtt_client::on_state_change(state_handler handler) {
+    impl_->on_state = std::move(handler);
 }
 
 void mqtt_client::start() {
@@ -450,13 +480,16 @@ void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session
     d.timeout = static_cast<int>(timeout.count());
     const int rc = MQTTAsync_disconnect(m.handle, &d);
     MQTTProperties_free(&props);
-    std::unique_lock lock(m.mu);
-    if (rc == MQTTASYNC_SUCCESS) {
-        m.cv.wait_for(lock, timeout + std::chrono::milliseconds(500),
-                      [&] { return m.disconnected; });
+    {
+        std::unique_lock lock(m.mu);
+        if (rc == MQTTASYNC_SUCCESS) {
+            m.cv.wait_for(lock, timeout + std::chrono::milliseconds(500),
+                          [&] { return m.disconnected; });
+        }
+        m.disconnected = true;
+        m.connected = false;
     }
-    m.disconnected = true;
-    m.connected = false;
+    m.report_state();
 }
 
 }  // namespace routemq

@@ -36,6 +36,10 @@ struct settings {
     int worker_restart_backoff_ms = 0;
     int worker_restart_backoff_max_ms = 0;
     int shutdown_grace_seconds = 0;
+    /// The health and metrics HTTP endpoint of the main process.
+    bool http_enabled = true;
+    std::string http_host;
+    int http_port = 0;
 };
 
 /// One environment variable: name, default, what is allowed, and a one-line description.

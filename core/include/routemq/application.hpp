@@ -39,7 +39,9 @@ int serve(const settings& s, const router& r);
 int serve_with_workers(const settings& s, const router& r, int worker_count,
                        const worker_command& command);
 
-/// One worker: serves the shared routes of `slot` in the plan, with a persistent session.
-int serve_worker(const settings& s, const router& r, int worker_count, int slot);
+/// One worker: serves the shared routes of `slot` in the plan, with a persistent session, and
+/// counts into the manager's metrics region inherited as `metrics_fd` (-1: a region of its own).
+int serve_worker(const settings& s, const router& r, int worker_count, int slot,
+                 int metrics_fd = -1);
 
 }  // namespace routemq

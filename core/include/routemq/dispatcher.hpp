@@ -1,7 +1,7 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,23 +24,29 @@ struct subscription {
     std::vector<std::size_t> routes;
 };
 
-/// Counters of what happened to deliveries; safe to read from any thread.
+/// What happened to this process's deliveries so far (a snapshot of its metrics slot).
 struct dispatch_stats {
-    std::atomic<std::uint64_t> received{0};
-    std::atomic<std::uint64_t> handled{0};
-    std::atomic<std::uint64_t> no_route{0};
-    std::atomic<std::uint64_t> bad_payload{0};
-    std::atomic<std::uint64_t> handler_error{0};
+    std::uint64_t received = 0;
+    std::uint64_t handled = 0;
+    std::uint64_t no_route = 0;
+    std::uint64_t bad_payload = 0;
+    std::uint64_t handler_error = 0;
 };
+
+namespace detail {
+class shared_metrics;
+}
 
 /// Chooses the routes for each delivery and runs them, catching every failure.
 class dispatcher {
 public:
-    /// Serves every route of `r`.
+    /// Serves every route of `r`, counting into a metrics region of its own.
     dispatcher(const router& r, std::string group_name, std::string process_name);
-    /// Serves exactly `served` (indexes into r.routes()).
+    /// Serves exactly `served` (indexes into r.routes()), counting into `slot` of `metrics`
+    /// (shared with the other processes of the pod; a region of its own when null).
     dispatcher(const router& r, std::string group_name, std::string process_name,
-               std::vector<std::size_t> served);
+               std::vector<std::size_t> served,
+               std::shared_ptr<detail::shared_metrics> metrics = nullptr, std::size_t slot = 0);
 
     /// The subscriptions to make for the served routes, in identifier order.
     const std::vector<subscription>& subscriptions() const noexcept { return subscriptions_; }
@@ -49,7 +55,7 @@ public:
     /// errors and unmatched topics are logged and counted.
     void dispatch(const message& msg, publisher& client) noexcept;
 
-    const dispatch_stats& stats() const noexcept { return stats_; }
+    dispatch_stats stats() const noexcept;
     const std::string& process_name() const noexcept { return process_; }
 
     /// One line per pair of served routes whose filters can match the same topic.
@@ -64,7 +70,8 @@ private:
     std::string process_;
     std::vector<std::size_t> served_;
     std::vector<subscription> subscriptions_;
-    dispatch_stats stats_;
+    std::shared_ptr<detail::shared_metrics> metrics_;
+    std::size_t slot_;
 };
 
 /// The topic with a leading `$share/<group>/` removed (brokers should not send it, some do).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -46,6 +47,15 @@ struct subscribe_result {
     std::vector<std::string> refused;
 };
 
+/// The client's connection, as reported to a state handler.
+struct client_state {
+    bool connected = false;
+    /// Connected and every subscription granted by the broker.
+    bool subscribed = false;
+    /// Connections made again after one was lost.
+    std::uint64_t reconnects = 0;
+};
+
 /// A small RAII wrapper over Paho's asynchronous C client (MQTTAsync).
 ///
 /// It connects, reconnects automatically with a doubling wait, re-subscribes after every
@@ -54,12 +64,17 @@ struct subscribe_result {
 class mqtt_client : public publisher {
 public:
     using message_handler = std::function<void(const message&)>;
+    using state_handler = std::function<void(const client_state&)>;
 
     mqtt_client(client_options options, std::vector<subscription_request> subscriptions,
                 message_handler on_message);
     ~mqtt_client() override;
     mqtt_client(const mqtt_client&) = delete;
     mqtt_client& operator=(const mqtt_client&) = delete;
+
+    /// Called whenever the client_state changes, on Paho's thread or the caller's; must not
+    /// throw. Set it before start().
+    void on_state_change(state_handler handler);
 
     /// Starts connecting; returns at once. Failed attempts are retried until disconnect().
     void start();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -47,13 +48,26 @@ std::vector<subscription_request> requests_for(const dispatcher& d) {
 }  // namespace
 
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
-                   std::vector<std::size_t> routes, bool persistent_session)
-    : dispatcher_(r, s.mqtt_group_name, role, std::move(routes)),
+                   std::vector<std::size_t> routes, bool persistent_session,
+                   std::shared_ptr<shared_metrics> metrics, std::size_t slot)
+    : dispatcher_(r, s.mqtt_group_name, role, std::move(routes), metrics, slot),
       client_(options_for(s, role, persistent_session), requests_for(dispatcher_),
               [this](const message& m) { dispatcher_.dispatch(m, client_); }) {
     for (const auto& line : dispatcher_.overlap_warnings()) {
         spdlog::warn("{}", line);
     }
+    auto& cells = metrics->process(slot);
+    cells.expected.store(1);
+    cells.pid.store(getpid());
+    client_.on_state_change([this, &cells](const client_state& st) {
+        cells.connected.store(st.connected ? 1 : 0);
+        cells.subscribed.store(st.subscribed ? 1 : 0);
+        // The slot outlives this process (a restarted worker reuses it): add, never overwrite.
+        const auto before = reconnects_seen_.exchange(st.reconnects);
+        if (st.reconnects > before) {
+            cells.reconnects.fetch_add(st.reconnects - before);
+        }
+    });
 }
 
 void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first) {
@@ -70,11 +84,12 @@ void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first) {
 }
 
 void endpoint::log_stats() const {
-    const auto& st = dispatcher_.stats();
+    const auto st = dispatcher_.stats();
+    // A worker's slot outlives restarts, so these are the slot's totals.
     spdlog::info(
-        "stopped: {} received, {} handled, {} without route, {} bad payload, {} handler errors",
-        st.received.load(), st.handled.load(), st.no_route.load(), st.bad_payload.load(),
-        st.handler_error.load());
+        "stopped: {} received, {} handled, {} without route, {} bad payload, {} handler errors "
+        "(totals of this slot)",
+        st.received, st.handled, st.no_route, st.bad_payload, st.handler_error);
 }
 
 }  // namespace routemq::detail

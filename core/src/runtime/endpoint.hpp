@@ -1,9 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "metrics/shared_metrics.hpp"
 #include "routemq/dispatcher.hpp"
 #include "routemq/mqtt_client.hpp"
 #include "routemq/router.hpp"
@@ -14,9 +17,11 @@ namespace routemq::detail {
 /// One process's MQTT side: the routes it serves, their dispatcher and its client.
 class endpoint {
 public:
-    /// `role` is `main` or `w<slot>`; workers keep a persistent session.
+    /// `role` is `main` or `w<slot>`; workers keep a persistent session. The endpoint counts
+    /// into, and reports its connection state to, `slot` of `metrics`.
     endpoint(const settings& s, const router& r, const std::string& role,
-             std::vector<std::size_t> routes, bool persistent_session);
+             std::vector<std::size_t> routes, bool persistent_session,
+             std::shared_ptr<shared_metrics> metrics, std::size_t slot);
 
     void start() { client_.start(); }
     subscribe_result wait_subscribed(std::chrono::milliseconds timeout) {
@@ -32,6 +37,7 @@ public:
 private:
     dispatcher dispatcher_;
     mqtt_client client_;
+    std::atomic<std::uint64_t> reconnects_seen_{0};
 };
 
 }  // namespace routemq::detail

@@ -1,5 +1,6 @@
 #include "runtime/supervisor.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
@@ -28,11 +29,33 @@ std::string describe_exit(int status) {
 }  // namespace
 
 supervisor::supervisor(std::vector<worker_spec> plan, worker_launch launch,
-                       std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max)
-    : launch_(std::move(launch)), backoff_(backoff), backoff_max_(backoff_max) {
+                       std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
+                       std::shared_ptr<shared_metrics> metrics)
+    : launch_(std::move(launch)),
+      metrics_(std::move(metrics)),
+      backoff_(backoff),
+      backoff_max_(backoff_max) {
     for (auto& spec : plan) {
+        metrics_->process(static_cast<std::size_t>(spec.slot)).expected.store(1);
         workers_.push_back({std::move(spec)});
     }
+    publish_pool();
+}
+
+void supervisor::publish_pool() const {
+    auto& pool = metrics_->manager();
+    pool.workers_planned.store(static_cast<std::uint32_t>(workers_.size()));
+    pool.workers_running.store(static_cast<std::uint32_t>(running()));
+    pool.worker_restarts.store(static_cast<std::uint64_t>(restarts_));
+}
+
+void supervisor::forget(worker& w) {
+    w.pid = -1;
+    auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
+    cells.pid.store(0);
+    cells.connected.store(0);
+    cells.subscribed.store(0);
+    publish_pool();
 }
 
 supervisor::~supervisor() {
@@ -59,6 +82,9 @@ void supervisor::spawn(worker& w) {
     args.insert(args.end(), launch_.args.begin(), launch_.args.end());
     args.push_back("--worker-slot");
     args.push_back(std::to_string(w.spec.slot));
+    args.push_back("--metrics-fd");
+    args.push_back(std::to_string(kWorkerMetricsFd));
+    const int metrics_fd = metrics_->fd();
     std::vector<char*> argv;
     for (auto& a : args) {
         argv.push_back(a.data());
@@ -73,7 +99,13 @@ void supervisor::spawn(worker& w) {
         if (getppid() != parent) {
             _exit(0);
         }
-        close_range(3, ~0U, 0);  // the manager's broker socket is not the worker's business
+        // The metrics region becomes descriptor 3 and survives exec (dup2 clears close-on-exec);
+        // the manager's broker and HTTP sockets are not the worker's business.
+        if (metrics_fd == kWorkerMetricsFd ? fcntl(metrics_fd, F_SETFD, 0) != 0
+                                           : dup2(metrics_fd, kWorkerMetricsFd) < 0) {
+            _exit(127);
+        }
+        close_range(kWorkerMetricsFd + 1, ~0U, 0);
         execv(argv[0], argv.data());
         _exit(127);
     }
@@ -85,12 +117,14 @@ void supervisor::spawn(worker& w) {
     }
     w.pid = pid;
     w.started = clock::now();
+    metrics_->process(static_cast<std::size_t>(w.spec.slot)).pid.store(pid);
+    publish_pool();
     spdlog::info("worker w{} started (pid {})", w.spec.slot, pid);
 }
 
 void supervisor::reaped(worker& w, int status) {
     const auto uptime = clock::now() - w.started;
-    w.pid = -1;
+    forget(w);
     if (stopping_) {
         return;
     }
@@ -138,7 +172,7 @@ void supervisor::stop_all(std::chrono::milliseconds grace) {
                     spdlog::warn("worker w{} {} while stopping", w.spec.slot,
                                  describe_exit(status));
                 }
-                w.pid = -1;
+                forget(w);
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -149,7 +183,7 @@ void supervisor::stop_all(std::chrono::milliseconds grace) {
                           w.pid, grace.count());
             kill(w.pid, SIGKILL);
             waitpid(w.pid, nullptr, 0);
-            w.pid = -1;
+            forget(w);
         }
     }
 }

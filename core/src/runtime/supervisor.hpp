@@ -6,23 +6,30 @@
 #include <string>
 #include <vector>
 
+#include "metrics/shared_metrics.hpp"
 #include "routemq/worker_plan.hpp"
 
 namespace routemq::detail {
 
-/// How to start a worker: this executable with the same settings source, plus `--worker-slot`.
+/// How to start a worker: this executable with the same settings source, plus
+/// `--worker-slot <n> --metrics-fd 3`.
 struct worker_launch {
     std::string executable;
     /// Arguments before `--worker-slot <n>` (for example `--env-file F --workers N`).
     std::vector<std::string> args;
 };
 
+/// The descriptor number under which a worker finds the shared metrics region.
+inline constexpr int kWorkerMetricsFd = 3;
+
 /// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
-/// them all in parallel. Lives in the main thread of the manager.
+/// them all in parallel. Lives in the main thread of the manager. Keeps the workers' slots of
+/// `metrics` (slot i = worker w<i>) and its pool cells current.
 class supervisor {
 public:
     supervisor(std::vector<worker_spec> plan, worker_launch launch,
-               std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max);
+               std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
+               std::shared_ptr<shared_metrics> metrics);
     ~supervisor();
     supervisor(const supervisor&) = delete;
     supervisor& operator=(const supervisor&) = delete;
@@ -49,9 +56,13 @@ private:
 
     void spawn(worker& w);
     void reaped(worker& w, int status);
+    /// The worker's process is gone: it is neither running nor connected.
+    void forget(worker& w);
+    void publish_pool() const;
 
     std::vector<worker> workers_;
     worker_launch launch_;
+    std::shared_ptr<shared_metrics> metrics_;
     std::chrono::milliseconds backoff_;
     std::chrono::milliseconds backoff_max_;
     int restarts_ = 0;

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <regex>
 
+#include "support/http.hpp"
+
 namespace test {
 
 std::unique_ptr<child_process> start_app(const std::string& executable, int port,
@@ -14,6 +16,9 @@ std::unique_ptr<child_process> start_app(const std::string& executable, int port
     env.emplace("MQTT_PORT", std::to_string(port));
     env.emplace("MQTT_GROUP_NAME", "itest");
     env.emplace("LOG_LEVEL", "debug");
+    // Tests run in parallel: never the default 0.0.0.0:8080.
+    env.emplace("HTTP_HOST", "127.0.0.1");
+    env.emplace("HTTP_PORT", std::to_string(free_loopback_port()));
     std::vector<std::string> argv = {executable, "--env-file", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<child_process>(argv, env, temp_path("app.log"));

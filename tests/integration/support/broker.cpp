@@ -11,24 +11,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/http.hpp"
+
 namespace test {
 namespace {
-
-int free_loopback_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    socklen_t len = sizeof addr;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        close(fd);
-        throw std::runtime_error("cannot find a free loopback port");
-    }
-    close(fd);
-    return ntohs(addr.sin_port);
-}
 
 bool accepts_connections(int port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);

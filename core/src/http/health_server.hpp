@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "metrics/shared_metrics.hpp"
+
+namespace routemq::detail {
+
+/// The main process's HTTP endpoint, on its own threads:
+/// `GET /healthz` 200 while the manager's main loop turns (503 if it stalls),
+/// `GET /readyz` 200 when check_readiness says so, else 503 with `{"ready":false,"missing":[..]}`,
+/// `GET /metrics` the Prometheus text of the whole pod.
+class health_server {
+public:
+    /// Listens on host:port at once; throws routemq::error naming HTTP_HOST/HTTP_PORT if it cannot.
+    health_server(const std::string& host, int port, std::shared_ptr<const shared_metrics> metrics,
+                  std::vector<std::string> route_labels);
+    ~health_server();
+    health_server(const health_server&) = delete;
+    health_server& operator=(const health_server&) = delete;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace routemq::detail

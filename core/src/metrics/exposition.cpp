@@ -1,0 +1,176 @@
+#include "metrics/exposition.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+#include "routemq/version.hpp"
+
+namespace routemq::detail {
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+
+/// A label value with `\`, `"` and newlines escaped as the format requires.
+std::string escape(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+template <class... Args>
+void append(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+    fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+}
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+/// One route pattern's counters, summed over every process and every route with that pattern.
+struct route_totals {
+    std::string label;
+    std::uint64_t handled = 0;
+    std::uint64_t bad_payload = 0;
+    std::uint64_t handler_error = 0;
+    std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
+    std::uint64_t sum_ns = 0;
+};
+
+std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
+                                            const std::vector<std::string>& labels) {
+    std::vector<route_totals> out;
+    for (std::size_t r = 0; r < m.routes(); ++r) {
+        const auto label = escape(r < labels.size() ? labels[r] : fmt::format("route{}", r));
+        auto it = std::find_if(out.begin(), out.end(),
+                               [&](const route_totals& t) { return t.label == label; });
+        if (it == out.end()) {
+            it = out.insert(out.end(), route_totals{label});
+        }
+        for (std::size_t p = 0; p < m.processes(); ++p) {
+            const auto& c = m.route(p, r);
+            it->handled += c.handled.load(kRelaxed);
+            it->bad_payload += c.bad_payload.load(kRelaxed);
+            it->handler_error += c.handler_error.load(kRelaxed);
+            for (std::size_t b = 0; b < it->buckets.size(); ++b) {
+                it->buckets[b] += c.duration_buckets[b].load(kRelaxed);
+            }
+            it->sum_ns += c.duration_sum_ns.load(kRelaxed);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string slot_name(std::size_t slot) {
+    return slot == 0 ? std::string("main") : fmt::format("w{}", slot);
+}
+
+std::string render_prometheus(const shared_metrics& m,
+                              const std::vector<std::string>& route_labels) {
+    std::string out;
+    const auto routes = totals_by_pattern(m, route_labels);
+    std::vector<std::size_t> live;  // slots meant to have a client
+    for (std::size_t p = 0; p < m.processes(); ++p) {
+        if (m.process(p).expected.load(kRelaxed) != 0) {
+            live.push_back(p);
+        }
+    }
+
+    family(out, "routemq_build_info", "gauge", "Always 1; the version of this routemq build.");
+    append(out, "routemq_build_info{{version=\"{}\"}} 1\n", kVersion);
+
+    family(out, "routemq_messages_received_total", "counter",
+           "Deliveries received from the broker, per process.");
+    for (auto p : live) {
+        append(out, "routemq_messages_received_total{{process=\"{}\"}} {}\n", slot_name(p),
+               m.process(p).received.load(kRelaxed));
+    }
+
+    family(out, "routemq_messages_handled_total", "counter",
+           "Route handler chains that completed, per route pattern, over every process.");
+    for (const auto& r : routes) {
+        append(out, "routemq_messages_handled_total{{route=\"{}\"}} {}\n", r.label, r.handled);
+    }
+
+    family(out, "routemq_messages_failed_total", "counter",
+           "Deliveries not handled, by reason: no_route (route is empty), bad_payload, "
+           "handler_error.");
+    std::uint64_t no_route = 0;
+    for (std::size_t p = 0; p < m.processes(); ++p) {
+        no_route += m.process(p).no_route.load(kRelaxed);
+    }
+    append(out, "routemq_messages_failed_total{{reason=\"no_route\",route=\"\"}} {}\n", no_route);
+    for (const auto& r : routes) {
+        append(out, "routemq_messages_failed_total{{reason=\"bad_payload\",route=\"{}\"}} {}\n",
+               r.label, r.bad_payload);
+        append(out, "routemq_messages_failed_total{{reason=\"handler_error\",route=\"{}\"}} {}\n",
+               r.label, r.handler_error);
+    }
+
+    family(out, "routemq_handler_duration_seconds", "histogram",
+           "Time in a route's middleware and handler, every outcome, per route pattern.");
+    for (const auto& r : routes) {
+        std::uint64_t cumulative = 0;
+        for (std::size_t b = 0; b < kDurationBuckets.size(); ++b) {
+            cumulative += r.buckets[b];
+            append(out, "routemq_handler_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+                   r.label, kDurationBuckets[b], cumulative);
+        }
+        cumulative += r.buckets.back();
+        append(out, "routemq_handler_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n",
+               r.label, cumulative);
+        append(out, "routemq_handler_duration_seconds_sum{{route=\"{}\"}} {}\n", r.label,
+               static_cast<double>(r.sum_ns) * 1e-9);
+        append(out, "routemq_handler_duration_seconds_count{{route=\"{}\"}} {}\n", r.label,
+               cumulative);
+    }
+
+    const auto& mgr = m.manager();
+    family(out, "routemq_workers_planned", "gauge", "Worker processes in the plan.");
+    append(out, "routemq_workers_planned {}\n", mgr.workers_planned.load(kRelaxed));
+    family(out, "routemq_workers_running", "gauge", "Worker processes running now.");
+    append(out, "routemq_workers_running {}\n", mgr.workers_running.load(kRelaxed));
+    family(out, "routemq_worker_restarts_total", "counter",
+           "Worker processes restarted after they died.");
+    append(out, "routemq_worker_restarts_total {}\n", mgr.worker_restarts.load(kRelaxed));
+
+    family(out, "routemq_mqtt_connected", "gauge",
+           "1 while the process's MQTT client is connected, per process.");
+    for (auto p : live) {
+        append(out, "routemq_mqtt_connected{{process=\"{}\"}} {}\n", slot_name(p),
+               m.process(p).connected.load(kRelaxed));
+    }
+    family(out, "routemq_mqtt_subscribed", "gauge",
+           "1 while connected with every subscription granted, per process.");
+    for (auto p : live) {
+        append(out, "routemq_mqtt_subscribed{{process=\"{}\"}} {}\n", slot_name(p),
+               m.process(p).subscribed.load(kRelaxed));
+    }
+    family(out, "routemq_mqtt_reconnects_total", "counter",
+           "Connections made again after one was lost, per process.");
+    for (auto p : live) {
+        append(out, "routemq_mqtt_reconnects_total{{process=\"{}\"}} {}\n", slot_name(p),
+               m.process(p).reconnects.load(kRelaxed));
+    }
+    return out;
+}
+
+}  // namespace routemq::detail

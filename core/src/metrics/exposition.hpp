@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "metrics/shared_metrics.hpp"
+
+namespace routemq::detail {
+
+/// The name of a slot in logs and labels: `main` for 0, `w<i>` for worker i.
+std::string slot_name(std::size_t slot);
+
+/// The whole pod in the Prometheus text exposition format (version 0.0.4): message counters and
+/// handler duration histograms per route pattern (summed over every process; routes with the same
+/// pattern share a series), connection state per process, and the worker pool. `route_labels[i]`
+/// names route i (its pattern).
+std::string render_prometheus(const shared_metrics& m,
+                              const std::vector<std::string>& route_labels);
+
+/// The content type of render_prometheus's output.
+inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace routemq::detail

@@ -1,0 +1,47 @@
+#include "metrics/health.hpp"
+
+#include "metrics/exposition.hpp"
+
+namespace routemq::detail {
+namespace {
+
+std::int64_t steady_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+readiness check_readiness(const shared_metrics& m) {
+    readiness out;
+    if (m.manager().stopping.load() != 0) {
+        out.missing.push_back("shutting down");
+    }
+    for (std::size_t slot = 0; slot < m.processes(); ++slot) {
+        const auto& p = m.process(slot);
+        if (p.expected.load() == 0) {
+            continue;
+        }
+        const auto name = slot_name(slot);
+        if (p.pid.load() == 0) {
+            out.missing.push_back(name + ": not running");
+        } else if (p.connected.load() == 0) {
+            out.missing.push_back(name + ": not connected to the broker");
+        } else if (p.subscribed.load() == 0) {
+            out.missing.push_back(name + ": not subscribed");
+        }
+    }
+    out.ready = out.missing.empty();
+    return out;
+}
+
+void heartbeat(const shared_metrics& m) noexcept {
+    m.manager().heartbeat_ms.store(steady_ms());
+}
+
+bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept {
+    return steady_ms() - m.manager().heartbeat_ms.load() <= max_silence.count();
+}
+
+}  // namespace routemq::detail

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "metrics/shared_metrics.hpp"
+
+namespace routemq::detail {
+
+/// Whether the pod should receive work, and if not, why.
+struct readiness {
+    bool ready = false;
+    /// One entry per reason, e.g. `w2: not running`, `main: not connected to the broker`.
+    std::vector<std::string> missing;
+};
+
+/// Ready when not stopping and every expected process (the main client if it has routes, every
+/// planned worker) runs, is connected and has every subscription granted.
+readiness check_readiness(const shared_metrics& m);
+
+/// Records a turn of the manager's main loop (call at least every second).
+void heartbeat(const shared_metrics& m) noexcept;
+
+/// Whether the manager's main loop turned within `max_silence`.
+bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept;
+
+}  // namespace routemq::detail

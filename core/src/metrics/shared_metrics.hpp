@@ -1,0 +1,95 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace routemq::detail {
+
+/// Upper bounds (seconds) of the handler duration histogram buckets; +Inf is implied.
+inline constexpr std::array<double, 14> kDurationBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
+
+using counter = std::atomic<std::uint64_t>;
+static_assert(counter::is_always_lock_free, "counters live in memory shared between processes");
+
+/// What one process did for one route. Counters only grow, across worker restarts too.
+struct route_cells {
+    counter handled;
+    counter bad_payload;
+    counter handler_error;
+    /// Handler durations, every outcome: runs per bucket (not cumulative; the last is > every
+    /// bound) and their sum in nanoseconds.
+    std::array<counter, kDurationBuckets.size() + 1> duration_buckets;
+    counter duration_sum_ns;
+};
+
+/// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
+struct process_cells {
+    /// Set by the manager: this slot is meant to have an MQTT client (readiness waits for it).
+    std::atomic<std::uint32_t> expected;
+    /// The process id while it runs, else 0 (the manager clears it when it reaps a worker).
+    std::atomic<std::int32_t> pid;
+    std::atomic<std::uint32_t> connected;
+    /// Connected and every subscription granted.
+    std::atomic<std::uint32_t> subscribed;
+    counter reconnects;
+    counter received;
+    counter no_route;
+};
+
+/// Written by the manager only.
+struct manager_cells {
+    std::atomic<std::uint32_t> workers_planned;
+    std::atomic<std::uint32_t> workers_running;
+    counter worker_restarts;
+    /// Set on SIGTERM/SIGINT: the pod is going away, so it is no longer ready.
+    std::atomic<std::uint32_t> stopping;
+    /// Steady-clock milliseconds of the main loop's last turn (liveness).
+    std::atomic<std::int64_t> heartbeat_ms;
+};
+
+/// The metrics of every process of one `routemq` run, in one memfd mapping. The manager creates
+/// it before starting workers; each worker maps the inherited descriptor and writes only its own
+/// slot, so `/metrics` in the manager sees the whole pod without asking anyone. Every cell is a
+/// lock-free atomic, so readers and writers never wait for each other.
+class shared_metrics {
+public:
+    /// A new zeroed region for `processes` slots (main + workers) of `routes` routes each.
+    static std::shared_ptr<shared_metrics> create(std::size_t processes, std::size_t routes);
+    /// Maps a region created by `create` in the manager; throws routemq::error unless it has
+    /// exactly this shape (the worker computed the same plan as its manager).
+    static std::shared_ptr<shared_metrics> attach(int fd, std::size_t processes,
+                                                  std::size_t routes);
+
+    ~shared_metrics();
+    shared_metrics(const shared_metrics&) = delete;
+    shared_metrics& operator=(const shared_metrics&) = delete;
+
+    /// The memfd, for workers to inherit (close-on-exec; the supervisor clears that per child).
+    int fd() const noexcept { return fd_; }
+    std::size_t processes() const noexcept { return processes_; }
+    std::size_t routes() const noexcept { return routes_; }
+
+    manager_cells& manager() const noexcept;
+    process_cells& process(std::size_t slot) const noexcept;
+    route_cells& route(std::size_t slot, std::size_t route) const noexcept;
+
+    /// Counts one run of a route's handler chain.
+    enum class outcome { handled, bad_payload, handler_error };
+    void record(std::size_t slot, std::size_t route, outcome o,
+                std::uint64_t duration_ns) const noexcept;
+
+private:
+    shared_metrics(int fd, void* base, std::size_t size, std::size_t processes, std::size_t routes);
+
+    int fd_;
+    void* base_;
+    std::size_t size_;
+    std::size_t processes_;
+    std::size_t routes_;
+};
+
+}  // namespace routemq::detail

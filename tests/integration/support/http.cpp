@@ -1,0 +1,42 @@
+#include "support/http.hpp"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace test {
+
+int free_loopback_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        close(fd);
+        throw std::runtime_error("cannot find a free loopback port");
+    }
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+http_response http_get(int port, const std::string& path) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(2, 0);
+    client.set_read_timeout(5, 0);
+    http_response out;
+    if (auto res = client.Get(path)) {
+        out.status = res->status;
+        out.content_type = res->get_header_value("Content-Type");
+        out.body = res->body;
+    }
+    return out;
+}
+
+}  // namespace test
