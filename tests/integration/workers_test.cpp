@@ -25,18 +25,6 @@ namespace {
 
 constexpr int kMessages = 3000;
 
-/// Publishes `count` QoS 1 readings on sensors/<i>/data, i = 0..count-1.
-void publish_readings(int port, int count,
-                      const std::function<void(std::size_t)>& after_window = {}) {
-    std::vector<test::received> readings;
-    for (int i = 0; i < count; ++i) {
-        readings.push_back(
-            {"sensors/" + std::to_string(i) + "/data", json{{"temp", i % 40}}.dump()});
-    }
-    test::test_client pub(port, "itest-publisher", /*receive=*/false);
-    pub.publish_many(readings, 100, after_window);
-}
-
 /// What came out on sensors/+/processed.
 struct outcome {
     std::map<std::string, int> per_device;   // device id -> times processed
@@ -96,7 +84,7 @@ TEST_F(workers_test, PlanSpreadsMessagesOverEveryWorker) {
     auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
     test::test_client sub(broker_.port(), "itest-sub");
     sub.subscribe("sensors/+/processed");
-    publish_readings(broker_.port(), kMessages);
+    test::publish_readings(broker_.port(), kMessages);
     const auto got = collect_processed(sub, kMessages, 60s);
     EXPECT_EQ(static_cast<int>(got.per_device.size()), kMessages);
     EXPECT_EQ(got.total, kMessages) << "no duplicates without a crash";
@@ -116,7 +104,7 @@ TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
     ASSERT_GT(victim, 0) << app->output();
     test::test_client sub(broker_.port(), "itest-sub");
     sub.subscribe("sensors/+/processed");
-    publish_readings(broker_.port(), kMessages, [&](std::size_t sent) {
+    test::publish_readings(broker_.port(), kMessages, [&](std::size_t sent) {
         if (sent == kMessages / 3) {
             kill(victim, SIGKILL);
         }
@@ -201,7 +189,7 @@ TEST_F(workers_test, TwoReplicasShareTheLoadWithoutHandlingAMessageTwice) {
     auto b = start_manager(ROUTEMQ_EXECUTABLE, 3, {"--workers"}, {{"INSTANCE_NAME", "replica-b"}});
     test::test_client sub(broker_.port(), "itest-sub");
     sub.subscribe("sensors/+/processed");
-    publish_readings(broker_.port(), kMessages);
+    test::publish_readings(broker_.port(), kMessages);
     const auto got = collect_processed(sub, kMessages, 60s);
     EXPECT_EQ(static_cast<int>(got.per_device.size()), kMessages);
     EXPECT_EQ(got.total, kMessages) << "a message was handled twice";

@@ -92,6 +92,11 @@ TEST(Settings, EveryRejectionNamesVariableValueAndAllowed) {
         {"WORKER_COUNT", "2000"},
         {"MQTT_RECONNECT_MAX_SECONDS", "0"},
         {"MQTT_TLS_CA_FILE", "/nonexistent/ca.pem"},
+        {"HTTP_ENABLED", "sometimes"},
+        {"HTTP_HOST", ""},
+        {"HTTP_HOST", "http://0.0.0.0"},
+        {"HTTP_PORT", "0"},
+        {"HTTP_PORT", "8080a"},
     };
     for (const auto& [name, value] : bad) {
         const auto why = rejection(name, value);

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "support/http.hpp"
+#include "support/test_client.hpp"
 
 namespace test {
 
@@ -22,6 +23,17 @@ std::unique_ptr<child_process> start_app(const std::string& executable, int port
     std::vector<std::string> argv = {executable, "--env-file", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     return std::make_unique<child_process>(argv, env, temp_path("app.log"));
+}
+
+void publish_readings(int broker_port, int count,
+                      const std::function<void(std::size_t)>& after_window) {
+    std::vector<received> readings;
+    for (int i = 0; i < count; ++i) {
+        readings.push_back({"sensors/" + std::to_string(i) + "/data",
+                            "{\"temp\":" + std::to_string(i % 40) + "}"});
+    }
+    test_client pub(broker_port, "itest-publisher", /*receive=*/false);
+    pub.publish_many(readings, 100, after_window);
 }
 
 int worker_pid(const std::string& manager_output, int slot) {

@@ -1,0 +1,205 @@
+// The shared metrics region, its Prometheus rendering and readiness, without processes or a
+// broker; the integration tests check the same through a real pod.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <routemq/dispatcher.hpp>
+#include <routemq/errors.hpp>
+#include <routemq/router.hpp>
+#include <stdexcept>
+
+#include "metrics/exposition.hpp"
+#include "metrics/health.hpp"
+#include "metrics/shared_metrics.hpp"
+#include "support/prometheus_text.hpp"
+#include "support/recording_publisher.hpp"
+
+using routemq::detail::shared_metrics;
+using outcome = shared_metrics::outcome;
+
+namespace {
+
+constexpr std::uint64_t kMs = 1'000'000;
+
+}  // namespace
+
+TEST(SharedMetrics, AnotherMappingOfTheDescriptorSeesEveryWrite) {
+    auto manager = shared_metrics::create(3, 2);
+    // What a worker does with the descriptor it inherits.
+    auto worker = shared_metrics::attach(dup(manager->fd()), 3, 2);
+    worker->record(2, 1, outcome::handled, 3 * kMs);
+    worker->process(2).received.fetch_add(1);
+    EXPECT_EQ(manager->route(2, 1).handled.load(), 1u);
+    EXPECT_EQ(manager->route(1, 1).handled.load(), 0u) << "slots are separate";
+    EXPECT_EQ(manager->process(2).received.load(), 1u);
+    EXPECT_EQ(manager->route(2, 1).duration_sum_ns.load(), 3 * kMs);
+}
+
+TEST(SharedMetrics, AttachRefusesAnotherShape) {
+    auto manager = shared_metrics::create(3, 2);
+    EXPECT_THROW(shared_metrics::attach(dup(manager->fd()), 4, 2), routemq::error);
+    EXPECT_THROW(shared_metrics::attach(dup(manager->fd()), 3, 3), routemq::error);
+}
+
+TEST(SharedMetrics, DurationsLandInTheirBucket) {
+    auto m = shared_metrics::create(1, 1);
+    m->record(0, 0, outcome::handled, 50'000);              // 50 us: first bucket (<= 100 us)
+    m->record(0, 0, outcome::bad_payload, 1 * kMs);         // exactly on the 1 ms bound
+    m->record(0, 0, outcome::handler_error, 60'000 * kMs);  // 60 s: past every bound
+    const auto& b = m->route(0, 0).duration_buckets;
+    EXPECT_EQ(b[0].load(), 1u);
+    EXPECT_EQ(b[3].load(), 1u) << "le is inclusive";
+    EXPECT_EQ(b.back().load(), 1u);
+    EXPECT_EQ(m->route(0, 0).handled.load(), 1u);
+    EXPECT_EQ(m->route(0, 0).bad_payload.load(), 1u);
+    EXPECT_EQ(m->route(0, 0).handler_error.load(), 1u);
+}
+
+TEST(Exposition, SumsRoutesOverProcessesAndParsesStrictly) {
+    auto m = shared_metrics::create(3, 2);
+    m->process(0).expected = 1;
+    m->process(1).expected = 1;
+    m->process(2).expected = 1;
+    m->process(1).received = 5;
+    m->process(2).received = 7;
+    m->process(2).no_route = 2;
+    for (int i = 0; i < 4; ++i) {
+        m->record(1, 0, outcome::handled, 2 * kMs);
+    }
+    for (int i = 0; i < 6; ++i) {
+        m->record(2, 0, outcome::handled, 20 * kMs);
+    }
+    m->record(2, 0, outcome::bad_payload, kMs);
+    m->manager().workers_planned = 2;
+    m->manager().workers_running = 1;
+    m->manager().worker_restarts = 4;
+    m->process(1).connected = 1;
+
+    const auto text = routemq::detail::render_prometheus(*m, {"s/{id}/data", "a \"b\"\\c\nd"});
+    const auto e = test::parse_prometheus(text);
+    EXPECT_EQ(e.sum("routemq_messages_handled_total", {{"route", "s/{id}/data"}}), 10);
+    EXPECT_EQ(e.sum("routemq_messages_received_total"), 12);
+    EXPECT_EQ(e.sum("routemq_messages_received_total", {{"process", "w2"}}), 7);
+    EXPECT_EQ(e.sum("routemq_messages_failed_total", {{"reason", "no_route"}}), 2);
+    EXPECT_EQ(e.sum("routemq_messages_failed_total",
+                    {{"reason", "bad_payload"}, {"route", "s/{id}/data"}}),
+              1);
+    EXPECT_EQ(e.sum("routemq_handler_duration_seconds_count", {{"route", "s/{id}/data"}}), 11);
+    EXPECT_EQ(e.sum("routemq_handler_duration_seconds_bucket",
+                    {{"route", "s/{id}/data"}, {"le", "0.0025"}}),
+              5)
+        << "four 2 ms runs and one 1 ms run";
+    EXPECT_NEAR(e.sum("routemq_handler_duration_seconds_sum", {{"route", "s/{id}/data"}}), 0.129,
+                1e-9);
+    EXPECT_EQ(e.sum("routemq_workers_planned"), 2);
+    EXPECT_EQ(e.sum("routemq_workers_running"), 1);
+    EXPECT_EQ(e.sum("routemq_worker_restarts_total"), 4);
+    EXPECT_EQ(e.sum("routemq_mqtt_connected", {{"process", "w1"}}), 1);
+    EXPECT_EQ(e.sum("routemq_mqtt_connected", {{"process", "w2"}}), 0);
+    // A route label with a quote, a backslash and a newline survives escaping.
+    EXPECT_EQ(e.count("routemq_messages_handled_total", {{"route", "a \"b\"\\c\nd"}}), 1u);
+    EXPECT_EQ(e.types.at("routemq_handler_duration_seconds"), "histogram");
+    EXPECT_EQ(e.types.at("routemq_messages_handled_total"), "counter");
+}
+
+TEST(Exposition, RoutesWithOnePatternShareASeries) {
+    auto m = shared_metrics::create(1, 2);
+    m->record(0, 0, outcome::handled, kMs);
+    m->record(0, 1, outcome::handled, kMs);
+    const auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x/+", "x/+"}));
+    EXPECT_EQ(e.count("routemq_messages_handled_total"), 1u);
+    EXPECT_EQ(e.sum("routemq_messages_handled_total", {{"route", "x/+"}}), 2);
+}
+
+TEST(Exposition, OnlyExpectedProcessesGetPerProcessSeries) {
+    auto m = shared_metrics::create(3, 0);
+    m->process(1).expected = 1;
+    const auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {}));
+    EXPECT_EQ(e.count("routemq_mqtt_connected"), 1u);
+    EXPECT_EQ(e.count("routemq_mqtt_connected", {{"process", "w1"}}), 1u);
+}
+
+// The checker must be able to fail, or the tests above prove nothing.
+TEST(PrometheusChecker, RejectsWhatPrometheusRejects) {
+    const char* bad[] = {
+        "# TYPE a_total_total counter\na_total_total 1\n",           // _total twice
+        "# TYPE a counter\na 1\n",                                   // counter without _total
+        "b 1\n",                                                     // no TYPE
+        "# TYPE g gauge\ng{x=\"1\"} 1\ng{x=\"1\"} 2\n",              // repeated series
+        "# TYPE g gauge\ng{x=\"\\q\"} 1\n",                          // bad escape
+        "# TYPE g gauge\ng{x=1} 1\n",                                // unquoted label
+        "# TYPE g gauge\ng 1\n# TYPE h gauge\nh 1\ng{y=\"2\"} 1\n",  // interleaved family
+        "# TYPE g gauge\ng one\n",                                   // bad value
+        "# TYPE g gauge\ng 1",                                       // no final newline
+        "# TYPE c_total counter\nc_total -1\n",                      // negative counter
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n",
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n",     // no +Inf
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n",  // count != +Inf
+        "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\n",           // no _sum
+    };
+    for (const char* text : bad) {
+        EXPECT_THROW(test::parse_prometheus(text), std::runtime_error) << text;
+    }
+    EXPECT_NO_THROW(test::parse_prometheus(
+        "# HELP h x\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\n"
+        "h_sum 3\nh_count 2\n"));
+}
+
+TEST(Readiness, NamesEveryMissingPiece) {
+    auto m = shared_metrics::create(4, 0);
+    for (std::size_t slot : {0, 1, 2, 3}) {
+        m->process(slot).expected = 1;
+        m->process(slot).pid = 100 + static_cast<int>(slot);
+        m->process(slot).connected = 1;
+        m->process(slot).subscribed = 1;
+    }
+    EXPECT_TRUE(routemq::detail::check_readiness(*m).ready);
+
+    m->process(0).connected = 0;
+    m->process(2).pid = 0;
+    m->process(3).subscribed = 0;
+    auto r = routemq::detail::check_readiness(*m);
+    EXPECT_FALSE(r.ready);
+    EXPECT_EQ(r.missing, (std::vector<std::string>{"main: not connected to the broker",
+                                                   "w2: not running", "w3: not subscribed"}));
+
+    m->process(0).expected = 0;  // --workers with no main routes: no main client to wait for
+    m->process(2).pid = 102;
+    m->process(3).subscribed = 1;
+    EXPECT_TRUE(routemq::detail::check_readiness(*m).ready);
+    m->manager().stopping = 1;
+    r = routemq::detail::check_readiness(*m);
+    EXPECT_EQ(r.missing, (std::vector<std::string>{"shutting down"}));
+}
+
+TEST(Liveness, FollowsTheMainLoopsHeartbeat) {
+    auto m = shared_metrics::create(1, 0);
+    routemq::detail::heartbeat(*m);
+    EXPECT_TRUE(routemq::detail::alive(*m, std::chrono::seconds(15)));
+    m->manager().heartbeat_ms -= 20'000;
+    EXPECT_FALSE(routemq::detail::alive(*m, std::chrono::seconds(15)));
+}
+
+TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
+    routemq::router r;
+    r.on("ok/{id}", [](routemq::context&) {});
+    r.on("bad/{id}", [](routemq::context& c) { (void)c.json(); });
+    auto pod = shared_metrics::create(3, 2);
+    routemq::dispatcher d(r, "g", "w2", {0, 1}, pod, 2);
+    test::recording_publisher out;
+    routemq::message m;
+    m.topic = "ok/1";
+    d.dispatch(m, out);
+    m.topic = "bad/1";
+    m.payload = "{";
+    d.dispatch(m, out);
+    m.topic = "elsewhere";
+    d.dispatch(m, out);
+    EXPECT_EQ(pod->process(2).received.load(), 3u);
+    EXPECT_EQ(pod->process(2).no_route.load(), 1u);
+    EXPECT_EQ(pod->route(2, 0).handled.load(), 1u);
+    EXPECT_EQ(pod->route(2, 1).bad_payload.load(), 1u);
+    EXPECT_EQ(pod->process(1).received.load(), 0u);
+    EXPECT_THROW(routemq::dispatcher(r, "g", "w9", {0}, pod, 9), routemq::error);
+}
