@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "http/probe.hpp"
 #include "routemq/application.hpp"
 #include "routemq/errors.hpp"
 #include "routemq/logging.hpp"
@@ -56,6 +57,12 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
     auto* settings_cmd =
         app.add_subcommand("settings", "Print every setting (markdown table) and exit");
+    auto* health_cmd = app.add_subcommand(
+        "healthcheck",
+        "Exit 0 if this machine's endpoint answers /healthz (or /readyz) with 200; for a "
+        "container HEALTHCHECK");
+    bool ready_probe = false;
+    health_cmd->add_flag("--ready", ready_probe, "Probe /readyz instead of /healthz");
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);
@@ -79,6 +86,12 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     }
     // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
     const int worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.worker_count;
+    if (*health_cmd) {
+        std::string answer;
+        const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
+        (ok ? std::cout : std::cerr) << answer << '\n';
+        return ok ? kExitOk : kExitFailure;
+    }
     if (*routes_cmd) {
         std::cout << format_route_table(r, s.mqtt_group_name) << '\n'
                   << format_worker_plan(r, plan_workers(r, worker_count));

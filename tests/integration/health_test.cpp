@@ -167,8 +167,19 @@ TEST_F(health_test, SingleProcessServesTheSameEndpoint) {
     EXPECT_EQ(m.sum("routemq_workers_planned"), 0);
     EXPECT_EQ(m.count("routemq_mqtt_connected"), 1u) << "one process";
 
+    // The image's HEALTHCHECK: the same executable probing its own endpoint.
+    const auto healthcheck = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), "healthcheck");
+        auto probe = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), std::move(args),
+                                     {{"HTTP_PORT", std::to_string(http_port_)}});
+        return probe->wait(10s);
+    };
+    EXPECT_EQ(healthcheck({}), 0);
+    EXPECT_EQ(healthcheck({"--ready"}), 0);
+
     app->signal(SIGTERM);
     EXPECT_EQ(app->wait(15s), 0);
+    EXPECT_EQ(healthcheck({}), 1) << "nothing answers once the process is gone";
 }
 
 TEST_F(health_test, HttpDisabledListensNowhere) {
