@@ -4,7 +4,7 @@ BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps build run test bench routes format check-format clean
+.PHONY: all deps deploy-tools build run test bench routes format check-format clean
 
 all: build
 
@@ -22,8 +22,15 @@ run: build
 routes: build
 	$(RELEASE_DIR)/routemq routes
 
-# Every test, unit and integration, built with AddressSanitizer and UBSan; then the format check.
-test: deps
+# Packages from the npm registry for the manifest checks (Node.js from Debian if missing).
+deploy-tools:
+	@command -v npm >/dev/null || scripts/install-deps.sh scripts/packages-node.txt
+	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
+	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
+
+# Every test (unit, integration, deploy), built with AddressSanitizer and UBSan; then the format
+# check.
+test: deps deploy-tools
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)

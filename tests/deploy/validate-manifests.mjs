@@ -1,0 +1,291 @@
+// Validates every manifest in k8s/ without a cluster (make test):
+//   1. YAML syntax (duplicate keys are errors);
+//   2. each kustomization's resources exist, and every manifest belongs to one;
+//   3. each object against the Kubernetes schema (kubernetes-models: types, required fields);
+//   4. no unknown field anywhere (TypeScript's excess-property check against the same models'
+//      types: a typo such as `replica:` or `livenessprobe:` would otherwise be ignored by the
+//      API server, silently);
+//   5. what the schema cannot know: probes, ports, grace period, settings and the image agree
+//      with the code, the Dockerfile, the settings table and the measured memory.
+// Usage: node validate-manifests.mjs <routemq executable>
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import ts from "typescript";
+import { parseAllDocuments } from "yaml";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const k8s = path.join(root, "k8s");
+const routemq = process.argv[2];
+const failures = [];
+
+function fail(message) {
+  failures.push(message);
+  console.error(`FAIL: ${message}`);
+}
+
+function check(what, fn) {
+  try {
+    fn();
+    console.log(`ok: ${what}`);
+  } catch (e) {
+    fail(`${what}: ${e.message}`);
+  }
+}
+
+const rel = (file) => path.relative(root, file);
+
+// ---- 1. every YAML document under k8s/ ----------------------------------------------------
+
+function yamlFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) return yamlFiles(full);
+    return /\.ya?ml$/.test(name) ? [full] : [];
+  });
+}
+
+const docsByFile = new Map();
+for (const file of yamlFiles(k8s)) {
+  const docs = parseAllDocuments(readFileSync(file, "utf8"), { uniqueKeys: true, prettyErrors: true });
+  const objects = [];
+  for (const doc of docs) {
+    for (const problem of [...doc.errors, ...doc.warnings]) fail(`${rel(file)}: ${problem.message}`);
+    const obj = doc.toJS();
+    if (obj !== null && obj !== undefined) objects.push(obj);
+  }
+  docsByFile.set(file, objects);
+}
+console.log(`ok: ${docsByFile.size} YAML files parse`);
+
+// ---- 2. kustomizations ---------------------------------------------------------------------
+
+const isKustomization = (file) => path.basename(file) === "kustomization.yaml";
+const kustomizationKeys = new Set(["apiVersion", "kind", "resources", "images", "namespace", "labels", "commonAnnotations"]);
+const reached = new Set();
+
+/** The objects a kustomization directory renders (resources only; that is all ours use). */
+function render(dir, seen = []) {
+  const file = path.join(dir, "kustomization.yaml");
+  assert.ok(existsSync(file), `${rel(dir)} has no kustomization.yaml`);
+  assert.ok(!seen.includes(dir), `kustomization cycle through ${rel(dir)}`);
+  const [k] = docsByFile.get(file);
+  assert.equal(k.apiVersion, "kustomize.config.k8s.io/v1beta1", `${rel(file)} apiVersion`);
+  assert.equal(k.kind, "Kustomization", `${rel(file)} kind`);
+  for (const key of Object.keys(k)) assert.ok(kustomizationKeys.has(key), `${rel(file)}: unexpected key ${key}`);
+  const out = [];
+  for (const resource of k.resources ?? []) {
+    const target = path.resolve(dir, resource);
+    assert.ok(existsSync(target), `${rel(file)}: resource ${resource} does not exist`);
+    if (statSync(target).isDirectory()) {
+      out.push(...render(target, [...seen, dir]));
+    } else {
+      reached.add(target);
+      out.push(...docsByFile.get(target).map((obj) => ({ obj, file: target })));
+    }
+  }
+  const names = out.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`);
+  const repeated = names.filter((n, i) => names.indexOf(n) !== i);
+  assert.deepEqual(repeated, [], `${rel(dir)} renders an object twice`);
+  return out;
+}
+
+const variants = {};
+for (const dir of [k8s, path.join(k8s, "statefulset")]) {
+  check(`kustomization ${rel(dir)}/ renders`, () => {
+    variants[rel(dir)] = render(dir);
+  });
+}
+check("every manifest belongs to a kustomization", () => {
+  const orphans = [...docsByFile.keys()].filter((f) => !isKustomization(f) && !reached.has(f));
+  assert.deepEqual(orphans.map(rel), []);
+});
+
+const manifests = [...docsByFile.entries()]
+  .filter(([file]) => !isKustomization(file))
+  .flatMap(([file, objects]) => objects.map((obj) => ({ obj, file })));
+
+// ---- 3. schema -------------------------------------------------------------------------------
+
+function modelPath({ apiVersion, kind }) {
+  return `kubernetes-models/${apiVersion}/${kind}`;
+}
+
+for (const { obj, file } of manifests) {
+  const what = `${rel(file)} ${obj.kind}/${obj.metadata?.name} matches the ${obj.apiVersion} schema`;
+  try {
+    const module = await import(modelPath(obj));
+    new module[obj.kind](obj).validate();
+    console.log(`ok: ${what}`);
+  } catch (e) {
+    fail(`${what}: ${e.message}`);
+  }
+}
+
+// ---- 4. unknown fields -----------------------------------------------------------------------
+
+{
+  const dir = mkdtempSync(path.join(here, ".typecheck-"));
+  try {
+    const lines = [];
+    const owners = [];  // line -> manifest
+    manifests.forEach(({ obj, file }, i) => {
+      lines.push(`import type { I${obj.kind} as T${i} } from "${modelPath(obj)}";`);
+      owners.push(null);
+    });
+    manifests.forEach((m, i) => {
+      const body = JSON.stringify(m.obj, null, 1).split("\n");
+      body[0] = `export const m${i}: T${i} = ${body[0]}`;
+      for (const line of body) {
+        lines.push(line);
+        owners.push(m);
+      }
+      body.length && (lines[lines.length - 1] += ";");
+    });
+    const source = path.join(dir, "manifests.ts");
+    writeFileSync(source, lines.join("\n"));
+    const program = ts.createProgram([source], {
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      target: ts.ScriptTarget.ES2020,
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+    });
+    const diagnostics = ts.getPreEmitDiagnostics(program);
+    for (const d of diagnostics) {
+      const message = ts.flattenDiagnosticMessageText(d.messageText, " ");
+      if (d.file && d.start !== undefined) {
+        const { line } = d.file.getLineAndCharacterOfPosition(d.start);
+        const owner = owners[line];
+        const where = owner ? `${rel(owner.file)} ${owner.obj.kind}/${owner.obj.metadata?.name}` : "import";
+        fail(`${where}: ${lines[line].trim()}: ${message}`);
+      } else {
+        fail(message);
+      }
+    }
+    if (diagnostics.length === 0) console.log(`ok: no unknown or mistyped field in ${manifests.length} objects`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---- 5. agreement with the code --------------------------------------------------------------
+
+const envExample = readFileSync(path.join(root, ".env.example"), "utf8");
+const settingNames = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+const dockerfile = readFileSync(path.join(root, "Dockerfile"), "utf8");
+const dockerUid = Number(/^USER (\d+)/m.exec(dockerfile)?.[1]);
+const results = readFileSync(path.join(root, "docs/benchmarks/results.md"), "utf8");
+const measuredMiB = Number(/Resident memory per worker[^:]*: framework ([\d.]+) MiB/.exec(results)?.[1]);
+const version = execFileSync(routemq, ["--version"], { encoding: "utf8" }).trim();
+const plan = execFileSync(routemq, ["--env-file", "/dev/null", "routes"], { encoding: "utf8" });
+const plannedWorkers = Number(/^WORKERS \((\d+) with --workers\)/m.exec(plan)?.[1]);
+
+const mebibytes = (q) => {
+  const m = /^(\d+)(Mi|Gi)$/.exec(q ?? "");
+  assert.ok(m, `memory quantity ${q} (use Mi or Gi)`);
+  return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
+};
+const selects = (selector, labels) =>
+  Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v) && Object.keys(selector ?? {}).length > 0;
+
+for (const [name, objects] of Object.entries(variants)) {
+  const byKind = (kind) => objects.map(({ obj }) => obj).filter((o) => o.kind === kind);
+  const workloads = [...byKind("Deployment"), ...byKind("StatefulSet")];
+  check(`${name}: one workload`, () => assert.equal(workloads.length, 1));
+  if (workloads.length !== 1) continue;
+  const w = workloads[0];
+  const pod = w.spec.template;
+  const [c] = pod.spec.containers;
+  const config = byKind("ConfigMap")[0]?.data ?? {};
+  const secret = byKind("Secret")[0] ?? {};
+  const httpPort = Number(config.HTTP_PORT ?? 8080);
+
+  check(`${name}: ConfigMap and Secret hold known settings, credentials only in the Secret`, () => {
+    const unknown = [...Object.keys(config), ...Object.keys(secret.stringData ?? secret.data ?? {})].filter((k) => !settingNames.has(k));
+    assert.deepEqual(unknown, [], "not in .env.example (the settings table)");
+    assert.ok(!("MQTT_PASSWORD" in config) && !("MQTT_USERNAME" in config));
+    assert.ok("MQTT_PASSWORD" in (secret.stringData ?? secret.data ?? {}));
+  });
+  check(`${name}: the container reads them`, () => {
+    const refs = c.envFrom.map((e) => e.configMapRef?.name ?? e.secretRef?.name);
+    assert.deepEqual(refs.sort(), [byKind("ConfigMap")[0].metadata.name, secret.metadata.name].sort());
+  });
+  check(`${name}: ${w.kind} runs routemq --workers, 3 replicas, image version ${version}`, () => {
+    assert.equal(w.spec.replicas, 3);
+    assert.deepEqual(c.args, ["--workers"]);
+    assert.equal(c.command, undefined, "the image's ENTRYPOINT runs routemq");
+    assert.match(c.image, new RegExp(`(^|/)routemq:${version.replaceAll(".", "\\.")}$`));
+  });
+  check(`${name}: the pod name is the instance name in client ids`, () => {
+    const env = c.env.find((e) => e.name === "INSTANCE_NAME");
+    assert.equal(env?.valueFrom?.fieldRef?.fieldPath, "metadata.name");
+  });
+  check(`${name}: terminationGracePeriodSeconds leaves room after SHUTDOWN_GRACE_SECONDS`, () => {
+    // Workers get SHUTDOWN_GRACE_SECONDS, then the main client takes up to 2 s to disconnect.
+    assert.ok(pod.spec.terminationGracePeriodSeconds >= Number(config.SHUTDOWN_GRACE_SECONDS) + 5,
+      `${pod.spec.terminationGracePeriodSeconds} s vs SHUTDOWN_GRACE_SECONDS ${config.SHUTDOWN_GRACE_SECONDS}`);
+  });
+  check(`${name}: probes hit /healthz and /readyz on HTTP_PORT ${httpPort}`, () => {
+    const http = c.ports.find((p) => p.name === "http");
+    assert.equal(http?.containerPort, httpPort);
+    assert.equal(config.HTTP_HOST, "0.0.0.0", "the kubelet probes the pod IP");
+    assert.equal(c.livenessProbe.httpGet.path, "/healthz");
+    assert.equal(c.readinessProbe.httpGet.path, "/readyz");
+    for (const probe of [c.livenessProbe, c.readinessProbe]) {
+      assert.ok(probe.httpGet.port === "http" || probe.httpGet.port === httpPort);
+    }
+  });
+  check(`${name}: Prometheus annotations point at /metrics on HTTP_PORT`, () => {
+    for (const annotations of [pod.metadata.annotations, ...byKind("Service").filter((s) => s.spec.clusterIP !== "None").map((s) => s.metadata.annotations)]) {
+      assert.equal(annotations?.["prometheus.io/scrape"], "true");
+      assert.equal(Number(annotations?.["prometheus.io/port"]), httpPort);
+      assert.equal(annotations?.["prometheus.io/path"], "/metrics");
+    }
+  });
+  check(`${name}: memory request covers the measured ${measuredMiB} MiB per process x (1 + ${plannedWorkers})`, () => {
+    assert.ok(measuredMiB > 0 && plannedWorkers > 0, "figures found in docs/benchmarks/results.md and routemq routes");
+    const workers = Number(config.WORKER_COUNT ?? 0) || plannedWorkers;
+    const need = measuredMiB * (1 + workers);
+    assert.ok(mebibytes(c.resources.requests.memory) >= need, `request ${c.resources.requests.memory} < ${need} MiB`);
+    assert.ok(mebibytes(c.resources.limits.memory) >= 2 * mebibytes(c.resources.requests.memory), "limit leaves room for backlogs");
+    assert.ok(c.resources.requests.cpu, "a CPU request (the HPA's utilization is relative to it)");
+  });
+  check(`${name}: runs as the Dockerfile's non-root user ${dockerUid}`, () => {
+    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+    assert.equal(pod.spec.securityContext.runAsUser, dockerUid);
+  });
+  check(`${name}: Services, PodDisruptionBudget and HPA select this workload`, () => {
+    const labels = pod.metadata.labels;
+    assert.ok(selects(w.spec.selector.matchLabels, labels));
+    for (const s of byKind("Service")) assert.ok(selects(s.spec.selector, labels), `Service ${s.metadata.name}`);
+    for (const p of byKind("PodDisruptionBudget")) assert.ok(selects(p.spec.selector.matchLabels, labels));
+    const [hpa] = byKind("HorizontalPodAutoscaler");
+    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: w.kind, name: w.metadata.name });
+    assert.ok(hpa.spec.minReplicas <= w.spec.replicas && w.spec.replicas <= hpa.spec.maxReplicas);
+    assert.equal(byKind("PodDisruptionBudget").length, 1);
+  });
+  if (w.kind === "StatefulSet") {
+    check(`${name}: the StatefulSet's serviceName is a headless Service`, () => {
+      const headless = byKind("Service").find((s) => s.metadata.name === w.spec.serviceName);
+      assert.equal(headless?.spec.clusterIP, "None");
+    });
+  }
+}
+
+check("the Deployment and StatefulSet variants run the same pod", () => {
+  const templates = Object.values(variants).map((objects) =>
+    objects.map(({ obj }) => obj).find((o) => o.kind === "Deployment" || o.kind === "StatefulSet")?.spec.template);
+  assert.equal(templates.length, 2);
+  assert.deepEqual(templates[0], templates[1]);
+});
+
+if (failures.length > 0) {
+  console.error(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
