@@ -4,7 +4,7 @@ BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps deploy-tools build run test bench routes format check-format clean
+.PHONY: all deps deploy-tools image-check build run test bench routes format check-format clean
 
 all: build
 
@@ -35,6 +35,10 @@ test: deps deploy-tools
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
 	scripts/check-format.sh
+
+# The Dockerfile built and run without Docker (debootstrap + chroot; root; several minutes).
+image-check:
+	scripts/check-image.sh
 
 # Benchmarks: throughput, latency, CPU, memory, start/stop against hand-written Paho C.
 # Writes docs/benchmarks/results.md and throughput.png. BENCH_ARGS=--quick for a short run.

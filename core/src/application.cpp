@@ -43,8 +43,8 @@ startup wait_until_subscribed(detail::endpoint& ep, int& sig, Tick tick) {
     }
 }
 
-/// The pod-level cells of the main process: it records its loop turns (liveness) and, on
-/// SIGTERM/SIGINT, that it is going away (no longer ready). Null in a worker.
+/// Records in the pod-level cells that the main process got SIGTERM/SIGINT and is going away, so
+/// it is no longer ready. `pod` is null in a worker, which has no say in the pod's readiness.
 void mark_stopping(detail::shared_metrics* pod) {
     if (pod != nullptr) {
         pod->manager().stopping.store(1);

@@ -179,6 +179,9 @@ TEST(Liveness, FollowsTheMainLoopsHeartbeat) {
     EXPECT_TRUE(routemq::detail::alive(*m, std::chrono::seconds(15)));
     m->manager().heartbeat_ms -= 20'000;
     EXPECT_FALSE(routemq::detail::alive(*m, std::chrono::seconds(15)));
+    m->manager().stopping = 1;
+    EXPECT_TRUE(routemq::detail::alive(*m, std::chrono::seconds(15)))
+        << "a graceful stop (waiting for workers) is not a stall";
 }
 
 TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {

@@ -41,7 +41,10 @@ void heartbeat(const shared_metrics& m) noexcept {
 }
 
 bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept {
-    return steady_ms() - m.manager().heartbeat_ms.load() <= max_silence.count();
+    // While stopping, the main thread waits for workers for up to SHUTDOWN_GRACE_SECONDS; a
+    // liveness failure then would only cut the graceful stop short.
+    return m.manager().stopping.load() != 0 ||
+           steady_ms() - m.manager().heartbeat_ms.load() <= max_silence.count();
 }
 
 }  // namespace routemq::detail

@@ -22,7 +22,8 @@ readiness check_readiness(const shared_metrics& m);
 /// Records a turn of the manager's main loop (call at least every second).
 void heartbeat(const shared_metrics& m) noexcept;
 
-/// Whether the manager's main loop turned within `max_silence`.
+/// Whether the manager's main loop turned within `max_silence`, or it is stopping (and busy
+/// waiting for its workers).
 bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept;
 
 }  // namespace routemq::detail

@@ -36,8 +36,9 @@ public:
 
 private:
     dispatcher dispatcher_;
-    mqtt_client client_;
+    // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};
+    mqtt_client client_;
 };
 
 }  // namespace routemq::detail
