@@ -100,6 +100,10 @@ for (const dir of [k8s, path.join(k8s, "statefulset")]) {
     variants[rel(dir)] = render(dir);
   });
 }
+let devBroker = [];
+check("kustomization k8s/dev-broker/ renders", () => {
+  devBroker = render(path.join(k8s, "dev-broker"));
+});
 check("every manifest belongs to a kustomization", () => {
   const orphans = [...docsByFile.keys()].filter((f) => !isKustomization(f) && !reached.has(f));
   assert.deepEqual(orphans.map(rel), []);
@@ -277,6 +281,13 @@ for (const [name, objects] of Object.entries(variants)) {
     });
   }
 }
+
+check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () => {
+  const config = variants.k8s.map(({ obj }) => obj).find((o) => o.kind === "ConfigMap").data;
+  const service = devBroker.map(({ obj }) => obj).find((o) => o.kind === "Service");
+  assert.equal(service.metadata.name, config.MQTT_BROKER);
+  assert.equal(service.spec.ports[0].port, Number(config.MQTT_PORT));
+});
 
 check("the Deployment and StatefulSet variants run the same pod", () => {
   const templates = Object.values(variants).map((objects) =>
