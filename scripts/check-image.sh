@@ -121,29 +121,26 @@ http_port=$((port + 1))
 mosquitto -p "$port" >"$work/mosquitto.log" 2>&1 &
 broker_pid=$!
 sleep 0.5
-run_as_image() {
-  chroot --userspec="$user" "$dir" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin \
+run_as_image() {  # chroot, env and sh all exec: the command ends up in this very process
+  exec chroot --userspec="$user" "$dir" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin \
     "${env_vars[@]}" MQTT_BROKER=127.0.0.1 MQTT_PORT="$port" HTTP_PORT="$http_port" \
     /bin/sh -c "cd '$cwd' && exec $*"
 }
 step "run: $entrypoint $cmd as $user"
 run_as_image "$entrypoint $cmd" >"$work/app.log" 2>&1 &
-app_pid=$!
+app_pid=$!  # routemq itself, as PID 1 of the container would be
 healthy=""
 for _ in $(seq 1 50); do
-  if run_as_image "$healthcheck --ready" >/dev/null 2>&1; then healthy=yes; break; fi
+  if (run_as_image "$healthcheck --ready") >/dev/null 2>&1; then healthy=yes; break; fi
   sleep 0.2
 done
 cat "$work/app.log"
 [ -n "$healthy" ] || { echo "FAIL: the image never became ready" >&2; exit 1; }
-run_as_image "$healthcheck" || { echo "FAIL: HEALTHCHECK failed" >&2; exit 1; }
-# The manager's pid, from its first log line (the image logs JSON).
-main_pid=$(grep -m1 -oE '"pid":[0-9]+' "$work/app.log" | cut -d: -f2 || true)
-[ -n "$main_pid" ] || main_pid=$(pgrep -P "$app_pid" -f routemq | head -1)
-owner=$(ps -o uid= -p "$main_pid" | tr -d ' ')
+(run_as_image "$healthcheck") || { echo "FAIL: HEALTHCHECK failed" >&2; exit 1; }
+owner=$(ps -o uid= -p "$app_pid" | tr -d ' ')
 [ "$owner" = "${user%%:*}" ] || { echo "FAIL: routemq runs as uid $owner, not ${user%%:*}" >&2; exit 1; }
 step "HEALTHCHECK passes, ready, running as uid $owner; sending SIG$stopsignal"
-kill -s "$stopsignal" "$main_pid"
+kill -s "$stopsignal" "$app_pid"
 status=0
 wait "$app_pid" || status=$?
 app_pid=""

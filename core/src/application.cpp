@@ -109,10 +109,11 @@ std::string host_name() {
 
 int serve(const settings& s, const router& r) {
     auto pod = detail::shared_metrics::create(1, r.routes().size());
-    const auto http = start_http(s, r, pod);
     std::vector<std::size_t> all(r.routes().size());
     std::iota(all.begin(), all.end(), std::size_t{0});
+    // Before the endpoint answers probes, so /readyz knows from its first answer what to wait for.
     detail::endpoint ep(s, r, "main", std::move(all), /*persistent_session=*/false, pod, 0);
+    const auto http = start_http(s, r, pod);
     if (ep.routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
@@ -125,23 +126,27 @@ int serve_with_workers(const settings& s, const router& r, int worker_count,
     if (plan.empty()) {
         spdlog::warn("--workers: there are no shared routes, so no workers to start");
     }
-    // Slot 0 is this process, slot i worker w<i>; the workers inherit the region.
+    // Slot 0 is this process, slot i worker w<i>; the workers inherit the region. The main
+    // endpoint and the supervisor mark their slots as expected before the endpoint answers
+    // probes, and a taken HTTP port stops startup before any worker starts.
     auto pod = detail::shared_metrics::create(plan.size() + 1, r.routes().size());
-    const auto http = start_http(s, r, pod);
+    const auto main_routes = main_process_routes(r);
+    std::unique_ptr<detail::endpoint> ep;
+    if (!main_routes.empty()) {
+        ep = std::make_unique<detail::endpoint>(s, r, "main", main_routes, false, pod, 0);
+    }
     detail::supervisor workers(std::move(plan), {command.executable, command.args},
                                std::chrono::milliseconds(s.worker_restart_backoff_ms),
                                std::chrono::milliseconds(s.worker_restart_backoff_max_ms), pod);
+    const auto http = start_http(s, r, pod);
     workers.start_all();
     const auto tick = [&] {
         workers.tick();
         detail::heartbeat(*pod);
     };
 
-    const auto main_routes = main_process_routes(r);
-    std::unique_ptr<detail::endpoint> ep;
     int sig = 0;
-    if (!main_routes.empty()) {
-        ep = std::make_unique<detail::endpoint>(s, r, "main", main_routes, false, pod, 0);
+    if (ep) {
         ep->start();
         if (wait_until_subscribed(*ep, sig, tick) == startup::refused) {
             workers.stop_all(std::chrono::seconds(s.shutdown_grace_seconds));
