@@ -19,8 +19,9 @@ namespace {
 
 /// The main loop turns every 100 ms to 1 s; this much silence means it is stuck.
 constexpr auto kMaxLoopSilence = std::chrono::seconds(15);
-/// Probes and scrapes are few and quick: two threads are plenty and keep the manager small.
-constexpr std::size_t kHttpThreads = 2;
+/// Probes and scrapes are few and quick; each connection answers one request and closes, so a
+/// scraper's idle keep-alive connection never holds a thread a probe needs.
+constexpr std::size_t kHttpThreads = 4;
 
 }  // namespace
 
@@ -35,6 +36,8 @@ health_server::health_server(const std::string& host, int port,
     : impl_(std::make_unique<impl>()) {
     auto& srv = impl_->server;
     srv.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+    srv.set_keep_alive_max_count(1);
+    srv.set_read_timeout(2, 0);
     // httplib also sets SO_REUSEPORT, which lets a second process share a busy port silently
     // (and answer half the probes); a taken port must be an error instead.
     srv.set_socket_options([](int sock) {
