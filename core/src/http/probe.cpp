@@ -6,6 +6,10 @@
 namespace routemq::detail {
 
 bool probe_endpoint(const settings& s, const std::string& path, std::string& answer) {
+    if (!s.http_enabled) {
+        answer = "HTTP_ENABLED is false: there is no endpoint to probe";
+        return false;
+    }
     const bool any = s.http_host == "0.0.0.0" || s.http_host == "::";
     httplib::Client client(any ? "127.0.0.1" : s.http_host, s.http_port);
     client.set_connection_timeout(2, 0);
