@@ -79,6 +79,11 @@ health_server::health_server(const std::string& host, int port,
                                 errno != 0 ? std::strerror(errno) : "address not available"));
     }
     impl_->thread = std::thread([&srv] { srv.listen_after_bind(); });
+    // Server::stop() does nothing until the server runs; without this wait, a destructor right
+    // after construction (startup failing just after) would join a thread that never stops.
+    for (int i = 0; i < 2000 && !srv.is_running(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     spdlog::info("http: /healthz, /readyz and /metrics on {}:{}", host, port);
 }
 
