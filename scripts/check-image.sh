@@ -4,8 +4,8 @@
 # Dockerfile's own instructions are carried out in it with chroot - FROM, WORKDIR, COPY, RUN,
 # ENV and USER; anything else this script does not know stops it, so it cannot drift from the
 # Dockerfile quietly. The final stage then runs as the image would: ENTRYPOINT + CMD as the
-# image's user against a mosquitto on loopback, probed by the HEALTHCHECK command, then
-# stopped with the STOPSIGNAL. It downloads ~300 MB of Debian packages and takes minutes.
+# image's user on a read-only root file system against a mosquitto on loopback, probed by the
+# HEALTHCHECK command, then stopped with the STOPSIGNAL. It downloads ~300 MB of Debian packages and takes minutes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/routemq-image.XXXXXX)
@@ -16,7 +16,12 @@ cleanup() {
   [ -n "$app_pid" ] && kill -9 "$app_pid" 2>/dev/null || true
   [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
   for m in "${mounted[@]}"; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work"
+  # Never delete through a mount that is still there (the stages bind the host's /dev and /proc).
+  if grep -qF " $work/" /proc/mounts; then
+    echo "left $work in place: something is still mounted below it" >&2
+  else
+    rm -rf --one-file-system "$work"
+  fi
 }
 trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] || { echo "check-image.sh needs root (debootstrap, chroot)" >&2; exit 1; }
@@ -126,7 +131,12 @@ run_as_image() {  # chroot, env and sh all exec: the command ends up in this ver
     "${env_vars[@]}" MQTT_BROKER=127.0.0.1 MQTT_PORT="$port" HTTP_PORT="$http_port" \
     /bin/sh -c "cd '$cwd' && exec $*"
 }
-step "run: $entrypoint $cmd as $user"
+# Read-only, as k8s/ runs it (readOnlyRootFilesystem): routemq must not need to write a file.
+mount --rbind "$dir" "$dir"
+mounted=("$dir" "${mounted[@]}")
+mount -o remount,bind,ro "$dir"
+touch "$dir/probe-write" 2>/dev/null && { echo "FAIL: the root file system is still writable" >&2; exit 1; }
+step "run: $entrypoint $cmd as $user, root file system read-only"
 run_as_image "$entrypoint $cmd" >"$work/app.log" 2>&1 &
 app_pid=$!  # routemq itself, as PID 1 of the container would be
 healthy=""
