@@ -43,6 +43,16 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
     fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
+/// A family with one sample per process of `slots`, valued by `value(cells)`.
+template <class Value>
+void per_process(std::string& out, const shared_metrics& m, const std::vector<std::size_t>& slots,
+                 std::string_view name, std::string_view type, std::string_view help, Value value) {
+    family(out, name, type, help);
+    for (auto p : slots) {
+        append(out, "{}{{process=\"{}\"}} {}\n", name, slot_name(p), value(m.process(p)));
+    }
+}
+
 /// One route pattern's counters, summed over every process and every route with that pattern.
 struct route_totals {
     std::string label;
@@ -97,12 +107,9 @@ std::string render_prometheus(const shared_metrics& m,
     family(out, "routemq_build_info", "gauge", "Always 1; the version of this routemq build.");
     append(out, "routemq_build_info{{version=\"{}\"}} 1\n", kVersion);
 
-    family(out, "routemq_messages_received_total", "counter",
-           "Deliveries received from the broker, per process.");
-    for (auto p : live) {
-        append(out, "routemq_messages_received_total{{process=\"{}\"}} {}\n", slot_name(p),
-               m.process(p).received.load(kRelaxed));
-    }
+    per_process(out, m, live, "routemq_messages_received_total", "counter",
+                "Deliveries received from the broker, per process.",
+                [](const process_cells& c) { return c.received.load(kRelaxed); });
 
     family(out, "routemq_messages_handled_total", "counter",
            "Route handler chains that completed, per route pattern, over every process.");
@@ -152,24 +159,15 @@ std::string render_prometheus(const shared_metrics& m,
            "Worker processes restarted after they died.");
     append(out, "routemq_worker_restarts_total {}\n", mgr.worker_restarts.load(kRelaxed));
 
-    family(out, "routemq_mqtt_connected", "gauge",
-           "1 while the process's MQTT client is connected, per process.");
-    for (auto p : live) {
-        append(out, "routemq_mqtt_connected{{process=\"{}\"}} {}\n", slot_name(p),
-               m.process(p).connected.load(kRelaxed));
-    }
-    family(out, "routemq_mqtt_subscribed", "gauge",
-           "1 while connected with every subscription granted, per process.");
-    for (auto p : live) {
-        append(out, "routemq_mqtt_subscribed{{process=\"{}\"}} {}\n", slot_name(p),
-               m.process(p).subscribed.load(kRelaxed));
-    }
-    family(out, "routemq_mqtt_reconnects_total", "counter",
-           "Connections made again after one was lost, per process.");
-    for (auto p : live) {
-        append(out, "routemq_mqtt_reconnects_total{{process=\"{}\"}} {}\n", slot_name(p),
-               m.process(p).reconnects.load(kRelaxed));
-    }
+    per_process(out, m, live, "routemq_mqtt_connected", "gauge",
+                "1 while the process's MQTT client is connected, per process.",
+                [](const process_cells& c) { return c.connected.load(kRelaxed); });
+    per_process(out, m, live, "routemq_mqtt_subscribed", "gauge",
+                "1 while connected with every subscription granted, per process.",
+                [](const process_cells& c) { return c.subscribed.load(kRelaxed); });
+    per_process(out, m, live, "routemq_mqtt_reconnects_total", "counter",
+                "Connections made again after one was lost, per process.",
+                [](const process_cells& c) { return c.reconnects.load(kRelaxed); });
     return out;
 }
 
