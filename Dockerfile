@@ -19,7 +19,8 @@ RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
        $(grep -vE '^\s*(#|$)' /tmp/packages-runtime.txt) \
     && rm -rf /var/lib/apt/lists/* /tmp/packages-runtime.txt \
-    && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin routemq
+    && groupadd --system --gid 10001 routemq \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin routemq
 COPY --from=build /src/build/release/routemq /usr/local/bin/routemq
 # No .env in the image: settings come from the environment (a ConfigMap and a Secret under
 # Kubernetes). The endpoint listens on every address so probes and scrapes reach it.

@@ -131,6 +131,10 @@ run_as_image() {  # chroot, env and sh all exec: the command ends up in this ver
     "${env_vars[@]}" MQTT_BROKER=127.0.0.1 MQTT_PORT="$port" HTTP_PORT="$http_port" \
     /bin/sh -c "cd '$cwd' && exec $*"
 }
+# USER names an account of the image (uid and gid), not just numbers.
+chroot "$dir" getent passwd "${user%%:*}" >/dev/null &&
+  chroot "$dir" getent group "${user##*:}" >/dev/null ||
+  { echo "FAIL: USER $user is not a user and group of the image" >&2; exit 1; }
 # Read-only, as k8s/ runs it (readOnlyRootFilesystem): routemq must not need to write a file.
 mount --rbind "$dir" "$dir"
 mounted=("$dir" "${mounted[@]}")

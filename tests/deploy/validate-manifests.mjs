@@ -183,7 +183,7 @@ for (const { obj, file } of manifests) {
 const envExample = readFileSync(path.join(root, ".env.example"), "utf8");
 const settingNames = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
 const dockerfile = readFileSync(path.join(root, "Dockerfile"), "utf8");
-const dockerUid = Number(/^USER (\d+)/m.exec(dockerfile)?.[1]);
+const [, dockerUid, dockerGid] = (/^USER (\d+):(\d+)$/m.exec(dockerfile) ?? []).map(Number);
 const results = readFileSync(path.join(root, "docs/benchmarks/results.md"), "utf8");
 const measuredMiB = Number(/Resident memory per worker[^:]*: framework ([\d.]+) MiB/.exec(results)?.[1]);
 const version = execFileSync(routemq, ["--version"], { encoding: "utf8" }).trim();
@@ -260,9 +260,10 @@ for (const [name, objects] of Object.entries(variants)) {
     assert.ok(mebibytes(c.resources.limits.memory) >= 2 * mebibytes(c.resources.requests.memory), "limit leaves room for backlogs");
     assert.ok(c.resources.requests.cpu, "a CPU request (the HPA's utilization is relative to it)");
   });
-  check(`${name}: runs as the Dockerfile's non-root user ${dockerUid}`, () => {
+  check(`${name}: runs as the Dockerfile's non-root user ${dockerUid}:${dockerGid}`, () => {
     assert.equal(pod.spec.securityContext.runAsNonRoot, true);
     assert.equal(pod.spec.securityContext.runAsUser, dockerUid);
+    assert.equal(pod.spec.securityContext.runAsGroup, dockerGid);
   });
   check(`${name}: Services, PodDisruptionBudget and HPA select this workload`, () => {
     const labels = pod.metadata.labels;
