@@ -32,6 +32,7 @@ struct mqtt_client::impl {
     MQTTAsync handle = nullptr;
 
     mutable std::mutex mu;
+    std::mutex report_mu;  // taken before `mu`, never while holding it
     std::condition_variable cv;
     bool connected = false;
     bool stopping = false;
@@ -49,6 +50,9 @@ struct mqtt_client::impl {
         if (!on_state) {
             return;
         }
+        // Held across snapshot and call, so reports from Paho's thread and the caller's arrive
+        // in the order the state changed.
+        std::lock_guard order(report_mu);
         client_state st;
         {
             std::lock_guard lock(mu);
