@@ -46,6 +46,14 @@ std::string one_of(const setting_variable& v, const std::string& value,
     return value;
 }
 
+/// A host name or address: not empty, no spaces, no URL (a '/' means a scheme or path slipped in).
+std::string host_value(const setting_variable& v, const std::string& value) {
+    if (value.empty() || value.find_first_of(" /") != std::string::npos) {
+        reject(v, value);
+    }
+    return value;
+}
+
 std::string client_id_part(const setting_variable& v, const std::string& value) {
     const bool ok = !value.empty() && value.size() <= 64 &&
                     std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -62,9 +70,7 @@ std::string client_id_part(const setting_variable& v, const std::string& value) 
 
 const std::vector<setting_variable> kTable = {
     {"MQTT_BROKER", "localhost", "a host name or IP address", "Broker host to connect to.",
-     ROUTEMQ_SETTER(if (value.empty() || value.find_first_of(" /") != std::string::npos) {
-         reject(v, value);
-     } s.mqtt_broker = value)},
+     ROUTEMQ_SETTER(s.mqtt_broker = host_value(v, value))},
     {"MQTT_PORT", "1883", "an integer 1-65535", "Broker port (8883 is usual with TLS).",
      ROUTEMQ_SETTER(s.mqtt_port = parse_int(v, value, 1, 65535))},
     {"MQTT_USERNAME", "", "any string; empty for none", "User name sent when connecting.",
@@ -129,9 +135,7 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.http_enabled = parse_bool(v, value))},
     {"HTTP_HOST", "0.0.0.0", "an IPv4/IPv6 address or host name to listen on",
      "Address of the health and metrics endpoint (127.0.0.1: this machine only).",
-     ROUTEMQ_SETTER(if (value.empty() || value.find_first_of(" /") != std::string::npos) {
-         reject(v, value);
-     } s.http_host = value)},
+     ROUTEMQ_SETTER(s.http_host = host_value(v, value))},
     {"HTTP_PORT", "8080", "an integer 1-65535", "Port of the health and metrics endpoint.",
      ROUTEMQ_SETTER(s.http_port = parse_int(v, value, 1, 65535))},
 };
