@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -42,6 +43,18 @@ test::http_response poll(int port, const std::string& path,
 
 bool has_status(const test::http_response& r, int status) {
     return r.status == status;
+}
+
+/// Polls /metrics until the handled messages matching `labels` reach `count` (or the timeout).
+void wait_for_handled(int port, double count, const std::map<std::string, std::string>& labels,
+                      std::chrono::milliseconds timeout) {
+    poll(
+        port, "/metrics",
+        [&](const test::http_response& r) {
+            return r.status == 200 && test::parse_prometheus(r.body).sum(
+                                          "routemq_messages_handled_total", labels) >= count;
+        },
+        timeout);
 }
 
 test::prom_exposition scrape(int port) {
@@ -80,13 +93,7 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
         << app->output();
 
     test::publish_readings(broker_.port(), kMessages);
-    const auto handled = [&] {
-        return scrape(http_port_).sum("routemq_messages_handled_total", {{"route", kSensorRoute}});
-    };
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (handled() < kMessages && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(100ms);
-    }
+    wait_for_handled(http_port_, kMessages, {{"route", kSensorRoute}}, 60s);
     auto m = scrape(http_port_);
     EXPECT_EQ(m.sum("routemq_messages_handled_total", {{"route", kSensorRoute}}), kMessages);
     EXPECT_EQ(m.sum("routemq_handler_duration_seconds_count", {{"route", kSensorRoute}}),
@@ -157,11 +164,7 @@ TEST_F(health_test, SingleProcessServesTheSameEndpoint) {
                   .status,
               200);
     test::publish_readings(broker_.port(), 5);
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (scrape(http_port_).sum("routemq_messages_handled_total") < 5 &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(50ms);
-    }
+    wait_for_handled(http_port_, 5, {}, 10s);
     const auto m = scrape(http_port_);
     EXPECT_EQ(m.sum("routemq_messages_received_total", {{"process", "main"}}), 5);
     EXPECT_EQ(m.sum("routemq_workers_planned"), 0);
