@@ -3,6 +3,18 @@
 #include <fmt/format.h>
 
 namespace routemq {
+namespace {
+
+/// The patterns of `indexes`, comma-separated.
+std::string pattern_list(const router& r, const std::vector<std::size_t>& indexes) {
+    std::string out;
+    for (auto index : indexes) {
+        out += (out.empty() ? "" : ", ") + r.routes()[index].pattern.text();
+    }
+    return out;
+}
+
+}  // namespace
 
 std::vector<worker_spec> plan_workers(const router& r, int worker_count) {
     std::vector<std::size_t> shared;
@@ -46,17 +58,9 @@ std::string format_worker_plan(const router& r, const std::vector<worker_spec>& 
         return out + "  none: no shared routes\n";
     }
     for (const auto& w : plan) {
-        std::string routes;
-        for (auto index : w.routes) {
-            routes += (routes.empty() ? "" : ", ") + r.routes()[index].pattern.text();
-        }
-        out += fmt::format("  {:<6} {}\n", fmt::format("w{}", w.slot), routes);
+        out += fmt::format("  {:<6} {}\n", fmt::format("w{}", w.slot), pattern_list(r, w.routes));
     }
-    auto main_routes = main_process_routes(r);
-    std::string names;
-    for (auto index : main_routes) {
-        names += (names.empty() ? "" : ", ") + r.routes()[index].pattern.text();
-    }
+    const auto names = pattern_list(r, main_process_routes(r));
     out += fmt::format("  {:<6} {}\n", "main", names.empty() ? "(no routes)" : names);
     return out;
 }
