@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -15,7 +16,12 @@ namespace routemq {
 
 namespace {
 constexpr int kFailureReason = 0x80;  // SUBACK codes from here on are refusals (MQTT 3.1.1 and 5)
-}
+/// MQTT 5's Receive Maximum when the broker's CONNACK does not name one; also the 3.1.1 window.
+constexpr std::size_t kNoReceiveMaximum = 65535;
+/// QoS 1/2 publishes held while the broker's window is full (a handler that fans out, or a
+/// connection being re-established); past this, publish() throws.
+constexpr std::size_t kMaxPendingPublishes = 100000;
+}  // namespace
 
 struct mqtt_client::impl {
     /// Stable per-subscription context handed to Paho's SUBACK callbacks.
@@ -42,6 +48,24 @@ struct mqtt_client::impl {
     std::size_t unsub_answers = 0;
     std::vector<std::string> refused;
     std::chrono::steady_clock::time_point last_message{};
+
+    // The publish window. Paho's send thread stops handing QoS 1/2 publishes to the socket once
+    // the broker's Receive Maximum of them are unacknowledged (mosquitto: 20), and nothing wakes
+    // it when a PUBACK frees room: it sleeps up to a second, so a backlog of results drained at
+    // 20 per second. The client therefore gives Paho at most `window` of them at a time and hands
+    // over the next one from the PUBACK callback, which wakes Paho's send thread at once.
+    struct pending_publish {
+        std::string topic;
+        std::string payload;
+        int qos;
+        bool retain;
+    };
+    std::mutex out_mu;
+    std::condition_variable out_cv;  // signalled when the window drains
+    std::deque<pending_publish> pending;
+    std::size_t inflight = 0;
+    std::size_t window = kNoReceiveMaximum;
+    bool closed = false;  // set before MQTTAsync_destroy, which fails what is still in flight
 
     bool v5() const { return opts.protocol == 5; }
 
@@ -122,8 +146,15 @@ struct mqtt_client::impl {
     static void on_connect_success(void* ctx, MQTTAsync_successData*) {
         static_cast<impl*>(ctx)->connected_now();
     }
-    static void on_connect_success5(void* ctx, MQTTAsync_successData5*) {
-        static_cast<impl*>(ctx)->connected_now();
+    static void on_connect_success5(void* ctx, MQTTAsync_successData5* r) {
+        auto* self = static_cast<impl*>(ctx);
+        if (r != nullptr &&
+            MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM) != 0) {
+            const auto most =
+                MQTTProperties_getNumericValue(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
+            self->set_window(most > 0 ? static_cast<std::size_t>(most) : 1);
+        }
+        self->connected_now();
     }
     static void on_connect_failure(void* ctx, MQTTAsync_failureData* r) {
         static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
@@ -160,6 +191,19 @@ struct mqtt_client::impl {
                      : (r != nullptr && r->message != nullptr ? r->message : "failed"));
     }
 
+    static void on_published(void* ctx, MQTTAsync_successData*) {
+        static_cast<impl*>(ctx)->publish_done();
+    }
+    static void on_published5(void* ctx, MQTTAsync_successData5*) {
+        static_cast<impl*>(ctx)->publish_done();
+    }
+    static void on_publish_failed(void* ctx, MQTTAsync_failureData* r) {
+        static_cast<impl*>(ctx)->publish_failed(r != nullptr ? r->code : -1);
+    }
+    static void on_publish_failed5(void* ctx, MQTTAsync_failureData5* r) {
+        static_cast<impl*>(ctx)->publish_failed(r != nullptr ? r->code : -1);
+    }
+
     static void on_unsub_done(void* ctx, MQTTAsync_successData*) {
         static_cast<impl*>(ctx)->unsub_answered();
     }
@@ -186,6 +230,96 @@ struct mqtt_client::impl {
         static_cast<impl*>(ctx)->disconnect_done();
     }
 
+    // ---- the publish window ----
+
+    /// Hands one message to Paho; QoS 1/2 ones report back through on_published*.
+    int send(const std::string& topic, std::string_view payload, int qos, bool retain) {
+        MQTTAsync_message msg = MQTTAsync_message_initializer;
+        msg.payload = const_cast<char*>(payload.data());
+        msg.payloadlen = static_cast<int>(payload.size());
+        msg.qos = qos;
+        msg.retained = retain ? 1 : 0;
+        MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+        if (qos > 0) {
+            ro.context = this;
+            if (v5()) {
+                ro.onSuccess5 = on_published5;
+                ro.onFailure5 = on_publish_failed5;
+            } else {
+                ro.onSuccess = on_published;
+                ro.onFailure = on_publish_failed;
+            }
+        }
+        return MQTTAsync_sendMessage(handle, topic.c_str(), &msg, &ro);
+    }
+
+    /// Moves queued publishes into the window while it has room; sends outside the lock, because
+    /// Paho may call publish_done on its own thread while it holds its own lock.
+    void fill_window() {
+        while (true) {
+            pending_publish next;
+            {
+                std::lock_guard lock(out_mu);
+                if (closed || pending.empty() || inflight >= window) {
+                    return;
+                }
+                next = std::move(pending.front());
+                pending.pop_front();
+                ++inflight;
+            }
+            const int rc = send(next.topic, next.payload, next.qos, next.retain);
+            if (rc != MQTTASYNC_SUCCESS) {
+                release_slot();
+                spdlog::error("publish to '{}' dropped: {}", next.topic, MQTTAsync_strerror(rc));
+            }
+        }
+    }
+
+    void release_slot() {
+        {
+            std::lock_guard lock(out_mu);
+            if (inflight > 0) {
+                --inflight;
+            }
+        }
+        out_cv.notify_all();
+    }
+
+    void set_window(std::size_t receive_maximum) {
+        {
+            std::lock_guard lock(out_mu);
+            // One below the broker's maximum leaves Paho room for a SUBSCRIBE, which it counts
+            // against the same limit.
+            window = receive_maximum > 1 ? receive_maximum - 1 : 1;
+        }
+        fill_window();
+    }
+
+    void publish_done() noexcept {
+        try {
+            release_slot();
+            fill_window();
+        } catch (...) {
+            // Nothing may reach Paho's thread.
+        }
+    }
+
+    void publish_failed(int code) noexcept {
+        try {
+            bool quiet = false;
+            {
+                std::lock_guard lock(out_mu);
+                quiet = closed;
+            }
+            if (!quiet) {
+                spdlog::warn("a QoS 1/2 publish was not acknowledged by the broker ({})",
+                             MQTTAsync_strerror(code));
+            }
+            publish_done();
+        } catch (...) {
+        }
+    }
+
     // ---- state changes ----
 
     void connected_now() {
@@ -207,6 +341,7 @@ struct mqtt_client::impl {
         }
         report_state();
         subscribe_everything();
+        fill_window();
         cv.notify_all();
     }
 
@@ -323,6 +458,15 @@ mqtt_client::~mqtt_client() {
     if (still_connected) {
         disconnect(std::chrono::milliseconds(1000));
     }
+    {
+        std::lock_guard lock(impl_->out_mu);
+        impl_->closed = true;
+        if (!impl_->pending.empty()) {
+            spdlog::warn("{} publishes were still waiting for the broker and are dropped",
+                         impl_->pending.size());
+        }
+        impl_->pending.clear();
+    }
     MQTTAsync_destroy(&impl_->handle);
 }
 
@@ -398,13 +542,25 @@ bool mqtt_client::connected() const {
 
 void mqtt_client::publish(const std::string& topic, std::string_view payload, int qos,
                           bool retain) {
-    MQTTAsync_message msg = MQTTAsync_message_initializer;
-    msg.payload = const_cast<char*>(payload.data());
-    msg.payloadlen = static_cast<int>(payload.size());
-    msg.qos = qos;
-    msg.retained = retain ? 1 : 0;
-    const int rc = MQTTAsync_sendMessage(impl_->handle, topic.c_str(), &msg, nullptr);
+    auto& m = *impl_;
+    if (qos > 0) {
+        std::lock_guard lock(m.out_mu);
+        if (!m.pending.empty() || m.inflight >= m.window) {
+            if (m.pending.size() >= kMaxPendingPublishes) {
+                throw mqtt_error(
+                    fmt::format("cannot publish to '{}': {} messages already wait for the broker",
+                                topic, m.pending.size()));
+            }
+            m.pending.push_back({topic, std::string(payload), qos, retain});
+            return;
+        }
+        ++m.inflight;
+    }
+    const int rc = m.send(topic, payload, qos, retain);
     if (rc != MQTTASYNC_SUCCESS) {
+        if (qos > 0) {
+            m.release_slot();
+        }
         throw mqtt_error(fmt::format("cannot publish to '{}': {}", topic, MQTTAsync_strerror(rc)));
     }
 }
@@ -462,6 +618,16 @@ void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session
         if (m.disconnected) {
             return;
         }
+    }
+    {
+        // What handlers published is the result of work already acknowledged: let it reach the
+        // broker before the connection goes, within the same time budget.
+        const auto start = std::chrono::steady_clock::now();
+        std::unique_lock lock(m.out_mu);
+        m.out_cv.wait_for(lock, timeout, [&] { return m.pending.empty() && m.inflight == 0; });
+        const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - start);
+        timeout = std::max(timeout - spent, std::chrono::milliseconds(100));
     }
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     MQTTProperties props = MQTTProperties_initializer;

@@ -202,3 +202,35 @@ TEST_F(workers_test, TwoReplicasShareTheLoadWithoutHandlingAMessageTwice) {
     EXPECT_NE(b->output().find("as 'routemq-replica-b-w1'"), std::string::npos) << b->output();
     std::cout << "[ replicas ] replica-a handled " << by_a << ", replica-b " << by_b << "\n";
 }
+
+TEST_F(workers_test, BacklogQueuedWhileTheWorkersWereDownDrainsWithEveryResult) {
+    // The broker keeps every message for the absent workers (its default keeps 1000 a session),
+    // and otherwise keeps its defaults: a Receive Maximum of 20 for the workers' own publishes.
+    test::mosquitto_broker broker("max_queued_messages 0\n");
+    auto app = test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {"--workers"});
+    ASSERT_TRUE(app->wait_for_output("] serving", 20s, 4)) << app->output();
+    // Down hard, as in a crash: the manager cannot restart them, the workers cannot say goodbye.
+    app->signal(SIGSTOP);
+    for (int slot = 1; slot <= 3; ++slot) {
+        kill(test::worker_pid(app->output(), slot), SIGKILL);
+    }
+    app->signal(SIGKILL);
+    app->wait(5s);
+
+    test::test_client sub(broker.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    test::publish_readings(broker.port(), kMessages);
+    auto again = test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {"--workers"});
+    // Before the publish window, results of a drained backlog left at 20 a second per worker
+    // (50 s for these); the hard deadline is far above a healthy drain and far below that.
+    std::set<std::string> devices;
+    for (const auto& m : sub.collect(kMessages, 20s)) {
+        devices.insert(json::parse(m.payload)["device_id"].get<std::string>());
+    }
+    EXPECT_EQ(static_cast<int>(devices.size()), kMessages)
+        << "results missing after 20 s: " << kMessages - static_cast<int>(devices.size()) << "\n"
+        << again->output();
+    EXPECT_EQ(again->output().find("cannot publish"), std::string::npos) << again->output();
+    std::cout << "[ backlog ] " << kMessages << " queued while down, " << devices.size()
+              << " distinct results within 20 s of the restart\n";
+}
