@@ -1,17 +1,28 @@
-// In-process micro-benchmarks (Google Benchmark): route matching by table size, and the whole
-// dispatch path (matching, context, middleware chain, handler) by number of middleware.
+// In-process micro-benchmarks (Google Benchmark): route selection by table size and path, and the
+// whole dispatch path (selection, context, middleware chain, handler) by number of middleware.
 
 #include <benchmark/benchmark.h>
 
-#include <routemq/dispatcher.hpp>
 #include <routemq/router.hpp>
 #include <string>
+
+#include "routing/counters.hpp"
+#include "routing/dispatcher.hpp"
+#include "routing/subscriptions.hpp"
 
 namespace {
 
 class null_publisher : public routemq::publisher {
 public:
     void publish(const std::string&, std::string_view, int, bool) override {}
+};
+
+/// Counters that cost nothing, so the figures are the dispatcher's own.
+class null_counters : public routemq::detail::dispatch_counters {
+public:
+    void received() noexcept override {}
+    void no_route() noexcept override {}
+    void ran(std::size_t, routemq::detail::outcome, std::uint64_t) noexcept override {}
 };
 
 void handler(routemq::context& ctx) {
@@ -37,12 +48,19 @@ routemq::message message_for(int n, bool with_id) {
     return m;
 }
 
+routemq::detail::dispatcher dispatcher_for(const routemq::router& r, null_counters& counters) {
+    const auto all = routemq::detail::every_route(r);
+    return routemq::detail::dispatcher(r, all, routemq::detail::plan_subscriptions(r, all, "g"),
+                                       "bench", counters);
+}
+
 /// Route selection by table size: with an MQTT 5 subscription identifier (range(1) = 1), or, as
-/// under MQTT 3.1.1, by matching the topic against every route of the process (range(1) = 0).
+/// under MQTT 3.1.1, through the topic trie of every route of the process (range(1) = 0).
 void route_selection(benchmark::State& state) {
     const int n = static_cast<int>(state.range(0));
     auto r = table(n);
-    routemq::dispatcher d(r, "g", "bench");
+    null_counters counters;
+    auto d = dispatcher_for(r, counters);
     null_publisher out;
     const auto m = message_for(n, state.range(1) == 1);
     for (auto _ : state) {
@@ -50,6 +68,22 @@ void route_selection(benchmark::State& state) {
     }
 }
 BENCHMARK(route_selection)->ArgNames({"routes", "by_id"})->ArgsProduct({{10, 100, 10000}, {0, 1}});
+
+/// The linear scan the trie replaced: every route's filter matched against the topic, as
+/// route selection without identifiers did before; the baseline for the trie's figure.
+void linear_scan(benchmark::State& state) {
+    const int n = static_cast<int>(state.range(0));
+    auto r = table(n);
+    const auto m = message_for(n, false);
+    for (auto _ : state) {
+        std::size_t hits = 0;
+        for (const auto& rt : r.routes()) {
+            hits += routemq::filter_matches(rt.pattern.filter(), m.topic) ? 1 : 0;
+        }
+        benchmark::DoNotOptimize(hits);
+    }
+}
+BENCHMARK(linear_scan)->ArgNames({"routes"})->Arg(10)->Arg(100)->Arg(10000);
 
 /// One route wrapped in `k` middleware that each call next.
 void dispatch_with_middleware(benchmark::State& state) {
@@ -59,7 +93,8 @@ void dispatch_with_middleware(benchmark::State& state) {
         static_cast<std::size_t>(k),
         [](routemq::context& ctx, const routemq::handler& next) { next(ctx); });
     r.on("sensors/{id}/data", &handler, {.middleware = layers, .name = "h"});
-    routemq::dispatcher d(r, "g", "bench");
+    null_counters counters;
+    auto d = dispatcher_for(r, counters);
     null_publisher out;
     routemq::message m;
     m.topic = "sensors/42/data";

@@ -70,74 +70,78 @@ std::string client_id_part(const setting_variable& v, const std::string& value) 
 
 const std::vector<setting_variable> kTable = {
     {"MQTT_BROKER", "localhost", "a host name or IP address", "Broker host to connect to.",
-     ROUTEMQ_SETTER(s.mqtt_broker = host_value(v, value))},
+     ROUTEMQ_SETTER(s.mqtt.broker = host_value(v, value))},
     {"MQTT_PORT", "1883", "an integer 1-65535", "Broker port (8883 is usual with TLS).",
-     ROUTEMQ_SETTER(s.mqtt_port = parse_int(v, value, 1, 65535))},
+     ROUTEMQ_SETTER(s.mqtt.port = parse_int(v, value, 1, 65535))},
     {"MQTT_USERNAME", "", "any string; empty for none", "User name sent when connecting.",
-     ROUTEMQ_SETTER((void)v; s.mqtt_username = value)},
+     ROUTEMQ_SETTER((void)v; s.mqtt.username = value)},
     {"MQTT_PASSWORD", "", "any string; empty for none", "Password sent with MQTT_USERNAME.",
-     ROUTEMQ_SETTER((void)v; s.mqtt_password = value)},
+     ROUTEMQ_SETTER((void)v; s.mqtt.password = value)},
     {"MQTT_CLIENT_ID", "routemq", "1-64 letters, digits, '-', '_' or '.'",
      "Prefix of client ids; a process's id is <prefix>-<hostname>-<role>.",
-     ROUTEMQ_SETTER(s.mqtt_client_id = client_id_part(v, value))},
+     ROUTEMQ_SETTER(s.mqtt.client_id = client_id_part(v, value))},
     {"MQTT_GROUP_NAME", "routemq", "1-64 letters, digits, '-', '_' or '.'",
      "Shared subscription group: shared routes subscribe as $share/<group>/<filter>.",
-     ROUTEMQ_SETTER(s.mqtt_group_name = client_id_part(v, value))},
+     ROUTEMQ_SETTER(s.mqtt.group_name = client_id_part(v, value))},
     {"MQTT_PROTOCOL", "5", "5 or 3.1.1",
      "MQTT protocol version; 5 enables subscription identifiers and user properties.",
-     ROUTEMQ_SETTER(s.mqtt_protocol = one_of(v, value, {"5", "3.1.1"}) == "5" ? 5 : 4)},
+     ROUTEMQ_SETTER(s.mqtt.protocol = one_of(v, value, {"5", "3.1.1"}) == "5"
+                                          ? mqtt_protocol::v5
+                                          : mqtt_protocol::v3_1_1)},
     {"MQTT_KEEPALIVE", "60", "an integer 5-65535 (seconds)", "Keepalive interval in seconds.",
-     ROUTEMQ_SETTER(s.mqtt_keepalive = parse_int(v, value, 5, 65535))},
+     ROUTEMQ_SETTER(s.mqtt.keepalive = std::chrono::seconds(parse_int(v, value, 5, 65535)))},
     {"MQTT_RECONNECT_MAX_SECONDS", "30", "an integer 1-3600",
      "Longest wait between reconnect attempts; waits start at 1 s and double.",
-     ROUTEMQ_SETTER(s.mqtt_reconnect_max_seconds = parse_int(v, value, 1, 3600))},
+     ROUTEMQ_SETTER(s.mqtt.reconnect_max = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
     {"MQTT_TLS", "false", "true or false", "Connect with TLS (ssl://).",
-     ROUTEMQ_SETTER(s.mqtt_tls = parse_bool(v, value))},
+     ROUTEMQ_SETTER(s.tls.enabled = parse_bool(v, value))},
     {"MQTT_TLS_CA_FILE", "", "a readable PEM file path; empty for the system store",
-     "CA certificates used to verify the broker.",
-     ROUTEMQ_SETTER((void)v; s.mqtt_tls_ca_file = value)},
+     "CA certificates used to verify the broker.", ROUTEMQ_SETTER((void)v; s.tls.ca_file = value)},
     {"MQTT_TLS_CERT_FILE", "", "a readable PEM file path; empty for none",
-     "Client certificate for mutual TLS.", ROUTEMQ_SETTER((void)v; s.mqtt_tls_cert_file = value)},
+     "Client certificate for mutual TLS.", ROUTEMQ_SETTER((void)v; s.tls.cert_file = value)},
     {"MQTT_TLS_KEY_FILE", "", "a readable PEM file path; empty for none",
-     "Private key of MQTT_TLS_CERT_FILE.", ROUTEMQ_SETTER((void)v; s.mqtt_tls_key_file = value)},
+     "Private key of MQTT_TLS_CERT_FILE.", ROUTEMQ_SETTER((void)v; s.tls.key_file = value)},
     {"MQTT_TLS_VERIFY", "true", "true or false",
      "Verify the broker's certificate and host name (turn off only for testing).",
-     ROUTEMQ_SETTER(s.mqtt_tls_verify = parse_bool(v, value))},
+     ROUTEMQ_SETTER(s.tls.verify = parse_bool(v, value))},
     {"MQTT_SESSION_EXPIRY", "300", "an integer 0-2147483647 (seconds)",
      "How long the broker keeps a worker's session (and queues its messages) after it "
      "disconnects without stopping; MQTT 5 only.",
-     ROUTEMQ_SETTER(s.mqtt_session_expiry = parse_int(v, value, 0, 2147483647))},
+     ROUTEMQ_SETTER(s.mqtt.session_expiry =
+                        std::chrono::seconds(parse_int(v, value, 0, 2147483647)))},
     {"INSTANCE_NAME", "", "empty, or 1-64 letters, digits, '-', '_' or '.'",
      "This instance's name in client ids; empty uses the host name (the pod name under "
      "Kubernetes).",
-     ROUTEMQ_SETTER(s.instance_name = value.empty() ? value : client_id_part(v, value))},
+     ROUTEMQ_SETTER(s.mqtt.instance_name = value.empty() ? value : client_id_part(v, value))},
     {"LOG_LEVEL", "info", "trace, debug, info, warn, error, critical or off",
      "Lowest level logged.",
-     ROUTEMQ_SETTER(s.log_level = one_of(
+     ROUTEMQ_SETTER(s.logging.level = one_of(
                         v, value, {"trace", "debug", "info", "warn", "error", "critical", "off"}))},
     {"LOG_FORMAT", "text", "text or json", "One line per event: plain text or JSON lines.",
-     ROUTEMQ_SETTER(s.log_format = one_of(v, value, {"text", "json"}))},
+     ROUTEMQ_SETTER(s.logging.format = one_of(v, value, {"text", "json"}))},
     {"WORKER_COUNT", "0", "an integer 0-1024",
      "With --workers: 0 follows the plan (sum of worker_count over shared routes); N runs N "
      "workers that each serve every shared route.",
-     ROUTEMQ_SETTER(s.worker_count = parse_int(v, value, 0, 1024))},
+     ROUTEMQ_SETTER(s.workers.count = parse_int(v, value, 0, 1024))},
     {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
      "Wait before restarting a dead worker; doubles while it keeps dying young.",
-     ROUTEMQ_SETTER(s.worker_restart_backoff_ms = parse_int(v, value, 10, 600000))},
+     ROUTEMQ_SETTER(s.workers.restart_backoff =
+                        std::chrono::milliseconds(parse_int(v, value, 10, 600000)))},
     {"WORKER_RESTART_BACKOFF_MAX_MS", "30000", "an integer 10-3600000",
      "Longest wait between restarts of a worker in a crash loop.",
-     ROUTEMQ_SETTER(s.worker_restart_backoff_max_ms = parse_int(v, value, 10, 3600000))},
+     ROUTEMQ_SETTER(s.workers.restart_backoff_max =
+                        std::chrono::milliseconds(parse_int(v, value, 10, 3600000)))},
     {"SHUTDOWN_GRACE_SECONDS", "10", "an integer 1-3600",
      "On SIGTERM/SIGINT, how long workers get to finish and disconnect before they are killed.",
-     ROUTEMQ_SETTER(s.shutdown_grace_seconds = parse_int(v, value, 1, 3600))},
+     ROUTEMQ_SETTER(s.workers.shutdown_grace = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
     {"HTTP_ENABLED", "true", "true or false",
      "Serve /healthz, /readyz and /metrics from the main process.",
-     ROUTEMQ_SETTER(s.http_enabled = parse_bool(v, value))},
+     ROUTEMQ_SETTER(s.http.enabled = parse_bool(v, value))},
     {"HTTP_HOST", "0.0.0.0", "an IPv4/IPv6 address or host name to listen on",
      "Address of the health and metrics endpoint (127.0.0.1: this machine only).",
-     ROUTEMQ_SETTER(s.http_host = host_value(v, value))},
+     ROUTEMQ_SETTER(s.http.host = host_value(v, value))},
     {"HTTP_PORT", "8080", "an integer 1-65535", "Port of the health and metrics endpoint.",
-     ROUTEMQ_SETTER(s.http_port = parse_int(v, value, 1, 65535))},
+     ROUTEMQ_SETTER(s.http.port = parse_int(v, value, 1, 65535))},
 };
 
 #undef ROUTEMQ_SETTER
@@ -182,19 +186,19 @@ settings load_settings(const env_map& file, const env_map& environment) {
         }
         v.apply(s, v, value);
     }
-    check_readable("MQTT_TLS_CA_FILE", s.mqtt_tls_ca_file);
-    check_readable("MQTT_TLS_CERT_FILE", s.mqtt_tls_cert_file);
-    check_readable("MQTT_TLS_KEY_FILE", s.mqtt_tls_key_file);
-    if (s.mqtt_tls_cert_file.empty() != s.mqtt_tls_key_file.empty()) {
+    check_readable("MQTT_TLS_CA_FILE", s.tls.ca_file);
+    check_readable("MQTT_TLS_CERT_FILE", s.tls.cert_file);
+    check_readable("MQTT_TLS_KEY_FILE", s.tls.key_file);
+    if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
         throw config_error(fmt::format(
             "invalid MQTT_TLS_KEY_FILE='{}': allowed set together with MQTT_TLS_CERT_FILE",
-            s.mqtt_tls_key_file));
+            s.tls.key_file));
     }
-    if (s.worker_restart_backoff_max_ms < s.worker_restart_backoff_ms) {
+    if (s.workers.restart_backoff_max < s.workers.restart_backoff) {
         throw config_error(
             fmt::format("invalid WORKER_RESTART_BACKOFF_MAX_MS='{}': allowed at least "
                         "WORKER_RESTART_BACKOFF_MS ({})",
-                        s.worker_restart_backoff_max_ms, s.worker_restart_backoff_ms));
+                        s.workers.restart_backoff_max.count(), s.workers.restart_backoff.count()));
     }
     return s;
 }

@@ -8,14 +8,14 @@
 #include <iostream>
 
 #include "http/probe.hpp"
-#include "routemq/application.hpp"
+#include "logging.hpp"
 #include "routemq/errors.hpp"
-#include "routemq/logging.hpp"
-#include "routemq/route_table.hpp"
 #include "routemq/settings.hpp"
 #include "routemq/version.hpp"
-#include "routemq/worker_plan.hpp"
+#include "routing/route_table.hpp"
+#include "runtime/run.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/worker_plan.hpp"
 
 namespace routemq {
 namespace {
@@ -45,14 +45,8 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
                        "0 = the plan)")
             ->expected(0, 1)
             ->check(CLI::Range(0, 1024));
-    int worker_slot = 0;
-    auto* slot_opt =
-        app.add_option("--worker-slot", worker_slot)->group("")->check(CLI::Range(1, 1024));
-    int metrics_fd = -1;
-    app.add_option("--metrics-fd", metrics_fd)
-        ->group("")
-        ->needs(slot_opt)
-        ->check(CLI::NonNegativeNumber);
+    detail::worker_invocation invocation;
+    detail::worker_invocation::add_options(app, invocation);
     auto* routes_cmd =
         app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
     auto* settings_cmd =
@@ -85,7 +79,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         return kExitConfig;
     }
     // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
-    const int worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.worker_count;
+    invocation.worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.workers.count;
     if (*health_cmd) {
         std::string answer;
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
@@ -93,28 +87,31 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         return ok ? kExitOk : kExitFailure;
     }
     if (*routes_cmd) {
-        std::cout << format_route_table(r, s.mqtt_group_name) << '\n'
-                  << format_worker_plan(r, plan_workers(r, worker_count));
+        std::cout << detail::format_route_table(r, s.mqtt.group_name) << '\n'
+                  << detail::format_worker_plan(r,
+                                                detail::plan_workers(r, invocation.worker_count));
         return kExitOk;
     }
 
     detail::block_stop_signals();
-    const bool is_worker = slot_opt->count() > 0;
-    setup_logging(is_worker ? fmt::format("w{}", worker_slot) : "main", s.log_level, s.log_format);
+    const bool is_worker = invocation.slot > 0;
+    detail::setup_logging(is_worker ? fmt::format("w{}", invocation.slot) : "main", s.logging.level,
+                          s.logging.format);
+    auto role = detail::role::single;
+    if (is_worker) {
+        role = detail::role::worker;
+    } else if (workers_opt->count() > 0) {
+        role = detail::role::manager;
+        invocation.executable = std::filesystem::read_symlink("/proc/self/exe").string();
+        if (env_opt->count() > 0) {
+            invocation.env_file = std::filesystem::absolute(env_file).string();
+        }
+    }
     try {
-        if (is_worker) {
-            return serve_worker(s, r, worker_count, worker_slot, metrics_fd);
-        }
-        if (workers_opt->count() > 0) {
-            worker_command command{std::filesystem::read_symlink("/proc/self/exe").string(), {}};
-            if (env_opt->count() > 0) {
-                command.args = {"--env-file", std::filesystem::absolute(env_file).string()};
-            }
-            command.args.push_back("--workers");
-            command.args.push_back(std::to_string(worker_count));
-            return serve_with_workers(s, r, worker_count, command);
-        }
-        return serve(s, r);
+        return detail::run(role, s, r, invocation);
+    } catch (const config_error& e) {
+        spdlog::critical("{}", e.what());
+        return kExitConfig;
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
         return kExitFailure;

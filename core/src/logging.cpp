@@ -1,4 +1,4 @@
-#include "routemq/logging.hpp"
+#include "logging.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
@@ -7,7 +7,7 @@
 
 #include <memory>
 
-namespace routemq {
+namespace routemq::detail {
 namespace {
 
 /// Appends `in` to `out` as the inside of a JSON string.
@@ -70,4 +70,4 @@ void setup_logging(const std::string& role, const std::string& level, const std:
     spdlog::set_default_logger(std::move(logger));
 }
 
-}  // namespace routemq
+}  // namespace routemq::detail

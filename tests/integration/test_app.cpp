@@ -56,6 +56,14 @@ void test_routes(routemq::router& r) {
     r.on("ov/a/+", overlap, {.qos = 1});
     r.on("solo/+/x", overlap, {.qos = 1});
     r.on("solo/#", overlap, {.qos = 1});
+    // A wildcard route whose handler publishes to a topic it matches: No Local keeps the
+    // process's own publish away from it, or it would handle its own output forever.
+    r.on("loop/#",
+         [](routemq::context& ctx) {
+             report(ctx, "loop", {});
+             ctx.publish("loop/again", "x", 1);
+         },
+         {.qos = 1, .no_local = true});
 }
 
 }  // namespace

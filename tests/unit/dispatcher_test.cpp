@@ -2,12 +2,13 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <routemq/dispatcher.hpp>
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
 #include <stdexcept>
 
+#include "routing/overlaps.hpp"
 #include "support/recording_publisher.hpp"
+#include "support/test_dispatcher.hpp"
 
 namespace {
 
@@ -36,7 +37,7 @@ TEST(Dispatcher, GroupsRoutesBySubscriptionTopic) {
     f.r.on("s/{id}/data", f.count("a"), {.qos = 0, .shared = true});
     f.r.on("s/+/data", f.count("b"), {.qos = 2, .shared = true});
     f.r.on("s/{id}/data", f.count("c"), {.qos = 1});
-    routemq::dispatcher d(f.r, "grp", "main");
+    test::test_dispatcher d(f.r, "grp", "main");
     ASSERT_EQ(d.subscriptions().size(), 2u);
     EXPECT_EQ(d.subscriptions()[0].topic, "$share/grp/s/+/data");
     EXPECT_EQ(d.subscriptions()[0].qos, 2);
@@ -51,7 +52,7 @@ TEST(Dispatcher, SubscriptionIdsSelectExactlyTheirRoutes) {
     f.r.on("ov/+/x", f.count("plus"), {.shared = true});
     f.r.on("ov/#", f.count("hash"), {.shared = true});
     f.r.on("ov/a/+", f.count("direct"));
-    routemq::dispatcher d(f.r, "g", "main");
+    test::test_dispatcher d(f.r, "g", "main");
     // The broker sends one copy per matching subscription, each with its own identifier.
     d.dispatch(msg("ov/a/x", {1}), f.out);
     d.dispatch(msg("ov/a/x", {2}), f.out);
@@ -67,16 +68,16 @@ TEST(Dispatcher, WithoutIdsMatchesLocallyOncePerRoute) {
     f.r.on("ov/+/x", f.count("plus"));
     f.r.on("ov/#", f.count("hash"));
     f.r.on("other", f.count("other"));
-    routemq::dispatcher d(f.r, "g", "main");
+    test::test_dispatcher d(f.r, "g", "main");
     d.dispatch(msg("ov/a/x"), f.out);
     EXPECT_EQ(f.calls, (std::map<std::string, int>{{"plus", 1}, {"hash", 1}}));
-    EXPECT_EQ(d.stats().handled, 2u);
+    EXPECT_EQ(d.counts().handled, 2u);
 }
 
 TEST(Dispatcher, StripsSharePrefix) {
     fixture f;
     f.r.on("s/{id}", [&](routemq::context& ctx) { f.calls[std::string(ctx.param("id"))]++; });
-    routemq::dispatcher d(f.r, "g", "main");
+    test::test_dispatcher d(f.r, "g", "main");
     d.dispatch(msg("$share/g/s/7"), f.out);
     EXPECT_EQ(f.calls["7"], 1);
 }
@@ -84,12 +85,12 @@ TEST(Dispatcher, StripsSharePrefix) {
 TEST(Dispatcher, UnknownIdAndUnmatchedTopicAreCountedNotRun) {
     fixture f;
     f.r.on("a", f.count("a"));
-    routemq::dispatcher d(f.r, "g", "main");
+    test::test_dispatcher d(f.r, "g", "main");
     d.dispatch(msg("a", {9}), f.out);
     d.dispatch(msg("zzz"), f.out);
     EXPECT_TRUE(f.calls.empty());
-    EXPECT_EQ(d.stats().no_route, 2u);
-    EXPECT_EQ(d.stats().received, 2u);
+    EXPECT_EQ(d.counts().no_route_total, 2u);
+    EXPECT_EQ(d.counts().received_total, 2u);
 }
 
 TEST(Dispatcher, SurvivesHandlerExceptionsAndBadJson) {
@@ -97,14 +98,14 @@ TEST(Dispatcher, SurvivesHandlerExceptionsAndBadJson) {
     f.r.on("throws", [](routemq::context&) { throw std::runtime_error("boom"); });
     f.r.on("throws-int", [](routemq::context&) { throw 42; });
     f.r.on("json", [](routemq::context& ctx) { (void)ctx.json(); });
-    routemq::dispatcher d(f.r, "g", "main");
+    test::test_dispatcher d(f.r, "g", "main");
     d.dispatch(msg("throws"), f.out);
     d.dispatch(msg("throws-int"), f.out);
     d.dispatch(msg("json", {}, "{not json"), f.out);
     d.dispatch(msg("json", {}, R"({"ok":true})"), f.out);
-    EXPECT_EQ(d.stats().handler_error, 2u);
-    EXPECT_EQ(d.stats().bad_payload, 1u);
-    EXPECT_EQ(d.stats().handled, 1u);
+    EXPECT_EQ(d.counts().handler_error, 2u);
+    EXPECT_EQ(d.counts().bad_payload, 1u);
+    EXPECT_EQ(d.counts().handled, 1u);
 }
 
 TEST(Dispatcher, ContextCarriesMessageAndPublishes) {
@@ -120,7 +121,7 @@ TEST(Dispatcher, ContextCarriesMessageAndPublishes) {
         EXPECT_EQ(ctx.json()["n"], 3);
         ctx.publish("dev/5/ack", nlohmann::json{{"n", 3}}, 1);
     });
-    routemq::dispatcher d(f.r, "g", "w2");
+    test::test_dispatcher d(f.r, "g", "w2");
     auto m = msg("dev/5/cmd", {}, R"({"n":3})");
     m.qos = 1;
     m.retain = true;
@@ -132,13 +133,58 @@ TEST(Dispatcher, ContextCarriesMessageAndPublishes) {
     EXPECT_EQ(f.out.messages[0].qos, 1);
 }
 
-TEST(Dispatcher, WarnsAboutOverlaps) {
+TEST(Dispatcher, WarnsAboutOverlapsOnceForEachRouteUnlessIntended) {
     fixture f;
     f.r.on("ov/+/x", f.count("a"));
     f.r.on("ov/#", f.count("b"));
-    f.r.on("other/x", f.count("c"));
-    routemq::dispatcher d(f.r, "g", "main");
-    auto warnings = d.overlap_warnings();
-    ASSERT_EQ(warnings.size(), 1u);
-    EXPECT_NE(warnings[0].find("'ov/+/x' and 'ov/#'"), std::string::npos);
+    f.r.on("ov/a/+", f.count("c"));
+    f.r.on("other/x", f.count("d"));
+    f.r.on("other/#", f.count("e"), {.allow_overlap = true});
+    auto warnings = routemq::detail::overlap_warnings(f.r, routemq::detail::every_route(f.r));
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_NE(warnings[0].find("route 'ov/+/x' overlaps 'ov/#', 'ov/a/+'"), std::string::npos)
+        << warnings[0];
+    EXPECT_NE(warnings[1].find("route 'ov/#' overlaps 'ov/a/+'"), std::string::npos) << warnings[1];
+}
+
+TEST(Dispatcher, Mqtt311WarningNamesTheBrokerBehaviour) {
+    fixture f;
+    f.r.on("ov/+/x", f.count("a"));
+    f.r.on("ov/#", f.count("b"), {.allow_overlap = true});
+    f.r.on("solo", f.count("c"));
+    const auto all = routemq::detail::every_route(f.r);
+    const auto line = routemq::detail::duplicate_delivery_warning(f.r, all, "g");
+    EXPECT_NE(line.find("'ov/+/x' and 'ov/#'"), std::string::npos) << line;
+    EXPECT_NE(line.find("allow_duplicate_messages"), std::string::npos) << line;
+    EXPECT_TRUE(routemq::detail::duplicate_delivery_warning(f.r, {2}, "g").empty());
+}
+
+TEST(Dispatcher, NoLocalIsPlannedPerSubscriptionAndMustAgree) {
+    fixture f;
+    f.r.on("all/#", f.count("a"), {.no_local = true});
+    f.r.on("x/+", f.count("b"));
+    auto plan = routemq::detail::plan_subscriptions(f.r, {0, 1}, "g");
+    ASSERT_EQ(plan.size(), 2u);
+    EXPECT_TRUE(plan[0].no_local);
+    EXPECT_FALSE(plan[1].no_local);
+    f.r.on("all/#", f.count("c"));
+    EXPECT_THROW(routemq::detail::plan_subscriptions(f.r, {0, 2}, "g"), routemq::route_error);
+    EXPECT_THROW(f.r.on("s/#", f.count("d"), {.shared = true, .no_local = true}),
+                 routemq::route_error);
+}
+
+TEST(Dispatcher, WithoutIdsRunsMatchingRoutesInRegistrationOrder) {
+    fixture f;
+    std::vector<std::string> order;
+    f.r.on("t/#", [&](routemq::context&) { order.push_back("hash"); });
+    f.r.on("t/{a}/{b}", [&](routemq::context& ctx) {
+        order.push_back(std::string(ctx.param("a")) + std::string(ctx.param("b")));
+    });
+    f.r.on("t/+/y", [&](routemq::context&) { order.push_back("plus"); });
+    f.r.on("#", [&](routemq::context&) { order.push_back("all"); });
+    test::test_dispatcher d(f.r);
+    d.dispatch(msg("t/x/y"), f.out);
+    d.dispatch(msg("$SYS/broker/uptime"), f.out);  // '#' does not match '$' topics (MQTT)
+    EXPECT_EQ(order, (std::vector<std::string>{"hash", "xy", "plus", "all"}));
+    EXPECT_EQ(d.counts().no_route_total, 1u);
 }

@@ -65,6 +65,6 @@ TEST(EnvFile, ProcessEnvironmentWinsOverFile) {
     const auto s = routemq::load_settings(routemq::read_env_file(f.path()),
                                           routemq::read_process_environment());
     unsetenv("MQTT_PORT");
-    EXPECT_EQ(s.mqtt_port, 1999);
-    EXPECT_EQ(s.mqtt_broker, "file-broker");
+    EXPECT_EQ(s.mqtt.port, 1999);
+    EXPECT_EQ(s.mqtt.broker, "file-broker");
 }

@@ -1,12 +1,12 @@
 #include <gtest/gtest.h>
 
-#include <routemq/dispatcher.hpp>
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
 #include <string>
 #include <vector>
 
 #include "support/recording_publisher.hpp"
+#include "support/test_dispatcher.hpp"
 
 namespace {
 
@@ -19,7 +19,7 @@ routemq::middleware tag(std::vector<std::string>& trace, std::string name) {
 }
 
 void deliver(const routemq::router& r, const std::string& topic, const std::string& payload = "") {
-    routemq::dispatcher d(r, "g", "main");
+    test::test_dispatcher d(r, "g", "main");
     test::recording_publisher out;
     routemq::message m;
     m.topic = topic;
@@ -63,15 +63,15 @@ TEST(Middleware, SeesParamsAndCanRejectPayload) {
         next(ctx);
     };
     r.on("d/{id}", [&](routemq::context&) { handled = true; }, {.middleware = {require_digits}});
-    routemq::dispatcher d(r, "g", "main");
+    test::test_dispatcher d(r, "g", "main");
     test::recording_publisher out;
     routemq::message m;
     m.topic = "d/abc";
     d.dispatch(m, out);
     EXPECT_FALSE(handled);
-    EXPECT_EQ(d.stats().bad_payload, 1u);
+    EXPECT_EQ(d.counts().bad_payload, 1u);
     m.topic = "d/42";
     d.dispatch(m, out);
     EXPECT_TRUE(handled);
-    EXPECT_EQ(d.stats().handled, 1u);
+    EXPECT_EQ(d.counts().handled, 1u);
 }

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
+#include "routing/route_table.hpp"
 
-#include <routemq/route_table.hpp>
+#include <gtest/gtest.h>
 
 namespace route_table_test {
 void handle_data(routemq::context&) {}
@@ -12,7 +12,7 @@ TEST(RouteTable, PrintsEveryColumn) {
     routemq::router r;
     r.on("sensors/{id}/data", &handle_data, {.qos = 1, .shared = true, .worker_count = 3});
     r.on("alerts/#", &handle_data, {.name = "alerts"});
-    const auto table = routemq::format_route_table(r, "grp");
+    const auto table = routemq::detail::format_route_table(r, "grp");
     const std::string expected =
         "PATTERN            FILTER          SUBSCRIPTION               QOS  WORKERS  HANDLER\n"
         "sensors/{id}/data  sensors/+/data  $share/grp/sensors/+/data  1    3        "

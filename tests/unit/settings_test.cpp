@@ -23,17 +23,17 @@ std::string rejection(const std::string& name, const std::string& value) {
 
 TEST(Settings, DefaultsComeFromTheTable) {
     const auto s = load_settings({}, {});
-    EXPECT_EQ(s.mqtt_broker, "localhost");
-    EXPECT_EQ(s.mqtt_port, 1883);
-    EXPECT_EQ(s.mqtt_client_id, "routemq");
-    EXPECT_EQ(s.mqtt_group_name, "routemq");
-    EXPECT_EQ(s.mqtt_protocol, 5);
-    EXPECT_EQ(s.mqtt_keepalive, 60);
-    EXPECT_FALSE(s.mqtt_tls);
-    EXPECT_TRUE(s.mqtt_tls_verify);
-    EXPECT_EQ(s.log_level, "info");
-    EXPECT_EQ(s.log_format, "text");
-    EXPECT_EQ(s.worker_count, 0);
+    EXPECT_EQ(s.mqtt.broker, "localhost");
+    EXPECT_EQ(s.mqtt.port, 1883);
+    EXPECT_EQ(s.mqtt.client_id, "routemq");
+    EXPECT_EQ(s.mqtt.group_name, "routemq");
+    EXPECT_EQ(s.mqtt.protocol, routemq::mqtt_protocol::v5);
+    EXPECT_EQ(s.mqtt.keepalive, std::chrono::seconds(60));
+    EXPECT_FALSE(s.tls.enabled);
+    EXPECT_TRUE(s.tls.verify);
+    EXPECT_EQ(s.logging.level, "info");
+    EXPECT_EQ(s.logging.format, "text");
+    EXPECT_EQ(s.workers.count, 0);
 }
 
 TEST(Settings, ParsesEveryKind) {
@@ -48,24 +48,24 @@ TEST(Settings, ParsesEveryKind) {
                                       {"MQTT_USERNAME", "u"},
                                       {"MQTT_PASSWORD", "p w"},
                                       {"MQTT_GROUP_NAME", "prod_workers"}});
-    EXPECT_EQ(s.mqtt_broker, "broker.example");
-    EXPECT_EQ(s.mqtt_port, 8883);
-    EXPECT_EQ(s.mqtt_protocol, 4);
-    EXPECT_TRUE(s.mqtt_tls);
-    EXPECT_FALSE(s.mqtt_tls_verify);
-    EXPECT_EQ(s.log_format, "json");
-    EXPECT_EQ(s.log_level, "debug");
-    EXPECT_EQ(s.worker_count, 8);
-    EXPECT_EQ(s.mqtt_password, "p w");
-    EXPECT_EQ(s.mqtt_group_name, "prod_workers");
+    EXPECT_EQ(s.mqtt.broker, "broker.example");
+    EXPECT_EQ(s.mqtt.port, 8883);
+    EXPECT_EQ(s.mqtt.protocol, routemq::mqtt_protocol::v3_1_1);
+    EXPECT_TRUE(s.tls.enabled);
+    EXPECT_FALSE(s.tls.verify);
+    EXPECT_EQ(s.logging.format, "json");
+    EXPECT_EQ(s.logging.level, "debug");
+    EXPECT_EQ(s.workers.count, 8);
+    EXPECT_EQ(s.mqtt.password, "p w");
+    EXPECT_EQ(s.mqtt.group_name, "prod_workers");
 }
 
 TEST(Settings, EnvironmentWinsOverFile) {
     const env_map file = {{"MQTT_PORT", "1884"}, {"MQTT_BROKER", "from-file"}};
     const env_map environment = {{"MQTT_PORT", "1885"}};
     const auto s = load_settings(file, environment);
-    EXPECT_EQ(s.mqtt_port, 1885);
-    EXPECT_EQ(s.mqtt_broker, "from-file");
+    EXPECT_EQ(s.mqtt.port, 1885);
+    EXPECT_EQ(s.mqtt.broker, "from-file");
 }
 
 TEST(Settings, EveryRejectionNamesVariableValueAndAllowed) {

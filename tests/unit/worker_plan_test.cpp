@@ -1,12 +1,12 @@
-#include <gtest/gtest.h>
+#include "runtime/worker_plan.hpp"
 
-#include <routemq/worker_plan.hpp>
+#include <gtest/gtest.h>
 
 namespace {
 
 void h(routemq::context&) {}
 
-using plan = std::vector<routemq::worker_spec>;
+using plan = std::vector<routemq::detail::worker_spec>;
 
 }  // namespace
 
@@ -16,8 +16,8 @@ TEST(WorkerPlan, OneDedicatedProcessPerRequiredWorker) {
     r.on("local", &h);
     r.on("b/#", &h, {.shared = true, .worker_count = 2});
     const plan expected = {{1, {0}}, {2, {0}}, {3, {0}}, {4, {2}}, {5, {2}}};
-    EXPECT_EQ(routemq::plan_workers(r, 0), expected);
-    EXPECT_EQ(routemq::main_process_routes(r), (std::vector<std::size_t>{1}));
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0), expected);
+    EXPECT_EQ(routemq::detail::main_process_routes(r), (std::vector<std::size_t>{1}));
 }
 
 TEST(WorkerPlan, OverrideGivesNProcessesServingEverySharedRoute) {
@@ -26,29 +26,29 @@ TEST(WorkerPlan, OverrideGivesNProcessesServingEverySharedRoute) {
     r.on("local", &h);
     r.on("b/#", &h, {.shared = true, .worker_count = 2});
     const plan expected = {{1, {0, 2}}, {2, {0, 2}}};
-    EXPECT_EQ(routemq::plan_workers(r, 2), expected);
+    EXPECT_EQ(routemq::detail::plan_workers(r, 2), expected);
 }
 
 TEST(WorkerPlan, NonSharedRoutesNeverGoToWorkers) {
     routemq::router r;
     r.on("a", &h, {.worker_count = 5});  // worker_count without shared means nothing
     r.on("b", &h);
-    EXPECT_TRUE(routemq::plan_workers(r, 0).empty());
-    EXPECT_TRUE(routemq::plan_workers(r, 4).empty());
-    EXPECT_EQ(routemq::main_process_routes(r), (std::vector<std::size_t>{0, 1}));
+    EXPECT_TRUE(routemq::detail::plan_workers(r, 0).empty());
+    EXPECT_TRUE(routemq::detail::plan_workers(r, 4).empty());
+    EXPECT_EQ(routemq::detail::main_process_routes(r), (std::vector<std::size_t>{0, 1}));
 }
 
 TEST(WorkerPlan, NoRoutesNoWorkers) {
     routemq::router r;
-    EXPECT_TRUE(routemq::plan_workers(r, 0).empty());
-    EXPECT_TRUE(routemq::main_process_routes(r).empty());
+    EXPECT_TRUE(routemq::detail::plan_workers(r, 0).empty());
+    EXPECT_TRUE(routemq::detail::main_process_routes(r).empty());
 }
 
 TEST(WorkerPlan, PrintsSlotsAndRoutes) {
     routemq::router r;
     r.on("a/{x}", &h, {.shared = true, .worker_count = 2});
     r.on("local", &h);
-    EXPECT_EQ(routemq::format_worker_plan(r, routemq::plan_workers(r, 0)),
+    EXPECT_EQ(routemq::detail::format_worker_plan(r, routemq::detail::plan_workers(r, 0)),
               "WORKERS (2 with --workers)\n"
               "  w1     a/{x}\n"
               "  w2     a/{x}\n"

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <string_view>
@@ -7,39 +8,79 @@
 
 namespace routemq {
 
-/// Every setting of a RouteMQ process, typed. Defaults live in the variable table
+/// The MQTT protocol version spoken to the broker.
+enum class mqtt_protocol {
+    /// MQTT 3.1.1: no subscription identifiers, user properties or session expiry.
+    v3_1_1,
+    /// MQTT 5.
+    v5,
+};
+
+/// TLS towards the broker (`MQTT_TLS*`).
+struct tls_settings {
+    bool enabled = false;
+    /// CA certificates (PEM); empty: the system store.
+    std::string ca_file;
+    /// Client certificate and key for mutual TLS; both or neither.
+    std::string cert_file;
+    std::string key_file;
+    /// Verify the broker's certificate and host name.
+    bool verify = true;
+};
+
+/// The broker and how to talk to it (`MQTT_*`, `INSTANCE_NAME`).
+struct mqtt_settings {
+    std::string broker;
+    int port = 0;
+    std::string username;
+    std::string password;
+    /// Prefix of every client id: `<client_id>-<instance>-<role>`.
+    std::string client_id;
+    /// The shared subscription group: `$share/<group_name>/<filter>`.
+    std::string group_name;
+    mqtt_protocol protocol = mqtt_protocol::v5;
+    std::chrono::seconds keepalive{0};
+    /// Longest wait between reconnect attempts (they start at 1 s and double).
+    std::chrono::seconds reconnect_max{0};
+    /// How long the broker keeps a worker's session after it vanished (MQTT 5).
+    std::chrono::seconds session_expiry{0};
+    /// This instance's name in client ids; empty: the host name.
+    std::string instance_name;
+};
+
+/// `routemq --workers` (`WORKER_*`, `SHUTDOWN_GRACE_SECONDS`).
+struct worker_settings {
+    /// 0: one process per required worker (the plan); N > 0: N workers serving every shared route.
+    int count = 0;
+    std::chrono::milliseconds restart_backoff{0};
+    std::chrono::milliseconds restart_backoff_max{0};
+    /// On SIGTERM/SIGINT, how long processes get to finish before they are killed.
+    std::chrono::seconds shutdown_grace{0};
+};
+
+/// The log (`LOG_*`).
+struct logging_settings {
+    /// trace, debug, info, warn, error, critical or off.
+    std::string level;
+    /// "text" or "json".
+    std::string format;
+};
+
+/// The health and metrics endpoint of the main process (`HTTP_*`).
+struct http_settings {
+    bool enabled = true;
+    std::string host;
+    int port = 0;
+};
+
+/// Every setting of a RouteMQ process, typed and grouped. Defaults live in the variable table
 /// (settings_table()), not here, so there is one place to read them.
 struct settings {
-    std::string mqtt_broker;
-    int mqtt_port = 0;
-    std::string mqtt_username;
-    std::string mqtt_password;
-    std::string mqtt_client_id;
-    std::string mqtt_group_name;
-    /// 5 or 4 (MQTT 3.1.1).
-    int mqtt_protocol = 5;
-    int mqtt_keepalive = 0;
-    int mqtt_reconnect_max_seconds = 0;
-    bool mqtt_tls = false;
-    std::string mqtt_tls_ca_file;
-    std::string mqtt_tls_cert_file;
-    std::string mqtt_tls_key_file;
-    bool mqtt_tls_verify = true;
-    std::string log_level;
-    /// "text" or "json".
-    std::string log_format;
-    int mqtt_session_expiry = 0;
-    /// Name of this instance in client ids; empty: the host name.
-    std::string instance_name;
-    /// 0: one process per required worker (the plan); N > 0: N workers serving every shared route.
-    int worker_count = 0;
-    int worker_restart_backoff_ms = 0;
-    int worker_restart_backoff_max_ms = 0;
-    int shutdown_grace_seconds = 0;
-    /// The health and metrics HTTP endpoint of the main process.
-    bool http_enabled = true;
-    std::string http_host;
-    int http_port = 0;
+    mqtt_settings mqtt;
+    tls_settings tls;
+    worker_settings workers;
+    logging_settings logging;
+    http_settings http;
 };
 
 /// One environment variable: name, default, what is allowed, and a one-line description.

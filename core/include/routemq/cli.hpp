@@ -9,8 +9,19 @@ namespace routemq {
 /// Registers an application's routes on a router.
 using route_registrar = std::function<void(router&)>;
 
+/// Exit statuses of the `routemq` executable.
+enum exit_status : int {
+    kExitOk = 0,
+    kExitFailure = 1,
+    /// Invalid settings, routes or command line.
+    kExitConfig = 2,
+    /// The broker refused a subscription at startup.
+    kExitSubscribe = 3,
+};
+
 /// The `routemq` command line: `routemq [--env-file F] [--workers [N]]` serves the application,
-/// `routemq routes` prints the route table, `routemq settings` the configuration table.
+/// `routemq routes` prints the route table and the worker plan, `routemq settings` the
+/// configuration table, `routemq healthcheck` probes the running endpoint.
 /// Returns the process exit status (see exit_status).
 int run_cli(int argc, char** argv, const route_registrar& routes);
 

@@ -48,8 +48,19 @@ public:
 
     /// The client, for publishing from a handler.
     publisher& client() noexcept { return client_; }
+
+    /// Publishes `payload` as it is: a std::string, a string literal or a std::string_view.
+    /// Throws routemq::mqtt_error when the message cannot be queued.
     void publish(const std::string& topic, std::string_view payload, int qos = 0,
                  bool retain = false);
+    void publish(const std::string& topic, const std::string& payload, int qos = 0,
+                 bool retain = false) {
+        publish(topic, std::string_view(payload), qos, retain);
+    }
+    void publish(const std::string& topic, const char* payload, int qos = 0, bool retain = false) {
+        publish(topic, std::string_view(payload), qos, retain);
+    }
+    /// Publishes `payload` serialized (`dump()`), for example `nlohmann::json{{"ok", true}}`.
     void publish(const std::string& topic, const nlohmann::json& payload, int qos = 0,
                  bool retain = false);
 

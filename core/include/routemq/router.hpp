@@ -18,6 +18,12 @@ struct route_options {
     bool shared = false;
     /// Worker processes for a shared route (at least 1).
     int worker_count = 1;
+    /// MQTT 5 No Local: the broker does not send this process's own publishes to this route.
+    /// Set it on a wildcard route (`#`, `+/+`) whose handler publishes to topics it matches, or
+    /// the handler receives its own output, forever. Not allowed on shared routes (MQTT 5).
+    bool no_local = false;
+    /// This route overlaps others on purpose: no startup warning about it.
+    bool allow_overlap = false;
     /// Route middleware, first listed is outermost; runs inside any group middleware.
     std::vector<routemq::middleware> middleware = {};
     /// Name shown by `routemq routes`; derived from the handler when empty.

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "routing/counters.hpp"
+
 namespace routemq::detail {
 
 /// Upper bounds (seconds) of the handler duration histogram buckets; +Inf is implied.
@@ -78,7 +80,6 @@ public:
     route_cells& route(std::size_t slot, std::size_t route) const noexcept;
 
     /// Counts one run of a route's handler chain.
-    enum class outcome { handled, bad_payload, handler_error };
     void record(std::size_t slot, std::size_t route, outcome o,
                 std::uint64_t duration_ns) const noexcept;
 

@@ -6,43 +6,17 @@
 
 #include <algorithm>
 
-#include "routemq/application.hpp"
+#include "routing/overlaps.hpp"
+#include "runtime/host.hpp"
 
 namespace routemq::detail {
 namespace {
 
 /// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
-std::string client_id(const settings& s, const std::string& role) {
-    return fmt::format("{}-{}-{}", s.mqtt_client_id,
-                       s.instance_name.empty() ? host_name() : s.instance_name, role);
-}
-
-client_options options_for(const settings& s, const std::string& role, bool persistent) {
-    client_options o;
-    o.host = s.mqtt_broker;
-    o.port = s.mqtt_port;
-    o.client_id = client_id(s, role);
-    o.username = s.mqtt_username;
-    o.password = s.mqtt_password;
-    o.protocol = s.mqtt_protocol;
-    o.keepalive_seconds = s.mqtt_keepalive;
-    o.reconnect_max_seconds = s.mqtt_reconnect_max_seconds;
-    o.clean_start = !persistent;
-    o.session_expiry_seconds = persistent ? s.mqtt_session_expiry : 0;
-    o.tls = s.mqtt_tls;
-    o.tls_ca_file = s.mqtt_tls_ca_file;
-    o.tls_cert_file = s.mqtt_tls_cert_file;
-    o.tls_key_file = s.mqtt_tls_key_file;
-    o.tls_verify = s.mqtt_tls_verify;
-    return o;
-}
-
-std::vector<subscription_request> requests_for(const dispatcher& d) {
-    std::vector<subscription_request> out;
-    for (const auto& sub : d.subscriptions()) {
-        out.push_back({sub.topic, sub.qos, sub.id});
-    }
-    return out;
+client_identity identity_for(const mqtt_settings& s, const std::string& role, bool persistent) {
+    return {fmt::format("{}-{}-{}", s.client_id,
+                        s.instance_name.empty() ? host_name() : s.instance_name, role),
+            persistent};
 }
 
 }  // namespace
@@ -50,11 +24,18 @@ std::vector<subscription_request> requests_for(const dispatcher& d) {
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                    std::vector<std::size_t> routes, bool persistent_session,
                    std::shared_ptr<shared_metrics> metrics, std::size_t slot)
-    : dispatcher_(r, s.mqtt_group_name, role, std::move(routes), metrics, slot),
-      client_(options_for(s, role, persistent_session), requests_for(dispatcher_),
+    : counters_(metrics, slot),
+      dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_),
+      client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
+              dispatcher_.subscriptions(),
               [this](const message& m) { dispatcher_.dispatch(m, client_); }) {
-    for (const auto& line : dispatcher_.overlap_warnings()) {
+    for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
+    }
+    if (s.mqtt.protocol == mqtt_protocol::v3_1_1) {
+        if (auto line = duplicate_delivery_warning(r, routes, s.mqtt.group_name); !line.empty()) {
+            spdlog::warn("{}", line);
+        }
     }
     auto& cells = metrics->process(slot);
     cells.expected.store(1);
@@ -84,12 +65,23 @@ void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first) {
 }
 
 void endpoint::log_stats() const {
-    const auto st = dispatcher_.stats();
+    const auto& m = counters_.metrics();
+    const auto slot = counters_.slot();
+    std::uint64_t handled = 0;
+    std::uint64_t bad_payload = 0;
+    std::uint64_t handler_error = 0;
+    for (auto index : dispatcher_.served()) {
+        const auto& cells = m.route(slot, index);
+        handled += cells.handled.load();
+        bad_payload += cells.bad_payload.load();
+        handler_error += cells.handler_error.load();
+    }
     // A worker's slot outlives restarts, so these are the slot's totals.
     spdlog::info(
         "stopped: {} received, {} handled, {} without route, {} bad payload, {} handler errors "
         "(totals of this slot)",
-        st.received, st.handled, st.no_route, st.bad_payload, st.handler_error);
+        m.process(slot).received.load(), handled, m.process(slot).no_route.load(), bad_payload,
+        handler_error);
 }
 
 }  // namespace routemq::detail

@@ -3,14 +3,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
-#include "routemq/dispatcher.hpp"
-#include "routemq/mqtt_client.hpp"
+#include "metrics/slot_counters.hpp"
+#include "mqtt/client.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
+#include "routing/dispatcher.hpp"
 
 namespace routemq::detail {
 
@@ -32,9 +33,11 @@ public:
     void stop(std::chrono::milliseconds timeout, bool unsubscribe_first);
 
     const dispatcher& routes() const noexcept { return dispatcher_; }
+    /// Logs the slot's totals: received, handled, unrouted, bad payloads, handler errors.
     void log_stats() const;
 
 private:
+    slot_counters counters_;
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};

@@ -28,7 +28,7 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-supervisor::supervisor(std::vector<worker_spec> plan, worker_launch launch,
+supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch,
                        std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
                        std::shared_ptr<shared_metrics> metrics)
     : launch_(std::move(launch)),
@@ -77,13 +77,7 @@ void supervisor::start_all() {
 void supervisor::spawn(worker& w) {
     // The manager has threads (Paho, spdlog) by now, so the child may only exec: everything it
     // needs is built before fork, and between fork and exec it makes only async-signal-safe calls.
-    std::vector<std::string> args;
-    args.push_back(launch_.executable);
-    args.insert(args.end(), launch_.args.begin(), launch_.args.end());
-    args.push_back("--worker-slot");
-    args.push_back(std::to_string(w.spec.slot));
-    args.push_back("--metrics-fd");
-    args.push_back(std::to_string(kWorkerMetricsFd));
+    auto args = launch_.argv(w.spec.slot);
     const int metrics_fd = metrics_->fd();
     std::vector<char*> argv;
     for (auto& a : args) {

@@ -7,27 +7,17 @@
 #include <vector>
 
 #include "metrics/shared_metrics.hpp"
-#include "routemq/worker_plan.hpp"
+#include "runtime/worker_invocation.hpp"
+#include "runtime/worker_plan.hpp"
 
 namespace routemq::detail {
-
-/// How to start a worker: this executable with the same settings source, plus
-/// `--worker-slot <n> --metrics-fd 3`.
-struct worker_launch {
-    std::string executable;
-    /// Arguments before `--worker-slot <n>` (for example `--env-file F --workers N`).
-    std::vector<std::string> args;
-};
-
-/// The descriptor number under which a worker finds the shared metrics region.
-inline constexpr int kWorkerMetricsFd = 3;
 
 /// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
 /// them all in parallel. Lives in the main thread of the manager. Keeps the workers' slots of
 /// `metrics` (slot i = worker w<i>) and its pool cells current.
 class supervisor {
 public:
-    supervisor(std::vector<worker_spec> plan, worker_launch launch,
+    supervisor(std::vector<worker_spec> plan, worker_invocation launch,
                std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
                std::shared_ptr<shared_metrics> metrics);
     ~supervisor();
@@ -61,7 +51,7 @@ private:
     void publish_pool() const;
 
     std::vector<worker> workers_;
-    worker_launch launch_;
+    worker_invocation launch_;
     std::shared_ptr<shared_metrics> metrics_;
     std::chrono::milliseconds backoff_;
     std::chrono::milliseconds backoff_max_;

@@ -91,6 +91,12 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
     if (!h) {
         throw route_error(fmt::format("invalid route '{}': the handler is empty", text));
     }
+    if (options.no_local && options.shared) {
+        // MQTT 5 (3.8.3.1) makes No Local on a shared subscription a protocol error.
+        throw route_error(fmt::format(
+            "invalid route '{}': no_local cannot be set on a shared route (MQTT 5 forbids it)",
+            text));
+    }
     // Compose the onion once: the first listed middleware ends up outermost.
     std::vector<middleware> layers = outer;
     layers.insert(layers.end(), options.middleware.begin(), options.middleware.end());

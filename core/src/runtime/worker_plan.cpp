@@ -1,8 +1,8 @@
-#include "routemq/worker_plan.hpp"
+#include "runtime/worker_plan.hpp"
 
 #include <fmt/format.h>
 
-namespace routemq {
+namespace routemq::detail {
 namespace {
 
 /// The patterns of `indexes`, comma-separated.
@@ -65,4 +65,4 @@ std::string format_worker_plan(const router& r, const std::vector<worker_spec>& 
     return out;
 }
 
-}  // namespace routemq
+}  // namespace routemq::detail

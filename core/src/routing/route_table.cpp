@@ -1,4 +1,4 @@
-#include "routemq/route_table.hpp"
+#include "routing/route_table.hpp"
 
 #include <fmt/format.h>
 
@@ -6,9 +6,9 @@
 #include <array>
 #include <vector>
 
-#include "routemq/dispatcher.hpp"
+#include "routing/subscriptions.hpp"
 
-namespace routemq {
+namespace routemq::detail {
 
 std::string format_route_table(const router& r, std::string_view group_name) {
     using row = std::array<std::string, 6>;
@@ -36,4 +36,4 @@ std::string format_route_table(const router& r, std::string_view group_name) {
     return out;
 }
 
-}  // namespace routemq
+}  // namespace routemq::detail

@@ -8,36 +8,17 @@
 #include <vector>
 
 #include "routemq/message.hpp"
+#include "routemq/settings.hpp"
+#include "routing/subscriptions.hpp"
 
-namespace routemq {
+namespace routemq::detail {
 
-/// How to reach the broker.
-struct client_options {
-    std::string host = "localhost";
-    int port = 1883;
+/// Who a client is to the broker.
+struct client_identity {
     std::string client_id;
-    std::string username;
-    std::string password;
-    /// 5, or 4 for MQTT 3.1.1.
-    int protocol = 5;
-    int keepalive_seconds = 60;
-    int reconnect_max_seconds = 30;
-    /// Clean start; with false the broker keeps the session for session_expiry_seconds (MQTT 5).
-    bool clean_start = true;
-    int session_expiry_seconds = 0;
-    bool tls = false;
-    std::string tls_ca_file;
-    std::string tls_cert_file;
-    std::string tls_key_file;
-    bool tls_verify = true;
-};
-
-/// A subscription the client keeps: it is (re)made after every connect.
-struct subscription_request {
-    std::string topic;
-    int qos = 0;
-    /// MQTT 5 subscription identifier (> 0), ignored under 3.1.1.
-    int id = 0;
+    /// Clean start off and the settings' session expiry (MQTT 5), so the broker keeps queuing
+    /// for this client while it is gone; else a clean session that ends with the connection.
+    bool persistent_session = false;
 };
 
 /// The outcome of subscribing everything after one connect.
@@ -56,18 +37,19 @@ struct client_state {
     std::uint64_t reconnects = 0;
 };
 
-/// A small RAII wrapper over Paho's asynchronous C client (MQTTAsync).
+/// A small RAII wrapper over Paho's asynchronous C client (MQTTAsync): the only code that talks
+/// to Paho.
 ///
 /// It connects, reconnects automatically with a doubling wait, re-subscribes after every
 /// connect, and calls the message handler on Paho's thread; Paho acknowledges a QoS 1/2 message
-/// after the handler returns. Nothing the handler throws reaches Paho.
+/// after the handler returns. Every callback Paho calls is noexcept: nothing reaches its C code.
 class mqtt_client : public publisher {
 public:
     using message_handler = std::function<void(const message&)>;
     using state_handler = std::function<void(const client_state&)>;
 
-    mqtt_client(client_options options, std::vector<subscription_request> subscriptions,
-                message_handler on_message);
+    mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity identity,
+                std::vector<subscription> subscriptions, message_handler on_message);
     ~mqtt_client() override;
     mqtt_client(const mqtt_client&) = delete;
     mqtt_client& operator=(const mqtt_client&) = delete;
@@ -85,7 +67,8 @@ public:
 
     bool connected() const;
 
-    /// Publishes; throws routemq::mqtt_error when the message cannot be queued.
+    /// Publishes; throws routemq::mqtt_error when the message cannot be queued. QoS 1/2
+    /// publishes beyond the broker's Receive Maximum wait in the client (see client.cpp).
     void publish(const std::string& topic, std::string_view payload, int qos = 0,
                  bool retain = false) override;
 
@@ -97,10 +80,11 @@ public:
     /// and be handled before the session ends.
     void wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
 
-    /// Disconnects (MQTT 5: with session expiry 0 when `end_session`) and stops reconnecting.
+    /// Lets queued publishes reach the broker, then disconnects (MQTT 5: with session expiry 0
+    /// when `end_session`) and stops reconnecting; all within `timeout`.
     void disconnect(std::chrono::milliseconds timeout, bool end_session = true);
 
-    const client_options& options() const noexcept;
+    const client_identity& identity() const noexcept;
 
     struct impl;
 
@@ -108,4 +92,4 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-}  // namespace routemq
+}  // namespace routemq::detail

@@ -6,7 +6,7 @@
 
 #include "routemq/router.hpp"
 
-namespace routemq {
+namespace routemq::detail {
 
 /// One worker process of `routemq --workers`.
 struct worker_spec {
@@ -32,4 +32,4 @@ std::vector<std::size_t> main_process_routes(const router& r);
 /// The plan as printed by `routemq routes`: slot, client id suffix and routes per worker.
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan);
 
-}  // namespace routemq
+}  // namespace routemq::detail

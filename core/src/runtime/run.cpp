@@ -1,0 +1,207 @@
+#include "runtime/run.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <memory>
+
+#include "http/health_server.hpp"
+#include "metrics/health.hpp"
+#include "metrics/shared_metrics.hpp"
+#include "routemq/cli.hpp"
+#include "routemq/errors.hpp"
+#include "routing/subscriptions.hpp"
+#include "runtime/endpoint.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/supervisor.hpp"
+#include "runtime/worker_plan.hpp"
+
+namespace routemq::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The parts a role is made of; the lifecycle drives whichever are present.
+struct parts {
+    /// This process's own MQTT client and routes (a manager without non-shared routes has none).
+    std::unique_ptr<endpoint> ep;
+    /// The manager's worker processes.
+    std::unique_ptr<supervisor> workers;
+    /// The pod's metrics region where this process speaks for the pod (not in a worker).
+    std::shared_ptr<shared_metrics> pod;
+    std::unique_ptr<health_server> http;
+    /// Workers unsubscribe before stopping, so the broker sends their share to the others.
+    bool unsubscribe_first = false;
+    std::size_t route_count = 0;
+};
+
+enum class startup { subscribed, refused, stop_signal };
+
+/// Waits until the endpoint's subscriptions are answered, calling `tick` meanwhile; a stop
+/// signal interrupts the wait (it is returned in `sig`).
+template <class Tick>
+startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
+    while (true) {
+        auto result = ep.wait_subscribed(50ms);
+        if (result.complete) {
+            if (!result.refused.empty()) {
+                spdlog::error("the broker refused {} of {} subscriptions", result.refused.size(),
+                              ep.routes().subscriptions().size());
+                return startup::refused;
+            }
+            return startup::subscribed;
+        }
+        if ((sig = wait_for_stop_signal(0ms)) != 0) {
+            return startup::stop_signal;
+        }
+        tick();
+    }
+}
+
+int lifecycle(parts& p, const settings& s) {
+    const auto tick = [&p] {
+        if (p.workers) {
+            p.workers->tick();
+        }
+        if (p.pod) {
+            heartbeat(*p.pod);
+        }
+    };
+    const auto grace =
+        std::chrono::duration_cast<std::chrono::milliseconds>(s.workers.shutdown_grace);
+
+    if (p.workers) {
+        p.workers->start_all();
+    }
+    int sig = 0;
+    if (p.ep) {
+        p.ep->start();
+        if (wait_until_subscribed(*p.ep, sig, tick) == startup::refused) {
+            if (p.workers) {
+                p.workers->stop_all(grace);
+            }
+            p.ep->stop(2s, false);
+            return kExitSubscribe;
+        }
+    }
+    if (sig == 0) {
+        if (p.workers) {
+            spdlog::info("serving {} routes here and supervising {} workers", p.route_count,
+                         p.workers->planned());
+        } else {
+            spdlog::info("serving {} routes on {} subscriptions", p.route_count,
+                         p.ep->routes().subscriptions().size());
+        }
+        while ((sig = wait_for_stop_signal(100ms)) == 0) {
+            tick();
+        }
+    }
+    if (p.pod) {
+        p.pod->manager().stopping.store(1);  // no longer ready: the pod is going away
+    }
+    if (p.workers) {
+        spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
+        p.workers->stop_all(grace);
+    } else {
+        spdlog::info("received {}; {}", strsignal(sig),
+                     p.unsubscribe_first ? "unsubscribing and finishing" : "stopping");
+    }
+    if (p.ep) {
+        p.ep->stop(grace, p.unsubscribe_first);
+        p.ep->log_stats();
+    }
+    if (p.workers) {
+        spdlog::info("all workers stopped ({} restarts while running)", p.workers->restarts());
+    }
+    return kExitOk;
+}
+
+/// The health and metrics endpoint of the main process, unless HTTP_ENABLED is false. Started
+/// once every slot readiness waits for is marked, so its first answer already knows them.
+std::unique_ptr<health_server> start_http(const settings& s, const router& r,
+                                          std::shared_ptr<shared_metrics> pod) {
+    heartbeat(*pod);
+    if (!s.http.enabled) {
+        return nullptr;
+    }
+    std::vector<std::string> labels;
+    for (const auto& rt : r.routes()) {
+        labels.push_back(rt.pattern.text());
+    }
+    return std::make_unique<health_server>(s.http.host, s.http.port, std::move(pod),
+                                           std::move(labels));
+}
+
+parts single_parts(const settings& s, const router& r) {
+    parts p;
+    p.pod = shared_metrics::create(1, r.routes().size());
+    p.route_count = r.routes().size();
+    p.ep = std::make_unique<endpoint>(s, r, "main", every_route(r), false, p.pod, 0);
+    if (p.ep->routes().subscriptions().empty()) {
+        spdlog::warn("no routes registered; nothing to subscribe to");
+    }
+    p.http = start_http(s, r, p.pod);
+    return p;
+}
+
+parts manager_parts(const settings& s, const router& r, const worker_invocation& invocation) {
+    auto plan = plan_workers(r, invocation.worker_count);
+    if (plan.empty()) {
+        spdlog::warn("--workers: there are no shared routes, so no workers to start");
+    }
+    parts p;
+    // Slot 0 is this process, slot i worker w<i>; the workers inherit the region.
+    p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
+    const auto here = main_process_routes(r);
+    p.route_count = here.size();
+    if (!here.empty()) {
+        p.ep = std::make_unique<endpoint>(s, r, "main", here, false, p.pod, 0);
+    }
+    p.workers = std::make_unique<supervisor>(std::move(plan), invocation, s.workers.restart_backoff,
+                                             s.workers.restart_backoff_max, p.pod);
+    // A taken HTTP port stops startup here, before any worker starts.
+    p.http = start_http(s, r, p.pod);
+    return p;
+}
+
+parts worker_parts(const settings& s, const router& r, const worker_invocation& invocation) {
+    const auto plan = plan_workers(r, invocation.worker_count);
+    const int slot = invocation.slot;
+    if (slot < 1 || slot > static_cast<int>(plan.size())) {
+        throw config_error(
+            fmt::format("worker slot {} is not in the plan of {} workers", slot, plan.size()));
+    }
+    const auto& routes = plan[static_cast<std::size_t>(slot - 1)].routes;
+    // Started by hand (no manager): count into a region of its own.
+    auto region =
+        invocation.metrics_fd >= 0
+            ? shared_metrics::attach(invocation.metrics_fd, plan.size() + 1, r.routes().size())
+            : shared_metrics::create(plan.size() + 1, r.routes().size());
+    parts p;
+    p.route_count = routes.size();
+    p.unsubscribe_first = true;
+    p.ep = std::make_unique<endpoint>(s, r, fmt::format("w{}", slot), routes, true,
+                                      std::move(region), static_cast<std::size_t>(slot));
+    return p;
+}
+
+}  // namespace
+
+int run(role what, const settings& s, const router& r, const worker_invocation& invocation) {
+    parts p;
+    switch (what) {
+        case role::single:
+            p = single_parts(s, r);
+            break;
+        case role::manager:
+            p = manager_parts(s, r, invocation);
+            break;
+        case role::worker:
+            p = worker_parts(s, r, invocation);
+            break;
+    }
+    return lifecycle(p, s);
+}
+
+}  // namespace routemq::detail

@@ -1,0 +1,30 @@
+#include "runtime/worker_invocation.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace routemq::detail {
+namespace {
+constexpr const char* kSlotOption = "--worker-slot";
+constexpr const char* kMetricsFdOption = "--metrics-fd";
+}  // namespace
+
+std::vector<std::string> worker_invocation::argv(int worker_slot) const {
+    std::vector<std::string> out{executable};
+    if (!env_file.empty()) {
+        out.insert(out.end(), {"--env-file", env_file});
+    }
+    out.insert(out.end(), {"--workers", std::to_string(worker_count), kSlotOption,
+                           std::to_string(worker_slot), kMetricsFdOption,
+                           std::to_string(kWorkerMetricsFd)});
+    return out;
+}
+
+void worker_invocation::add_options(CLI::App& app, worker_invocation& into) {
+    auto* slot = app.add_option(kSlotOption, into.slot)->group("")->check(CLI::Range(1, 1024));
+    app.add_option(kMetricsFdOption, into.metrics_fd)
+        ->group("")
+        ->needs(slot)
+        ->check(CLI::NonNegativeNumber);
+}
+
+}  // namespace routemq::detail

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace routemq::detail {
+
+/// The descriptor number under which a worker finds the pod's shared metrics region.
+inline constexpr int kWorkerMetricsFd = 3;
+
+/// How the manager starts a worker and how that worker learns its part: the one place where the
+/// worker command line is both written (argv) and read (add_options).
+struct worker_invocation {
+    /// This program, re-run by exec: a fork of the threaded manager may only exec.
+    std::string executable;
+    /// `--env-file` as given to the manager (absolute), or empty.
+    std::string env_file;
+    /// As for plan_workers: 0 follows the plan, N runs N workers serving every shared route.
+    int worker_count = 0;
+    /// The worker's 1-based slot in the plan; 0 in a process that is not a worker.
+    int slot = 0;
+    /// The inherited metrics region, or -1 (a worker started by hand counts into its own).
+    int metrics_fd = -1;
+
+    /// The command line of worker `worker_slot`, which finds the region as kWorkerMetricsFd.
+    std::vector<std::string> argv(int worker_slot) const;
+
+    /// Registers the options only a manager passes (hidden from --help), filling `into`.
+    static void add_options(CLI::App& app, worker_invocation& into);
+};
+
+}  // namespace routemq::detail

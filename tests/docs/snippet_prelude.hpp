@@ -1,0 +1,21 @@
+#pragma once
+
+// What the snippets in docs/ may use without defining it: the public API, and the names of the
+// example application they refer to (declared only; the snippets are compiled, not linked).
+
+#include <nlohmann/json.hpp>
+#include <routemq/routemq.hpp>
+#include <spdlog/spdlog.h>
+#include <string>
+
+struct sensor_controller {
+    static void process_data(routemq::context& ctx);
+};
+struct device_controller {
+    static void status(routemq::context& ctx);
+};
+struct order_book {
+    void place(routemq::context& ctx);
+};
+routemq::middleware log_requests();
+routemq::middleware json_required();

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "routing/counters.hpp"
+#include "routing/dispatcher.hpp"
+#include "routing/subscriptions.hpp"
+
+namespace test {
+
+/// The dispatcher's counters as plain numbers: no shared memory.
+struct plain_counters : routemq::detail::dispatch_counters {
+    std::uint64_t received_total = 0;
+    std::uint64_t no_route_total = 0;
+    std::uint64_t handled = 0;
+    std::uint64_t bad_payload = 0;
+    std::uint64_t handler_error = 0;
+    /// Runs per route index, whatever the outcome.
+    std::map<std::size_t, int> runs;
+
+    void received() noexcept override { ++received_total; }
+    void no_route() noexcept override { ++no_route_total; }
+    void ran(std::size_t route, routemq::detail::outcome result, std::uint64_t) noexcept override {
+        ++runs[route];
+        switch (result) {
+            case routemq::detail::outcome::handled:
+                ++handled;
+                break;
+            case routemq::detail::outcome::bad_payload:
+                ++bad_payload;
+                break;
+            case routemq::detail::outcome::handler_error:
+                ++handler_error;
+                break;
+        }
+    }
+};
+
+struct counters_holder {
+    plain_counters counters;
+};
+
+/// A dispatcher over `served` routes (all by default) with its subscription plan, counting into
+/// plain numbers; what a process's endpoint builds, minus the client and the metrics region.
+class test_dispatcher : private counters_holder, public routemq::detail::dispatcher {
+public:
+    explicit test_dispatcher(const routemq::router& r, const std::string& group = "g",
+                             const std::string& process = "main")
+        : test_dispatcher(r, group, process, routemq::detail::every_route(r)) {}
+    test_dispatcher(const routemq::router& r, const std::string& group, const std::string& process,
+                    const std::vector<std::size_t>& served)
+        : dispatcher(r, served, routemq::detail::plan_subscriptions(r, served, group), process,
+                     counters_holder::counters) {}
+
+    const plain_counters& counts() const noexcept { return counters_holder::counters; }
+};
+
+}  // namespace test
