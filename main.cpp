@@ -1,4 +1,4 @@
-#include <routemq/cli.hpp>
+#include <routemq/routemq.hpp>
 
 #include "routers/routes.hpp"
 

@@ -208,6 +208,18 @@ public:
     }
 
     const std::vector<int>& pids() const { return pids_; }
+
+    /// A crash of the whole framework instance: workers killed while their manager is stopped
+    /// (so it cannot restart them or end their sessions), then the manager. The broker keeps
+    /// their sessions and queues for them.
+    void crash() {
+        manager_->signal(SIGSTOP);
+        for (int pid : pids_) {
+            kill(pid, SIGKILL);
+        }
+        manager_->signal(SIGKILL);
+        manager_->wait(10s);
+    }
     double startup_seconds() const { return startup_; }
 
     double cpu() const {
@@ -391,6 +403,55 @@ int main(int argc, char** argv) {
                   << " messages\n";
     }
 
+    // Backlog: the results of messages queued while the workers were down, against the same number
+    // published live, on a broker with mosquitto's default windows (a Receive Maximum of 20 for
+    // the workers' publishes) and no queue limit. Framework only: the baseline's clean sessions
+    // keep no backlog.
+    const int backlog_workers = 2;
+    const int backlog = (quick ? 2000 : 10000) * backlog_workers;
+    double live_rate = 0;
+    double drain_seconds = 0;
+    std::size_t drained = 0;
+    {
+        test::mosquitto_broker defaults("max_queued_messages 0\n");
+        load_client counter(defaults.port(), "bench-counter");
+        counter.subscribe("bench/+/done", 1);
+        load_client pub(defaults.port(), "bench-publisher");
+        {
+            worker_set w(true, backlog_workers, 1, defaults.port());
+            warm_up(pub, counter, 1);
+            run_result live;
+            throughput_run(w, pub, counter, 1, backlog, live);
+            live_rate = live.throughput;
+            w.crash();
+        }
+        counter.reset();
+        for (int i = 0; i < backlog; ++i) {
+            pub.publish(fmt::format("bench/{}/data", i % 1000),
+                        payload(static_cast<std::size_t>(i)), 1);
+        }
+        const auto t0 = clock_type::now();
+        worker_set again(true, backlog_workers, 1, defaults.port());
+        auto quiet_since = clock_type::now();
+        std::size_t seen = 0;
+        while (counter.received() < static_cast<std::size_t>(backlog) &&
+               clock_type::now() - quiet_since < 10s) {
+            std::this_thread::sleep_for(5ms);
+            if (counter.received() != seen) {
+                seen = counter.received();
+                quiet_since = clock_type::now();
+            }
+        }
+        drained = counter.received();
+        drain_seconds = std::chrono::duration<double>(counter.last_arrival() - t0).count();
+        again.stop();
+        std::cerr << fmt::format(
+            "backlog: {} of {} results in {:.2f} s ({:.0f} msg/s); live {:.0f} "
+            "msg/s\n",
+            drained, backlog, drain_seconds, static_cast<double>(drained) / drain_seconds,
+            live_rate);
+    }
+
     // Start (until every worker is subscribed) and stop (SIGTERM until every process exited).
     std::map<int, std::map<std::string, std::pair<double, double>>> lifecycle;
     for (int workers : {8, 32}) {
@@ -439,6 +500,14 @@ int main(int argc, char** argv) {
         "(RssAnon): framework {:.1f} MiB, baseline {:.1f} MiB.\n\n",
         soak, soak_rss["framework"], soak_rss["baseline"], soak_anon["framework"],
         soak_anon["baseline"]);
+    const double drain_rate = static_cast<double>(drained) / drain_seconds;
+    md << fmt::format(
+        "Backlog drain (QoS 1, {} workers, mosquitto's default Receive Maximum of 20): {} results "
+        "of messages queued while the workers were down arrived {:.2f} s after the restart "
+        "({:.0f} msg/s, {} lost); the same number published live: {:.0f} msg/s. Drain over live: "
+        "{:.2f}.\n\n",
+        backlog_workers, drained, drain_seconds, drain_rate, backlog - static_cast<int>(drained),
+        live_rate, drain_rate / live_rate);
     md << "| Workers | Start framework (s) | Start baseline (s) | Stop framework (s) | "
           "Stop baseline (s) |\n|---|---|---|---|---|\n";
     for (const auto& [workers, row] : lifecycle) {

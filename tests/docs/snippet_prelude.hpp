@@ -3,9 +3,10 @@
 // What the snippets in docs/ may use without defining it: the public API, and the names of the
 // example application they refer to (declared only; the snippets are compiled, not linked).
 
+#include <spdlog/spdlog.h>
+
 #include <nlohmann/json.hpp>
 #include <routemq/routemq.hpp>
-#include <spdlog/spdlog.h>
 #include <string>
 
 struct sensor_controller {

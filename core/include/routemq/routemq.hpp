@@ -1,6 +1,7 @@
 #pragma once
 
-/// Everything an application needs: routes, handlers, middleware and the command line.
+/// Everything an application needs: routes, handlers, middleware, errors, settings, the command
+/// line and the framework's version.
 
 #include "routemq/cli.hpp"
 #include "routemq/context.hpp"
@@ -9,3 +10,5 @@
 #include "routemq/middleware.hpp"
 #include "routemq/pattern.hpp"
 #include "routemq/router.hpp"
+#include "routemq/settings.hpp"
+#include "routemq/version.hpp"

@@ -6,8 +6,7 @@
 
 namespace routemq::detail {
 
-std::vector<std::string> overlap_warnings(const router& r,
-                                          const std::vector<std::size_t>& served) {
+std::vector<std::string> overlap_warnings(const router& r, const std::vector<std::size_t>& served) {
     std::vector<std::string> out;
     const auto& routes = r.routes();
     for (std::size_t i = 0; i < served.size(); ++i) {
@@ -21,10 +20,10 @@ std::vector<std::string> overlap_warnings(const router& r,
             }
         }
         if (!others.empty()) {
-            out.push_back(fmt::format(
-                "route '{}' overlaps {}: a message matching several runs each of them "
-                "(route option allow_overlap = true if intended)",
-                a.pattern.text(), others));
+            out.push_back(
+                fmt::format("route '{}' overlaps {}: a message matching several runs each of them "
+                            "(route option allow_overlap = true if intended)",
+                            a.pattern.text(), others));
         }
     }
     return out;
@@ -40,8 +39,8 @@ std::string duplicate_delivery_warning(const router& r, const std::vector<std::s
             const auto& b = routes[served[j]];
             if (subscription_topic(a, group_name) != subscription_topic(b, group_name) &&
                 filters_overlap(a.pattern.filter(), b.pattern.filter())) {
-                pairs += fmt::format("{}'{}' and '{}'", pairs.empty() ? "" : ", ",
-                                     a.pattern.text(), b.pattern.text());
+                pairs += fmt::format("{}'{}' and '{}'", pairs.empty() ? "" : ", ", a.pattern.text(),
+                                     b.pattern.text());
             }
         }
     }

@@ -5,9 +5,12 @@
 #include <algorithm>
 
 #include "routemq/errors.hpp"
+#include "routing/levels.hpp"
 
 namespace routemq {
 namespace {
+
+using detail::next_level;
 
 /// Splits on '/' keeping empty levels, as MQTT does.
 std::vector<std::string_view> split_levels(std::string_view s) {
@@ -32,22 +35,6 @@ bool valid_param_name(std::string_view name) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                c == '_' || c == '-';
     });
-}
-
-/// Takes the next level off `rest` (which shrinks), or returns false when none is left.
-bool next_level(std::string_view& rest, bool& done, std::string_view& out) {
-    if (done) {
-        return false;
-    }
-    auto slash = rest.find('/');
-    if (slash == std::string_view::npos) {
-        out = rest;
-        done = true;
-    } else {
-        out = rest.substr(0, slash);
-        rest.remove_prefix(slash + 1);
-    }
-    return true;
 }
 
 }  // namespace

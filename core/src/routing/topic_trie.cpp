@@ -2,28 +2,13 @@
 
 #include <algorithm>
 
+#include "routing/levels.hpp"
+
 namespace routemq::detail {
 namespace {
 
 constexpr std::string_view kSingleLevel = "+";
 constexpr std::string_view kMultiLevel = "#";
-
-/// Takes the next level off `rest` (which shrinks), or returns false when none is left; the same
-/// splitting as filter_matches, so "a/" has a second, empty level and "" has one empty level.
-bool next_level(std::string_view& rest, bool& done, std::string_view& out) {
-    if (done) {
-        return false;
-    }
-    auto slash = rest.find('/');
-    if (slash == std::string_view::npos) {
-        out = rest;
-        done = true;
-    } else {
-        out = rest.substr(0, slash);
-        rest.remove_prefix(slash + 1);
-    }
-    return true;
-}
 
 }  // namespace
 

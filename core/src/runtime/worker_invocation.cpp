@@ -13,9 +13,9 @@ std::vector<std::string> worker_invocation::argv(int worker_slot) const {
     if (!env_file.empty()) {
         out.insert(out.end(), {"--env-file", env_file});
     }
-    out.insert(out.end(), {"--workers", std::to_string(worker_count), kSlotOption,
-                           std::to_string(worker_slot), kMetricsFdOption,
-                           std::to_string(kWorkerMetricsFd)});
+    out.insert(out.end(),
+               {"--workers", std::to_string(worker_count), kSlotOption, std::to_string(worker_slot),
+                kMetricsFdOption, std::to_string(kWorkerMetricsFd)});
     return out;
 }
 
