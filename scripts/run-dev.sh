@@ -20,7 +20,7 @@ if [ -z "$configured" ]; then
     mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
     "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
     broker=$!
-    trap 'kill $broker 2>/dev/null; wait $broker 2>/dev/null; rm -rf "$dir"' EXIT
+    trap 'kill $broker 2>/dev/null || true; wait $broker 2>/dev/null || true; rm -rf "$dir"' EXIT
     for _ in $(seq 50); do
       (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
       sleep 0.1
@@ -34,7 +34,7 @@ fi
 # application through the process group; `kill <this script>` is forwarded as SIGTERM.
 "$app" "$@" &
 child=$!
-trap 'kill -TERM $child 2>/dev/null' TERM INT
+trap 'kill -TERM $child 2>/dev/null || true' TERM INT
 status=0
 wait $child || status=$?
 if kill -0 $child 2>/dev/null; then  # interrupted by a forwarded signal: wait for the real exit
