@@ -12,9 +12,12 @@
 
 namespace {
 
-class null_publisher : public routemq::publisher {
+class null_publisher : public routemq::detail::outbox {
 public:
     void publish(const std::string&, std::string_view, int, bool) override {}
+    void publish(const std::string&, std::string_view, int, bool,
+                 const routemq::user_properties&) override {}
+    bool confirm(std::chrono::milliseconds) override { return true; }
 };
 
 /// Counters that cost nothing, so the figures are the dispatcher's own.
@@ -23,6 +26,8 @@ public:
     void received() noexcept override {}
     void no_route() noexcept override {}
     void ran(std::size_t, routemq::detail::outcome, std::uint64_t) noexcept override {}
+    void retried(std::size_t) noexcept override {}
+    void dead_lettered(std::size_t, routemq::detail::dead_letter_reason) noexcept override {}
 };
 
 void handler(routemq::context& ctx) {
@@ -51,7 +56,7 @@ routemq::message message_for(int n, bool with_id) {
 routemq::detail::dispatcher dispatcher_for(const routemq::router& r, null_counters& counters) {
     const auto all = routemq::detail::every_route(r);
     return routemq::detail::dispatcher(r, all, routemq::detail::plan_subscriptions(r, all, "g"),
-                                       "bench", counters);
+                                       "bench", counters, routemq::load_settings({}, {}).handling);
 }
 
 /// Route selection by table size: with an MQTT 5 subscription identifier (range(1) = 1), or, as

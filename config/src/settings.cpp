@@ -54,6 +54,14 @@ std::string host_value(const setting_variable& v, const std::string& value) {
     return value;
 }
 
+/// A topic to publish to: not empty, no wildcards, not a `$` topic.
+std::string dead_letter_value(const setting_variable& v, const std::string& value) {
+    if (value.empty() || value.front() == '$' || value.find_first_of("+#") != std::string::npos) {
+        reject(v, value);
+    }
+    return value;
+}
+
 std::string client_id_part(const setting_variable& v, const std::string& value) {
     const bool ok = !value.empty() && value.size() <= 64 &&
                     std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -134,6 +142,32 @@ const std::vector<setting_variable> kTable = {
     {"SHUTDOWN_GRACE_SECONDS", "10", "an integer 1-3600",
      "On SIGTERM/SIGINT, how long workers get to finish and disconnect before they are killed.",
      ROUTEMQ_SETTER(s.workers.shutdown_grace = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
+    {"HANDLER_TIMEOUT_SECONDS", "60", "an integer 0-86400; 0 for no limit",
+     "With --workers: the manager kills a worker whose handler runs longer (routes may set "
+     "their own timeout); the message counts toward POISON_MAX_CRASHES.",
+     ROUTEMQ_SETTER(s.handling.timeout = std::chrono::seconds(parse_int(v, value, 0, 86400)))},
+    {"RETRY_ATTEMPTS", "3", "an integer 1-100",
+     "Runs of a handler that throws before its message is dead-lettered, the first included "
+     "(1: no retry); the message stays unacknowledged meanwhile.",
+     ROUTEMQ_SETTER(s.handling.retry_attempts = parse_int(v, value, 1, 100))},
+    {"RETRY_BACKOFF_MS", "100", "an integer 0-600000",
+     "Wait before the first retry; doubles per retry, with +-20% jitter.",
+     ROUTEMQ_SETTER(s.handling.retry_backoff =
+                        std::chrono::milliseconds(parse_int(v, value, 0, 600000)))},
+    {"RETRY_BACKOFF_MAX_MS", "5000", "an integer 0-600000", "Longest wait between retries.",
+     ROUTEMQ_SETTER(s.handling.retry_backoff_max =
+                        std::chrono::milliseconds(parse_int(v, value, 0, 600000)))},
+    {"DEAD_LETTER_TOPIC", "dead-letter/{topic}", "a topic name; {topic} is the original topic",
+     "Where a message goes after its last retry, on a payload error, or when it killed "
+     "POISON_MAX_CRASHES workers (QoS 1, user properties say why).",
+     ROUTEMQ_SETTER(s.handling.dead_letter_topic = dead_letter_value(v, value))},
+    {"POISON_MAX_CRASHES", "2", "an integer 1-100",
+     "With --workers: a message that killed this many workers (crash or timeout) is "
+     "dead-lettered when it comes back instead of run again.",
+     ROUTEMQ_SETTER(s.handling.poison_max_crashes = parse_int(v, value, 1, 100))},
+    {"JSON_MAX_DEPTH", "64", "an integer 1-10000",
+     "Deepest nesting of arrays and objects ctx.json() accepts; deeper is a payload error.",
+     ROUTEMQ_SETTER(s.handling.json_max_depth = parse_int(v, value, 1, 10000))},
     {"HTTP_ENABLED", "true", "true or false",
      "Serve /healthz, /readyz and /metrics from the main process.",
      ROUTEMQ_SETTER(s.http.enabled = parse_bool(v, value))},
@@ -199,6 +233,11 @@ settings load_settings(const env_map& file, const env_map& environment) {
             fmt::format("invalid WORKER_RESTART_BACKOFF_MAX_MS='{}': allowed at least "
                         "WORKER_RESTART_BACKOFF_MS ({})",
                         s.workers.restart_backoff_max.count(), s.workers.restart_backoff.count()));
+    }
+    if (s.handling.retry_backoff_max < s.handling.retry_backoff) {
+        throw config_error(
+            fmt::format("invalid RETRY_BACKOFF_MAX_MS='{}': allowed at least RETRY_BACKOFF_MS ({})",
+                        s.handling.retry_backoff_max.count(), s.handling.retry_backoff.count()));
     }
     return s;
 }

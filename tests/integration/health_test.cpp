@@ -104,8 +104,9 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
         EXPECT_GT(m.sum("routemq_messages_received_total", {{"process", w}}), 0) << w << " idle";
         EXPECT_EQ(m.sum("routemq_mqtt_subscribed", {{"process", w}}), 1) << w;
     }
-    EXPECT_EQ(m.sum("routemq_workers_planned"), 3);
-    EXPECT_EQ(m.sum("routemq_workers_running"), 3);
+    // Three for the shared sensor route, one for the test app's non-shared routes.
+    EXPECT_EQ(m.sum("routemq_workers_planned"), 4);
+    EXPECT_EQ(m.sum("routemq_workers_running"), 4);
     EXPECT_EQ(m.sum("routemq_worker_restarts_total"), 0);
 
     const int victim = test::worker_pid(app->output(), 2);
@@ -116,7 +117,7 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
     ASSERT_EQ(down.status, 503) << "a dead worker must make the pod unready at once";
     EXPECT_EQ(json::parse(down.body),
               (json{{"ready", false}, {"missing", json::array({"w2: not running"})}}));
-    EXPECT_EQ(scrape(http_port_).sum("routemq_workers_running"), 2);
+    EXPECT_EQ(scrape(http_port_).sum("routemq_workers_running"), 3);
 
     EXPECT_EQ(poll(
                   http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 20s)
@@ -125,7 +126,7 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
         << app->output();
     m = scrape(http_port_);
     EXPECT_EQ(m.sum("routemq_worker_restarts_total"), 1);
-    EXPECT_EQ(m.sum("routemq_workers_running"), 3);
+    EXPECT_EQ(m.sum("routemq_workers_running"), 4);
     EXPECT_EQ(m.sum("routemq_messages_handled_total", {{"route", kSensorRoute}}), kMessages)
         << "the killed worker's counts stay in its slot";
     EXPECT_EQ(test::http_get(http_port_, "/healthz").status, 200);
@@ -142,7 +143,9 @@ TEST_F(health_test, ReadinessFollowsTheBroker) {
     const auto down = poll(
         http_port_, "/readyz", [](auto& r) { return has_status(r, 503); }, 10s);
     ASSERT_EQ(down.status, 503);
-    EXPECT_NE(down.body.find("main: not connected to the broker"), std::string::npos) << down.body;
+    EXPECT_NE(down.body.find("w4: not connected to the broker"), std::string::npos) << down.body;
+    EXPECT_EQ(down.body.find("main:"), std::string::npos)
+        << "the manager has no MQTT client of its own: " << down.body;
     EXPECT_EQ(test::http_get(http_port_, "/healthz").status, 200) << "alive without a broker";
     EXPECT_EQ(scrape(http_port_).sum("routemq_mqtt_connected"), 0);
 
@@ -151,7 +154,7 @@ TEST_F(health_test, ReadinessFollowsTheBroker) {
         http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 30s);
     EXPECT_EQ(up.status, 200) << up.body;
     const auto m = scrape(http_port_);
-    for (const char* p : {"main", "w1", "w2", "w3"}) {
+    for (const char* p : {"w1", "w2", "w3", "w4"}) {
         EXPECT_GE(m.sum("routemq_mqtt_reconnects_total", {{"process", p}}), 1) << p;
         EXPECT_EQ(m.sum("routemq_mqtt_subscribed", {{"process", p}}), 1) << p;
     }

@@ -125,10 +125,10 @@ TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
     }
     EXPECT_EQ(static_cast<int>(handled.size()), kMessages)
         << "messages never handled: " << kMessages - static_cast<int>(handled.size());
-    EXPECT_TRUE(app->wait_for_output("worker w2 was killed by signal 9", 5s)) << log;
+    EXPECT_TRUE(app->wait_for_output("worker w2 killed by signal 9", 5s)) << log;
     EXPECT_GE(test::count_occurrences(app->output(), "worker w2 started"), 2);
     EXPECT_EQ(test::count_occurrences(app->output(), "as 'routemq-"), 5)
-        << "main, w1, w3 once; w2 twice, with its stable client id";
+        << "w1, w3, w4 once; w2 twice, with its stable client id";
     const int again = test::worker_pid(app->output(), 2);
     EXPECT_NE(again, victim);
     EXPECT_TRUE(test::process_alive(again));

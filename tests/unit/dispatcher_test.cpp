@@ -103,9 +103,97 @@ TEST(Dispatcher, SurvivesHandlerExceptionsAndBadJson) {
     d.dispatch(msg("throws-int"), f.out);
     d.dispatch(msg("json", {}, "{not json"), f.out);
     d.dispatch(msg("json", {}, R"({"ok":true})"), f.out);
-    EXPECT_EQ(d.counts().handler_error, 2u);
+    EXPECT_EQ(d.counts().handler_error, 6u) << "two messages, three attempts each (RETRY_ATTEMPTS)";
+    EXPECT_EQ(d.counts().retries, 4u);
     EXPECT_EQ(d.counts().bad_payload, 1u);
     EXPECT_EQ(d.counts().handled, 1u);
+    EXPECT_EQ(d.counts().dead_letters.at("failed"), 2);
+    EXPECT_EQ(d.counts().dead_letters.at("payload"), 1);
+    EXPECT_EQ(d.counts().in_hand, 0);
+}
+
+TEST(Dispatcher, RetriesInPlaceThenSucceeds) {
+    fixture f;
+    int runs = 0;
+    f.r.on("flaky", [&runs](routemq::context& ctx) {
+        if (++runs < 3) {
+            throw std::runtime_error("not yet");
+        }
+        ctx.publish("flaky/done", "ok", 1);
+    });
+    test::test_dispatcher d(f.r);
+    d.dispatch(msg("flaky"), f.out);
+    EXPECT_EQ(runs, 3);
+    EXPECT_EQ(d.counts().retries, 2u);
+    EXPECT_EQ(d.counts().handled, 1u);
+    EXPECT_TRUE(d.counts().dead_letters.empty());
+    ASSERT_EQ(f.out.messages.size(), 1u);
+    EXPECT_EQ(f.out.messages[0].topic, "flaky/done");
+    EXPECT_EQ(f.out.confirm_calls, 1) << "results are confirmed before the message is acknowledged";
+}
+
+TEST(Dispatcher, DeadLetterCarriesWhyAndWhere) {
+    fixture f;
+    f.r.on("orders/{id}", [](routemq::context&) { throw std::runtime_error("database down"); },
+           {.retry = routemq::retry_policy{.attempts = 2, .backoff = {}, .backoff_max = {}},
+            .dead_letter_topic = "failed/{topic}/x"});
+    test::test_dispatcher d(f.r, "g", "w3");
+    d.dispatch(msg("orders/7", {}, "payload bytes"), f.out);
+    ASSERT_EQ(f.out.messages.size(), 1u);
+    const auto& dl = f.out.messages[0];
+    EXPECT_EQ(dl.topic, "failed/orders/7/x");
+    EXPECT_EQ(dl.payload, "payload bytes");
+    EXPECT_EQ(dl.qos, 1);
+    EXPECT_EQ(dl.property("routemq-reason"), "failed");
+    EXPECT_EQ(dl.property("routemq-route"), "orders/{id}");
+    EXPECT_EQ(dl.property("routemq-error"), "database down");
+    EXPECT_EQ(dl.property("routemq-attempts"), "2");
+    EXPECT_EQ(dl.property("routemq-topic"), "orders/7");
+    EXPECT_EQ(dl.property("routemq-process").rfind("w3 (pid ", 0), 0u);
+    EXPECT_EQ(f.out.confirm_calls, 1) << "the dead letter is confirmed before the ack";
+}
+
+TEST(Dispatcher, PoisonMessageIsDeadLetteredWithoutRunning) {
+    fixture f;
+    int runs = 0;
+    f.r.on("s/{id}", [&runs](routemq::context&) { ++runs; });
+    test::test_dispatcher d(f.r);
+    const auto digest = routemq::detail::message_digest(0, "s/1", "crash me");
+    d.counts().crashed[digest] = 2;  // POISON_MAX_CRASHES
+    d.dispatch(msg("s/1", {}, "crash me"), f.out);
+    EXPECT_EQ(runs, 0);
+    d.dispatch(msg("s/1", {}, "harmless"), f.out);
+    EXPECT_EQ(runs, 1);
+    ASSERT_EQ(f.out.messages.size(), 1u);
+    EXPECT_EQ(f.out.messages[0].topic, "dead-letter/s/1");
+    EXPECT_EQ(f.out.messages[0].property("routemq-reason"), "poison");
+    EXPECT_NE(f.out.messages[0].property("routemq-error").find("killed 2 workers"),
+              std::string::npos);
+    EXPECT_EQ(d.counts().dead_letters.at("poison"), 1);
+}
+
+TEST(Dispatcher, DigestDependsOnRouteTopicAndPayload) {
+    using routemq::detail::message_digest;
+    const auto base = message_digest(0, "a/b", "x");
+    EXPECT_EQ(base, message_digest(0, "a/b", "x"));
+    EXPECT_NE(base, message_digest(1, "a/b", "x"));
+    EXPECT_NE(base, message_digest(0, "a/c", "x"));
+    EXPECT_NE(base, message_digest(0, "a/b", "y"));
+    EXPECT_NE(message_digest(0, "ab", ""), message_digest(0, "a", "b"));
+}
+
+TEST(Dispatcher, DeeplyNestedJsonIsAPayloadErrorNotACrash) {
+    fixture f;
+    f.r.on("deep", [](routemq::context& ctx) { ctx.publish("out", ctx.json().dump()); });
+    test::test_dispatcher d(f.r);
+    d.dispatch(msg("deep", {}, std::string(100000, '[') + std::string(100000, ']')), f.out);
+    EXPECT_EQ(d.counts().bad_payload, 1u);
+    EXPECT_EQ(d.counts().dead_letters.at("payload"), 1);
+    ASSERT_EQ(f.out.messages.size(), 1u);
+    EXPECT_NE(f.out.messages[0].property("routemq-error").find("JSON_MAX_DEPTH"),
+              std::string::npos);
+    d.dispatch(msg("deep", {}, R"({"a":[[["]]]]]]"]]]})"), f.out);
+    EXPECT_EQ(d.counts().handled, 1u) << "brackets inside strings do not count";
 }
 
 TEST(Dispatcher, ContextCarriesMessageAndPublishes) {

@@ -193,7 +193,7 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
     routemq::detail::slot_counters counters(pod, 2);
     const std::vector<std::size_t> served{0, 1};
     routemq::detail::dispatcher d(r, served, routemq::detail::plan_subscriptions(r, served, "g"),
-                                  "w2", counters);
+                                  "w2", counters, routemq::load_settings({}, {}).handling);
     test::recording_publisher out;
     routemq::message m;
     m.topic = "ok/1";
@@ -207,5 +207,7 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
     EXPECT_EQ(pod->process(2).no_route.load(), 1u);
     EXPECT_EQ(pod->route(2, 0).handled.load(), 1u);
     EXPECT_EQ(pod->route(2, 1).bad_payload.load(), 1u);
+    EXPECT_EQ(pod->route(2, 1).dead_letters[1].load(), 1u) << "a payload error is dead-lettered";
     EXPECT_EQ(pod->process(1).received.load(), 0u);
+    EXPECT_EQ(pod->process(2).work.route.load(), 0u) << "no handler in hand after dispatch";
 }

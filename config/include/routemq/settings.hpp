@@ -58,6 +58,25 @@ struct worker_settings {
     std::chrono::seconds shutdown_grace{0};
 };
 
+/// What happens to a message its handler cannot handle (`HANDLER_TIMEOUT_SECONDS`, `RETRY_*`,
+/// `DEAD_LETTER_TOPIC`, `POISON_MAX_CRASHES`, `JSON_MAX_DEPTH`); routes may override the first
+/// three.
+struct handling_settings {
+    /// Longest run of one handler before the manager kills its worker; 0: no limit.
+    std::chrono::milliseconds timeout{0};
+    /// Runs of a handler that throws, the first included (1: no retry).
+    int retry_attempts = 1;
+    /// Wait before the first retry; doubles per retry up to retry_backoff_max, +-20% jitter.
+    std::chrono::milliseconds retry_backoff{0};
+    std::chrono::milliseconds retry_backoff_max{0};
+    /// Where unhandleable messages go; `{topic}` is replaced by the original topic.
+    std::string dead_letter_topic;
+    /// Workers a message may kill before it is dead-lettered instead of run again.
+    int poison_max_crashes = 0;
+    /// Deepest nesting ctx.json() accepts; deeper is a payload error.
+    int json_max_depth = 0;
+};
+
 /// The log (`LOG_*`).
 struct logging_settings {
     /// trace, debug, info, warn, error, critical or off.
@@ -79,6 +98,7 @@ struct settings {
     mqtt_settings mqtt;
     tls_settings tls;
     worker_settings workers;
+    handling_settings handling;
     logging_settings logging;
     http_settings http;
 };

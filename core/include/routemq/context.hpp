@@ -13,8 +13,9 @@ namespace routemq {
 /// Everything a handler (and its middleware) sees of one delivery to one route.
 class context {
 public:
+    /// `json_max_depth`: the deepest nesting json() accepts (JSON_MAX_DEPTH).
     context(const message& msg, const std::string& route_pattern, publisher& client,
-            std::string_view process_name);
+            std::string_view process_name, int json_max_depth = 64);
     ~context();
     context(const context&) = delete;
     context& operator=(const context&) = delete;
@@ -31,7 +32,8 @@ public:
 
     /// The payload bytes, untouched.
     std::string_view payload() const noexcept { return msg_.payload; }
-    /// The payload parsed as JSON on first use; throws routemq::payload_error when it is not.
+    /// The payload parsed as JSON on first use; throws routemq::payload_error when it is not, or
+    /// when it nests arrays and objects deeper than JSON_MAX_DEPTH.
     const nlohmann::json& json() const;
     /// True when the payload parses as JSON.
     bool is_json() const noexcept;
@@ -70,6 +72,7 @@ private:
     routemq::params params_;
     publisher& client_;
     std::string_view process_;
+    int json_max_depth_;
     mutable std::unique_ptr<nlohmann::json> json_;
     mutable std::string json_error_;
 };

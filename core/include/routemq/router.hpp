@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -9,6 +11,18 @@
 #include "routemq/pattern.hpp"
 
 namespace routemq {
+
+/// How a handler that throws is run again. Its message stays unacknowledged meanwhile, so a
+/// crash during the waits loses nothing; after the last attempt it goes to the dead-letter topic.
+struct retry_policy {
+    /// Runs in all, the first included: 1 means no retry.
+    int attempts = 3;
+    /// Wait before the first retry; doubles with every retry, up to `backoff_max`.
+    std::chrono::milliseconds backoff{100};
+    std::chrono::milliseconds backoff_max{5000};
+    /// Each wait is varied at random by up to this fraction, so retries of many messages spread.
+    double jitter = 0.2;
+};
 
 /// Per-route options.
 struct route_options {
@@ -24,6 +38,15 @@ struct route_options {
     bool no_local = false;
     /// This route overlaps others on purpose: no startup warning about it.
     bool allow_overlap = false;
+    /// Longest run of the handler before the manager kills its worker (with --workers); 0: no
+    /// limit. Unset: HANDLER_TIMEOUT_SECONDS.
+    std::optional<std::chrono::milliseconds> timeout = {};
+    /// Retries of a handler that throws. Unset: RETRY_ATTEMPTS, RETRY_BACKOFF_MS and
+    /// RETRY_BACKOFF_MAX_MS.
+    std::optional<retry_policy> retry = {};
+    /// Where this route's unhandleable messages go (`{topic}`: the original topic). Empty:
+    /// DEAD_LETTER_TOPIC.
+    std::string dead_letter_topic = {};
     /// Route middleware, first listed is outermost; runs inside any group middleware.
     std::vector<routemq::middleware> middleware = {};
     /// Name shown by `routemq routes`; derived from the handler when empty.

@@ -59,6 +59,10 @@ struct route_totals {
     std::uint64_t handled = 0;
     std::uint64_t bad_payload = 0;
     std::uint64_t handler_error = 0;
+    std::uint64_t retries = 0;
+    std::array<std::uint64_t, 3> dead_letters{};
+    std::uint64_t timeouts = 0;
+    std::uint64_t crashes = 0;
     std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
     std::uint64_t sum_ns = 0;
 };
@@ -78,6 +82,12 @@ std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
             it->handled += c.handled.load(kRelaxed);
             it->bad_payload += c.bad_payload.load(kRelaxed);
             it->handler_error += c.handler_error.load(kRelaxed);
+            it->retries += c.retries.load(kRelaxed);
+            for (std::size_t d = 0; d < it->dead_letters.size(); ++d) {
+                it->dead_letters[d] += c.dead_letters[d].load(kRelaxed);
+            }
+            it->timeouts += c.timeouts.load(kRelaxed);
+            it->crashes += c.crashes.load(kRelaxed);
             for (std::size_t b = 0; b < it->buckets.size(); ++b) {
                 it->buckets[b] += c.duration_buckets[b].load(kRelaxed);
             }
@@ -130,6 +140,33 @@ std::string render_prometheus(const shared_metrics& m,
                r.label, r.bad_payload);
         append(out, "routemq_messages_failed_total{{reason=\"handler_error\",route=\"{}\"}} {}\n",
                r.label, r.handler_error);
+    }
+
+    family(out, "routemq_retries_total", "counter",
+           "Failed handler runs run again (the message still unacknowledged), per route pattern.");
+    for (const auto& r : routes) {
+        append(out, "routemq_retries_total{{route=\"{}\"}} {}\n", r.label, r.retries);
+    }
+    family(out, "routemq_dead_letters_total", "counter",
+           "Messages published to the dead-letter topic, by reason: failed (every attempt "
+           "threw), payload (unreadable), poison (killed POISON_MAX_CRASHES workers).");
+    for (const auto& r : routes) {
+        for (const auto why : {dead_letter_reason::failed, dead_letter_reason::payload,
+                               dead_letter_reason::poison}) {
+            append(out, "routemq_dead_letters_total{{reason=\"{}\",route=\"{}\"}} {}\n",
+                   reason_name(why), r.label, r.dead_letters[static_cast<std::size_t>(why)]);
+        }
+    }
+    family(out, "routemq_handler_timeouts_total", "counter",
+           "Workers killed because a handler of the route ran past its timeout.");
+    for (const auto& r : routes) {
+        append(out, "routemq_handler_timeouts_total{{route=\"{}\"}} {}\n", r.label, r.timeouts);
+    }
+    family(out, "routemq_worker_crashes_total", "counter",
+           "Workers that died (crash or timeout) while running a handler of the route; the "
+           "message counts toward the poison rule.");
+    for (const auto& r : routes) {
+        append(out, "routemq_worker_crashes_total{{route=\"{}\"}} {}\n", r.label, r.crashes);
     }
 
     family(out, "routemq_handler_duration_seconds", "histogram",

@@ -1,5 +1,7 @@
 #include "metrics/health.hpp"
 
+#include <fmt/format.h>
+
 #include "metrics/exposition.hpp"
 
 namespace routemq::detail {
@@ -30,6 +32,15 @@ readiness check_readiness(const shared_metrics& m) {
             out.missing.push_back(name + ": not connected to the broker");
         } else if (p.subscribed.load() == 0) {
             out.missing.push_back(name + ": not subscribed");
+        }
+        if (p.work.route.load() != 0 && p.work.timeout_ms.load() > 0) {
+            const auto work = m.work(slot);
+            const auto elapsed = steady_ms() - work.started_ms;
+            if (work.route != 0 && work.timeout_ms > 0 && elapsed > work.timeout_ms) {
+                out.missing.push_back(
+                    fmt::format("{}: handler stuck on topic '{}' for {} ms (timeout {} ms)", name,
+                                work.topic, elapsed, work.timeout_ms));
+            }
         }
     }
     out.ready = out.missing.empty();

@@ -15,7 +15,7 @@
 namespace routemq::detail {
 namespace {
 
-constexpr std::uint64_t kMagic = 0x524d514d45545231;  // "RMQMETR1": bump with any layout change
+constexpr std::uint64_t kMagic = 0x524d514d45545232;  // "RMQMETR2": bump with any layout change
 
 struct layout_header {
     std::uint64_t magic;
@@ -148,6 +148,83 @@ void shared_metrics::record(std::size_t slot, std::size_t route, outcome o,
         kDurationBuckets.begin());
     cells.duration_buckets[bucket].fetch_add(1, kRelaxed);
     cells.duration_sum_ns.fetch_add(duration_ns, kRelaxed);
+}
+
+void shared_metrics::begin_work(std::size_t slot, std::size_t route, std::string_view topic,
+                                std::uint64_t digest,
+                                std::chrono::milliseconds timeout) const noexcept {
+    auto& w = process(slot).work;
+    w.sequence.fetch_add(1);  // odd: being written
+    const auto length = std::min(topic.size(), kWorkTopicLength);
+    for (std::size_t i = 0; i < length; ++i) {
+        w.topic[i].store(topic[i], std::memory_order_relaxed);
+    }
+    w.topic_length.store(static_cast<std::uint32_t>(length));
+    w.digest.store(digest);
+    w.timeout_ms.store(timeout.count());
+    w.started_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count());
+    w.route.store(static_cast<std::uint32_t>(route + 1));
+    w.sequence.fetch_add(1);
+}
+
+void shared_metrics::end_work(std::size_t slot) const noexcept {
+    auto& w = process(slot).work;
+    w.sequence.fetch_add(1);
+    w.route.store(0);
+    w.digest.store(0);
+    w.sequence.fetch_add(1);
+}
+
+work_snapshot shared_metrics::work(std::size_t slot) const {
+    const auto& w = process(slot).work;
+    work_snapshot out;
+    // A few tries: the writer holds the sequence odd only for a handful of stores. A writer that
+    // died mid-write (it never does between two stores it cannot survive) leaves it odd: then the
+    // last copy is taken as it is.
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const auto before = w.sequence.load();
+        out.route = w.route.load();
+        out.digest = w.digest.load();
+        out.started_ms = w.started_ms.load();
+        out.timeout_ms = w.timeout_ms.load();
+        const auto length = std::min<std::size_t>(w.topic_length.load(), kWorkTopicLength);
+        out.topic.resize(length);
+        for (std::size_t i = 0; i < length; ++i) {
+            out.topic[i] = w.topic[i].load(std::memory_order_relaxed);
+        }
+        if (before % 2 == 0 && w.sequence.load() == before) {
+            break;
+        }
+    }
+    return out;
+}
+
+int shared_metrics::add_crash(std::uint64_t digest, std::int32_t status) const noexcept {
+    auto& m = manager();
+    for (auto& e : m.poison) {
+        if (e.digest.load() == digest) {
+            e.last_status.store(status);
+            return static_cast<int>(e.crashes.fetch_add(1) + 1);
+        }
+    }
+    auto& e = m.poison[m.poison_next.fetch_add(1) % kPoisonEntries];
+    e.crashes.store(0);  // before the digest, so a reader never sees the old count for it
+    e.digest.store(digest);
+    e.last_status.store(status);
+    e.crashes.store(1);
+    return 1;
+}
+
+int shared_metrics::crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept {
+    for (const auto& e : manager().poison) {
+        if (e.digest.load() == digest) {
+            last_status = e.last_status.load();
+            return static_cast<int>(e.crashes.load());
+        }
+    }
+    return 0;
 }
 
 }  // namespace routemq::detail

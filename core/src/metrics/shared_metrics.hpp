@@ -2,9 +2,12 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "routing/counters.hpp"
 
@@ -26,7 +29,55 @@ struct route_cells {
     /// bound) and their sum in nanoseconds.
     std::array<counter, kDurationBuckets.size() + 1> duration_buckets;
     counter duration_sum_ns;
+    /// Failed runs run again.
+    counter retries;
+    /// Messages published to the dead-letter topic, by reason (dead_letter_reason order).
+    std::array<counter, 3> dead_letters;
+    /// Handlers the manager killed for running past their timeout.
+    counter timeouts;
+    /// Workers that died while running this route's handler (crash or timeout).
+    counter crashes;
 };
+
+/// Longest topic kept for naming the message in hand (longer ones are cut).
+inline constexpr std::size_t kWorkTopicLength = 256;
+
+/// The message a process is handling, written by that process around every handler run and read
+/// by the manager: to kill a handler past its timeout and to name the message that killed a
+/// worker. Written by one process at a time (the slot's current worker).
+struct work_cells {
+    /// Odd while the process rewrites the cells; readers retry until it is even and unchanged.
+    std::atomic<std::uint32_t> sequence;
+    /// Route index + 1 while a handler runs; 0 when idle.
+    std::atomic<std::uint32_t> route;
+    std::atomic<std::uint64_t> digest;
+    /// Steady-clock milliseconds (CLOCK_MONOTONIC: one clock for every process of the host).
+    std::atomic<std::int64_t> started_ms;
+    /// The route's timeout; 0: none.
+    std::atomic<std::int64_t> timeout_ms;
+    std::atomic<std::uint32_t> topic_length;
+    std::array<std::atomic<char>, kWorkTopicLength> topic;
+};
+
+/// A copy of work_cells taken consistently.
+struct work_snapshot {
+    /// Route index + 1; 0: idle.
+    std::uint32_t route = 0;
+    std::uint64_t digest = 0;
+    std::int64_t started_ms = 0;
+    std::int64_t timeout_ms = 0;
+    std::string topic;
+};
+
+/// Messages that killed workers, remembered by the manager for the poison rule.
+struct poison_entry {
+    std::atomic<std::uint64_t> digest;
+    std::atomic<std::uint32_t> crashes;
+    /// How the last worker died: a wait status, or kTimedOut.
+    std::atomic<std::int32_t> last_status;
+};
+inline constexpr std::int32_t kTimedOut = -1;
+inline constexpr std::size_t kPoisonEntries = 256;
 
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
@@ -40,6 +91,7 @@ struct process_cells {
     counter reconnects;
     counter received;
     counter no_route;
+    work_cells work;
 };
 
 /// Written by the manager only.
@@ -51,6 +103,11 @@ struct manager_cells {
     std::atomic<std::uint32_t> stopping;
     /// Steady-clock milliseconds of the main loop's last turn (liveness).
     std::atomic<std::int64_t> heartbeat_ms;
+    /// Workers killed for running a handler past its timeout.
+    counter handler_timeouts;
+    /// Ring of messages that killed workers; `poison_next` is the next entry to reuse.
+    std::array<poison_entry, kPoisonEntries> poison;
+    std::atomic<std::uint32_t> poison_next;
 };
 
 /// The metrics of every process of one `routemq` run, in one memfd mapping. The manager creates
@@ -82,6 +139,19 @@ public:
     /// Counts one run of a route's handler chain.
     void record(std::size_t slot, std::size_t route, outcome o,
                 std::uint64_t duration_ns) const noexcept;
+
+    /// Records in `slot` the message whose handler starts now (a process writes only its own).
+    void begin_work(std::size_t slot, std::size_t route, std::string_view topic,
+                    std::uint64_t digest, std::chrono::milliseconds timeout) const noexcept;
+    void end_work(std::size_t slot) const noexcept;
+    /// What `slot` is handling, read consistently.
+    work_snapshot work(std::size_t slot) const;
+
+    /// Manager: the message with `digest` killed a worker (`status` a wait status or kTimedOut);
+    /// returns its crashes so far.
+    int add_crash(std::uint64_t digest, std::int32_t status) const noexcept;
+    /// Workers the message with `digest` killed, and how the last one died (0: none).
+    int crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept;
 
 private:
     shared_metrics(int fd, void* base, std::size_t size, std::size_t processes, std::size_t routes);

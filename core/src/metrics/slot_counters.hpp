@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "metrics/death.hpp"
 #include "metrics/shared_metrics.hpp"
 #include "routing/counters.hpp"
 
@@ -21,6 +22,27 @@ public:
     }
     void ran(std::size_t route, outcome result, std::uint64_t duration_ns) noexcept override {
         metrics_->record(slot_, route, result, duration_ns);
+    }
+    void retried(std::size_t route) noexcept override {
+        metrics_->route(slot_, route).retries.fetch_add(1, std::memory_order_relaxed);
+    }
+    void dead_lettered(std::size_t route, dead_letter_reason why) noexcept override {
+        metrics_->route(slot_, route)
+            .dead_letters[static_cast<std::size_t>(why)]
+            .fetch_add(1, std::memory_order_relaxed);
+    }
+    void begin(std::size_t route, std::string_view topic, std::uint64_t digest,
+               std::chrono::milliseconds timeout) noexcept override {
+        metrics_->begin_work(slot_, route, topic, digest, timeout);
+    }
+    void end() noexcept override { metrics_->end_work(slot_); }
+    int crashes(std::uint64_t digest, std::string& last_cause) const override {
+        std::int32_t status = 0;
+        const int n = metrics_->crashes(digest, status);
+        if (n > 0) {
+            last_cause = describe_death(status);
+        }
+        return n;
     }
 
     shared_metrics& metrics() const noexcept { return *metrics_; }

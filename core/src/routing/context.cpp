@@ -7,14 +7,51 @@
 #include "routemq/errors.hpp"
 
 namespace routemq {
+namespace {
+
+/// Whether `text` nests arrays and objects deeper than `max` (strings skipped). Checked before
+/// parsing: what parses is later walked recursively (dump(), a handler's own code), and a
+/// 100,000-deep document would overflow the stack there.
+bool nests_deeper_than(std::string_view text, int max) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max) {
+                return true;
+            }
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return false;
+}
+
+}  // namespace
 
 context::context(const message& msg, const std::string& route_pattern, publisher& client,
-                 std::string_view process_name)
-    : msg_(msg), pattern_(route_pattern), client_(client), process_(process_name) {}
+                 std::string_view process_name, int json_max_depth)
+    : msg_(msg),
+      pattern_(route_pattern),
+      client_(client),
+      process_(process_name),
+      json_max_depth_(json_max_depth) {}
 
 context::~context() = default;
 
 const nlohmann::json& context::json() const {
+    if (!json_ && json_error_.empty() && nests_deeper_than(msg_.payload, json_max_depth_)) {
+        json_error_ = fmt::format("payload nests deeper than JSON_MAX_DEPTH ({})", json_max_depth_);
+    }
     if (!json_ && json_error_.empty()) {
         auto parsed = nlohmann::json::parse(msg_.payload, nullptr, /*allow_exceptions=*/false);
         if (parsed.is_discarded()) {

@@ -1,30 +1,93 @@
 #include "routing/dispatcher.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
+#include <random>
+#include <thread>
 
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
 
 namespace routemq::detail {
+namespace {
+
+/// Exit status of a process whose broker did not confirm what a handled message produced: the
+/// message was not acknowledged, so it is delivered again (to this slot once it is restarted).
+constexpr int kExitUnconfirmed = 75;
+
+/// The wait before retry number `retry` (1-based): backoff doubled per retry, capped, jittered.
+std::chrono::milliseconds retry_wait(const retry_policy& p, int retry) {
+    auto wait = static_cast<double>(p.backoff.count());
+    for (int i = 1; i < retry && wait < static_cast<double>(p.backoff_max.count()); ++i) {
+        wait *= 2;
+    }
+    wait = std::min(wait, static_cast<double>(p.backoff_max.count()));
+    if (p.jitter > 0) {
+        thread_local std::minstd_rand random{std::random_device{}()};
+        std::uniform_real_distribution<double> spread(1.0 - p.jitter, 1.0 + p.jitter);
+        wait *= spread(random);
+    }
+    return std::chrono::milliseconds(static_cast<std::int64_t>(wait));
+}
+
+}  // namespace
+
+std::uint64_t message_digest(std::size_t route, std::string_view topic,
+                             std::string_view payload) noexcept {
+    // FNV-1a, 64 bits: stable across processes and runs, which std::hash does not promise.
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    const auto mix = [&h](std::string_view bytes) {
+        for (const unsigned char c : bytes) {
+            h = (h ^ c) * 0x100000001b3ULL;
+        }
+    };
+    mix(std::string_view(reinterpret_cast<const char*>(&route), sizeof(route)));
+    mix(topic);
+    mix(std::string_view("\0", 1));
+    mix(payload);
+    return h == 0 ? 1 : h;
+}
+
+std::string dead_letter_topic(std::string_view pattern, std::string_view topic) {
+    std::string out(pattern);
+    constexpr std::string_view kPlaceholder = "{topic}";
+    for (auto at = out.find(kPlaceholder); at != std::string::npos;
+         at = out.find(kPlaceholder, at + topic.size())) {
+        out.replace(at, kPlaceholder.size(), topic);
+    }
+    return out;
+}
 
 dispatcher::dispatcher(const router& r, std::vector<std::size_t> served,
                        std::vector<subscription> subscriptions, std::string process_name,
-                       dispatch_counters& counters)
+                       dispatch_counters& counters, const handling_settings& handling)
     : router_(r),
       served_(std::move(served)),
       subscriptions_(std::move(subscriptions)),
       process_(std::move(process_name)),
-      counters_(counters) {
+      counters_(counters),
+      policies_(r.routes().size()),
+      poison_max_crashes_(handling.poison_max_crashes),
+      json_max_depth_(handling.json_max_depth) {
     for (auto index : served_) {
-        by_filter_.insert(r.routes().at(index).pattern.filter(), index);
+        const auto& options = r.routes().at(index).options;
+        by_filter_.insert(r.routes()[index].pattern.filter(), index);
+        auto& p = policies_[index];
+        p.timeout = options.timeout.value_or(handling.timeout);
+        p.retry = options.retry.value_or(retry_policy{
+            handling.retry_attempts, handling.retry_backoff, handling.retry_backoff_max, 0.2});
+        p.dead_letter_topic = options.dead_letter_topic.empty() ? handling.dead_letter_topic
+                                                                : options.dead_letter_topic;
     }
 }
 
-void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
+void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
     counters_.received();
     const std::string_view topic = strip_share_prefix(msg.topic);
     bool any = false;
@@ -40,7 +103,7 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
             }
             for (auto index : subscriptions_[static_cast<std::size_t>(id - 1)].routes) {
                 any = true;
-                run_route(index, topic, msg, client);
+                run_route(index, topic, msg, out);
             }
         }
     } else {
@@ -52,7 +115,7 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
         }
         for (auto index : matched) {
             any = true;
-            run_route(index, topic, msg, client);
+            run_route(index, topic, msg, out);
         }
     }
     if (!any) {
@@ -62,37 +125,150 @@ void dispatcher::dispatch(const message& msg, publisher& client) noexcept {
     }
 }
 
-void dispatcher::run_route(std::size_t index, std::string_view topic, const message& msg,
-                           publisher& client) noexcept {
+outcome dispatcher::run_once(std::size_t index, std::string_view topic, const message& msg,
+                             outbox& out, std::string& error) noexcept {
     const auto& rt = router_.routes()[index];
-    const auto started = std::chrono::steady_clock::now();
-    auto result = outcome::handled;
     try {
-        context ctx(msg, rt.pattern.text(), client, process_);
-        if (!rt.pattern.match(topic, ctx.params())) {
+        context ctx(msg, rt.pattern.text(), out, process_, json_max_depth_);
+        rt.pattern.match(topic, ctx.params());  // run_route checked that it matches
+        rt.chain(ctx);
+        return outcome::handled;
+    } catch (const payload_error& e) {
+        error = e.what();
+        return outcome::bad_payload;
+    } catch (const std::exception& e) {
+        error = e.what();
+    } catch (...) {
+        error = "unknown exception";
+    }
+    return outcome::handler_error;
+}
+
+void dispatcher::run_route(std::size_t index, std::string_view topic, const message& msg,
+                           outbox& out) noexcept {
+    const auto& rt = router_.routes()[index];
+    const auto& policy = policies_[index];
+    std::string error;
+    try {
+        routemq::params unused;
+        if (!rt.pattern.match(topic, unused)) {
             counters_.no_route();
             spdlog::warn("topic '{}' does not match route '{}' it was delivered for; dropped",
                          topic, rt.pattern.text());
             return;
         }
-        rt.chain(ctx);
-    } catch (const payload_error& e) {
-        result = outcome::bad_payload;
-        spdlog::warn("bad payload on topic '{}' for route '{}': {}", topic, rt.pattern.text(),
-                     e.what());
-    } catch (const std::exception& e) {
-        result = outcome::handler_error;
-        spdlog::error("handler {} failed on topic '{}' (route '{}'): {}", rt.handler_name, topic,
-                      rt.pattern.text(), e.what());
     } catch (...) {
-        result = outcome::handler_error;
-        spdlog::error("handler {} failed on topic '{}' (route '{}'): unknown exception",
-                      rt.handler_name, topic, rt.pattern.text());
+        counters_.no_route();
+        return;
     }
-    const auto elapsed = std::chrono::steady_clock::now() - started;
-    counters_.ran(index, result,
-                  static_cast<std::uint64_t>(
-                      std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()));
+    const auto digest = message_digest(index, topic, msg.payload);
+    try {
+        std::string cause;
+        if (const int crashes = counters_.crashes(digest, cause);
+            crashes >= poison_max_crashes_ && poison_max_crashes_ > 0) {
+            error = fmt::format("killed {} workers (last: {})", crashes, cause);
+            spdlog::error(
+                "poison message on topic '{}' for route '{}' ({} bytes): it {}; not run "
+                "again",
+                topic, rt.pattern.text(), msg.payload.size(), error);
+            dead_letter(index, topic, msg, out, dead_letter_reason::poison, error, 0);
+            return;
+        }
+    } catch (...) {
+        // Cannot tell: run it; the rule applies again if it kills this worker too.
+    }
+    const int attempts = std::max(1, policy.retry.attempts);
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+        const auto started = std::chrono::steady_clock::now();
+        counters_.begin(index, topic, digest, policy.timeout);
+        const auto result = run_once(index, topic, msg, out, error);
+        counters_.end();
+        counters_.ran(
+            index, result,
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count()));
+        try {
+            if (result == outcome::handled) {
+                confirm_or_exit(out, topic, "results");
+                return;
+            }
+            if (result == outcome::bad_payload) {
+                spdlog::warn("bad payload on topic '{}' for route '{}': {}", topic,
+                             rt.pattern.text(), error);
+                dead_letter(index, topic, msg, out, dead_letter_reason::payload, error, attempt);
+                return;
+            }
+            if (attempt < attempts) {
+                const auto wait = retry_wait(policy.retry, attempt);
+                spdlog::warn(
+                    "handler {} failed on topic '{}' (route '{}', attempt {} of {}): {}; "
+                    "retrying in {} ms",
+                    rt.handler_name, topic, rt.pattern.text(), attempt, attempts, error,
+                    wait.count());
+                counters_.retried(index);
+                std::this_thread::sleep_for(wait);
+                continue;
+            }
+            spdlog::error("handler {} failed on topic '{}' (route '{}'{}): {}", rt.handler_name,
+                          topic, rt.pattern.text(),
+                          attempts > 1 ? fmt::format(", all {} attempts", attempts) : "", error);
+        } catch (...) {
+            // Logging failed (out of memory): the message still goes where it must below.
+        }
+    }
+    dead_letter(index, topic, msg, out, dead_letter_reason::failed, error, attempts);
+}
+
+void dispatcher::dead_letter(std::size_t index, std::string_view topic, const message& msg,
+                             outbox& out, dead_letter_reason why, const std::string& error,
+                             int attempts) noexcept {
+    const auto& rt = router_.routes()[index];
+    std::string to;
+    try {
+        to = dead_letter_topic(policies_[index].dead_letter_topic, topic);
+        const user_properties properties = {
+            {"routemq-reason", std::string(reason_name(why))},
+            {"routemq-route", rt.pattern.text()},
+            {"routemq-error", error},
+            {"routemq-attempts", std::to_string(attempts)},
+            {"routemq-topic", std::string(topic)},
+            {"routemq-process", fmt::format("{} (pid {})", process_, getpid())},
+        };
+        out.publish(to, msg.payload, 1, false, properties);
+    } catch (const std::exception& e) {
+        spdlog::critical(
+            "cannot publish the dead letter of topic '{}' to '{}': {}; exiting so "
+            "that the message is delivered again",
+            topic, to, e.what());
+        std::_Exit(kExitUnconfirmed);
+    }
+    confirm_or_exit(out, topic, "dead letter");
+    counters_.dead_lettered(index, why);
+    try {
+        spdlog::warn("message on topic '{}' (route '{}') sent to dead-letter topic '{}' ({})",
+                     topic, rt.pattern.text(), to, reason_name(why));
+    } catch (...) {
+    }
+}
+
+void dispatcher::confirm_or_exit(outbox& out, std::string_view topic, const char* what) noexcept {
+    bool confirmed = false;
+    try {
+        confirmed = out.confirm(kConfirmTimeout);
+    } catch (...) {
+    }
+    if (!confirmed) {
+        try {
+            spdlog::critical(
+                "the broker did not confirm the {} of the message on topic '{}' "
+                "within {} s; exiting without acknowledging it, so that it is "
+                "delivered again",
+                what, topic, kConfirmTimeout.count());
+        } catch (...) {
+        }
+        std::_Exit(kExitUnconfirmed);
+    }
 }
 
 }  // namespace routemq::detail

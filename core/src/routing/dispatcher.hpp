@@ -1,30 +1,51 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "routemq/message.hpp"
 #include "routemq/router.hpp"
+#include "routemq/settings.hpp"
 #include "routing/counters.hpp"
+#include "routing/outbox.hpp"
 #include "routing/subscriptions.hpp"
 #include "routing/topic_trie.hpp"
 
 namespace routemq::detail {
+
+/// A message's fingerprint for the poison rule: route, topic and payload, never 0.
+std::uint64_t message_digest(std::size_t route, std::string_view topic,
+                             std::string_view payload) noexcept;
+
+/// The dead-letter topic for `topic`: `pattern` with `{topic}` replaced.
+std::string dead_letter_topic(std::string_view pattern, std::string_view topic);
+
+/// How long the dispatcher waits for the broker to confirm a message's results or its dead
+/// letter before it gives up on the process (see dispatch()).
+inline constexpr std::chrono::seconds kConfirmTimeout{30};
 
 /// Chooses the routes for each delivery and runs them, catching every failure.
 ///
 /// A delivery carrying MQTT 5 subscription identifiers runs the routes of exactly those
 /// subscriptions; one without (MQTT 3.1.1) runs every served route whose filter matches its
 /// topic, found in a topic trie. Either way a route runs at most once per delivery.
+///
+/// A handler that throws is retried in place (the message is not acknowledged meanwhile); after
+/// the last attempt, on a payload error, or for a message that killed too many workers, the
+/// message goes to the dead-letter topic. dispatch() returns, and the message is acknowledged,
+/// only once the broker confirmed what the handlers published (or the dead letter).
 class dispatcher {
 public:
     /// Serves `served` (indexes into r.routes()) through `subscriptions` (their
     /// plan_subscriptions), naming itself `process_name` to handlers and counting into `counters`;
-    /// `r` and `counters` must outlive it.
+    /// route options left unset take their value from `handling`. `r` and `counters` must
+    /// outlive it.
     dispatcher(const router& r, std::vector<std::size_t> served,
                std::vector<subscription> subscriptions, std::string process_name,
-               dispatch_counters& counters);
+               dispatch_counters& counters, const handling_settings& handling);
 
     /// The subscriptions to make for the served routes, in identifier order.
     const std::vector<subscription>& subscriptions() const noexcept { return subscriptions_; }
@@ -33,18 +54,39 @@ public:
     const std::string& process_name() const noexcept { return process_; }
 
     /// Runs every route the delivery is for, once each. Never throws: bad payloads, handler
-    /// errors and unmatched topics are logged and counted.
-    void dispatch(const message& msg, publisher& client) noexcept;
+    /// errors and unmatched topics are logged and counted. When the broker does not confirm the
+    /// results or a dead letter within kConfirmTimeout, the process exits (status 75) without
+    /// acknowledging the message, so that it is delivered again.
+    void dispatch(const message& msg, outbox& out) noexcept;
+
+    /// A route's options with the settings' defaults filled in.
+    struct route_policy {
+        std::chrono::milliseconds timeout{0};
+        retry_policy retry;
+        std::string dead_letter_topic;
+    };
+    const route_policy& policy(std::size_t route) const { return policies_.at(route); }
 
 private:
+    /// One run of the chain; the error text when it failed.
+    outcome run_once(std::size_t index, std::string_view topic, const message& msg, outbox& out,
+                     std::string& error) noexcept;
     void run_route(std::size_t index, std::string_view topic, const message& msg,
-                   publisher& client) noexcept;
+                   outbox& out) noexcept;
+    void dead_letter(std::size_t index, std::string_view topic, const message& msg, outbox& out,
+                     dead_letter_reason why, const std::string& error, int attempts) noexcept;
+    /// Waits for the broker to have what was published; exits the process when it does not.
+    void confirm_or_exit(outbox& out, std::string_view topic, const char* what) noexcept;
 
     const router& router_;
     std::vector<std::size_t> served_;
     std::vector<subscription> subscriptions_;
     std::string process_;
     dispatch_counters& counters_;
+    /// Indexed like router::routes(); only served routes are filled in.
+    std::vector<route_policy> policies_;
+    int poison_max_crashes_;
+    int json_max_depth_;
     topic_trie by_filter_;
 };
 

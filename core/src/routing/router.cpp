@@ -97,6 +97,22 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
             "invalid route '{}': no_local cannot be set on a shared route (MQTT 5 forbids it)",
             text));
     }
+    if (options.timeout && options.timeout->count() < 0) {
+        throw route_error(fmt::format("invalid route '{}': timeout is negative", text));
+    }
+    if (const auto& r = options.retry) {
+        if (r->attempts < 1 || r->backoff.count() < 0 || r->backoff_max < r->backoff ||
+            r->jitter < 0 || r->jitter > 1) {
+            throw route_error(fmt::format(
+                "invalid route '{}': retry needs attempts >= 1, 0 <= backoff <= backoff_max and "
+                "jitter in [0, 1]",
+                text));
+        }
+    }
+    if (options.dead_letter_topic.find_first_of("+#") != std::string::npos) {
+        throw route_error(fmt::format("invalid route '{}': dead_letter_topic '{}' has a wildcard",
+                                      text, options.dead_letter_topic));
+    }
     // Compose the onion once: the first listed middleware ends up outermost.
     std::vector<middleware> layers = outer;
     layers.insert(layers.end(), options.middleware.begin(), options.middleware.end());

@@ -25,10 +25,11 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                    std::vector<std::size_t> routes, bool persistent_session,
                    std::shared_ptr<shared_metrics> metrics, std::size_t slot)
     : counters_(metrics, slot),
-      dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_),
+      dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_,
+                  s.handling),
       client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
               dispatcher_.subscriptions(),
-              [this](const message& m) { dispatcher_.dispatch(m, client_); }) {
+              [this](const message& m) { dispatcher_.dispatch(m, out_); }) {
     for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
     }
@@ -51,7 +52,7 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
     });
 }
 
-void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first) {
+void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session) {
     if (unsubscribe_first) {
         // Returns once the broker answered: any handler running when it was sent has finished,
         // because Paho reads the answer on the thread that runs handlers.
@@ -61,7 +62,7 @@ void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first) {
         client_.wait_quiet(std::chrono::milliseconds(300), timeout);
     }
     client_.disconnect(std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(2)),
-                       /*end_session=*/true);
+                       end_session);
 }
 
 void endpoint::log_stats() const {

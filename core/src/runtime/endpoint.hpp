@@ -29,19 +29,38 @@ public:
         return client_.wait_subscribed(timeout);
     }
     /// Graceful stop: optionally unsubscribe first (so the broker stops sending), let the handler
-    /// in progress finish, then disconnect ending the session.
-    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first);
+    /// in progress finish, then disconnect, ending the session when `end_session`.
+    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session = true);
 
     const dispatcher& routes() const noexcept { return dispatcher_; }
     /// Logs the slot's totals: received, handled, unrouted, bad payloads, handler errors.
     void log_stats() const;
 
 private:
+    /// Interim: the MQTT client as the outbox (replaced by the confirmed outgoing connection).
+    class client_outbox final : public outbox {
+    public:
+        explicit client_outbox(mqtt_client& c) : client_(c) {}
+        void publish(const std::string& topic, std::string_view payload, int qos,
+                     bool retain) override {
+            client_.publish(topic, payload, qos, retain);
+        }
+        void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+                     const user_properties&) override {
+            client_.publish(topic, payload, qos, retain);
+        }
+        bool confirm(std::chrono::milliseconds) override { return true; }
+
+    private:
+        mqtt_client& client_;
+    };
+
     slot_counters counters_;
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};
     mqtt_client client_;
+    client_outbox out_{client_};
 };
 
 }  // namespace routemq::detail

@@ -87,8 +87,8 @@ int lifecycle(parts& p, const settings& s) {
     }
     if (sig == 0) {
         if (p.workers) {
-            spdlog::info("serving {} routes here and supervising {} workers", p.route_count,
-                         p.workers->planned());
+            spdlog::info("supervising {} workers for {} routes", p.workers->planned(),
+                         p.route_count);
         } else {
             spdlog::info("serving {} routes on {} subscriptions", p.route_count,
                          p.ep->routes().subscriptions().size());
@@ -100,19 +100,33 @@ int lifecycle(parts& p, const settings& s) {
     if (p.pod) {
         p.pod->manager().stopping.store(1);  // no longer ready: the pod is going away
     }
+    // A worker whose manager died is not being stopped: it leaves its subscriptions and its
+    // session for the replacement manager's worker in its slot, which receives what the broker
+    // queued meanwhile.
+    const bool manager_gone = p.unsubscribe_first && sig == kManagerGoneSignal;
+    std::size_t killed = 0;
     if (p.workers) {
         spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
-        p.workers->stop_all(grace);
+        killed = p.workers->stop_all(grace);
+    } else if (manager_gone) {
+        spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
     } else {
         spdlog::info("received {}; {}", strsignal(sig),
                      p.unsubscribe_first ? "unsubscribing and finishing" : "stopping");
     }
     if (p.ep) {
-        p.ep->stop(grace, p.unsubscribe_first);
+        p.ep->stop(grace, p.unsubscribe_first && !manager_gone, !manager_gone);
         p.ep->log_stats();
     }
     if (p.workers) {
         spdlog::info("all workers stopped ({} restarts while running)", p.workers->restarts());
+        if (killed > 0) {
+            spdlog::error(
+                "{} workers overran SHUTDOWN_GRACE_SECONDS and were killed; their "
+                "messages in hand are delivered again",
+                killed);
+            return kExitFailure;
+        }
     }
     return kExitOk;
 }
@@ -145,21 +159,25 @@ parts single_parts(const settings& s, const router& r) {
     return p;
 }
 
+/// The manager runs no application code: every route, shared or not, is served by a supervised
+/// worker, so no message can take the whole pod down.
 parts manager_parts(const settings& s, const router& r, const worker_invocation& invocation) {
     auto plan = plan_workers(r, invocation.worker_count);
     if (plan.empty()) {
-        spdlog::warn("--workers: there are no shared routes, so no workers to start");
+        spdlog::warn("--workers: there are no routes, so no workers to start");
     }
     parts p;
-    // Slot 0 is this process, slot i worker w<i>; the workers inherit the region.
+    // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.
     p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
-    const auto here = main_process_routes(r);
-    p.route_count = here.size();
-    if (!here.empty()) {
-        p.ep = std::make_unique<endpoint>(s, r, "main", here, false, p.pod, 0);
+    p.route_count = r.routes().size();
+    supervision how{s.workers.restart_backoff,
+                    s.workers.restart_backoff_max,
+                    s.handling.poison_max_crashes,
+                    {}};
+    for (const auto& rt : r.routes()) {
+        how.route_names.push_back(rt.pattern.text());
     }
-    p.workers = std::make_unique<supervisor>(std::move(plan), invocation, s.workers.restart_backoff,
-                                             s.workers.restart_backoff_max, p.pod);
+    p.workers = std::make_unique<supervisor>(std::move(plan), invocation, std::move(how), p.pod);
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);
     return p;
@@ -173,6 +191,8 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
             fmt::format("worker slot {} is not in the plan of {} workers", slot, plan.size()));
     }
     const auto& routes = plan[static_cast<std::size_t>(slot - 1)].routes;
+    // Every worker keeps a persistent session, the one serving non-shared routes too: what the
+    // broker queues while it restarts is not lost.
     // Started by hand (no manager): count into a region of its own.
     auto region =
         invocation.metrics_fd >= 0

@@ -13,6 +13,7 @@ sigset_t stop_signals() {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, kManagerGoneSignal);
     return set;
 }
 

@@ -12,29 +12,30 @@
 #include <cstring>
 #include <thread>
 
+#include "metrics/death.hpp"
+#include "runtime/signals.hpp"
+
 namespace routemq::detail {
 namespace {
 
 /// A worker that lived this long before dying starts the backoff over.
 constexpr auto kHealthyUptime = std::chrono::seconds(10);
 
-std::string describe_exit(int status) {
-    if (WIFSIGNALED(status)) {
-        const int sig = WTERMSIG(status);
-        return fmt::format("was killed by signal {} ({})", sig, strsignal(sig));
-    }
-    return fmt::format("exited with status {}", WEXITSTATUS(status));
+/// Exit status of a worker whose broker did not confirm a message's results: it left the message
+/// unacknowledged on purpose, and the message is not to blame (see dispatcher.hpp).
+constexpr int kExitUnconfirmed = 75;
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 }  // namespace
 
-supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch,
-                       std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
+supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch, supervision how,
                        std::shared_ptr<shared_metrics> metrics)
-    : launch_(std::move(launch)),
-      metrics_(std::move(metrics)),
-      backoff_(backoff),
-      backoff_max_(backoff_max) {
+    : launch_(std::move(launch)), metrics_(std::move(metrics)), how_(std::move(how)) {
     for (auto& spec : plan) {
         metrics_->process(static_cast<std::size_t>(spec.slot)).expected.store(1);
         workers_.push_back({std::move(spec)});
@@ -87,9 +88,10 @@ void supervisor::spawn(worker& w) {
     const pid_t parent = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
-        // The worker gets SIGTERM (and stops gracefully) when the manager dies, even by SIGKILL;
-        // if the manager is already gone, there is nothing to serve for.
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        // The worker gets SIGUSR1 when the manager dies, even by SIGKILL: it leaves its session
+        // for a replacement manager (signals.hpp). If the manager is already gone, there is
+        // nothing to serve for.
+        prctl(PR_SET_PDEATHSIG, kManagerGoneSignal);
         if (getppid() != parent) {
             _exit(0);
         }
@@ -106,31 +108,83 @@ void supervisor::spawn(worker& w) {
     if (pid < 0) {
         spdlog::error("cannot start worker w{}: fork failed: {}", w.spec.slot, strerror(errno));
         w.pid = -1;
-        w.restart_at = clock::now() + backoff_;
+        w.restart_at = clock::now() + how_.backoff;
         return;
     }
     w.pid = pid;
     w.started = clock::now();
+    w.timed_out = false;
     metrics_->process(static_cast<std::size_t>(w.spec.slot)).pid.store(pid);
     publish_pool();
     spdlog::info("worker w{} started (pid {})", w.spec.slot, pid);
 }
 
+void supervisor::blame_message(worker& w, int status) {
+    const auto slot = static_cast<std::size_t>(w.spec.slot);
+    const auto work = metrics_->work(slot);
+    const bool abnormal = w.timed_out || WIFSIGNALED(status) ||
+                          (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kExitUnconfirmed);
+    if (work.route == 0 || !abnormal) {
+        metrics_->end_work(slot);
+        return;
+    }
+    const auto route = work.route - 1;
+    const auto crashes = metrics_->add_crash(work.digest, w.timed_out ? kTimedOut : status);
+    if (route < metrics_->routes()) {
+        metrics_->route(slot, route).crashes.fetch_add(1);
+    }
+    metrics_->end_work(slot);
+    spdlog::error(
+        "worker w{} died ({}) while handling topic '{}' on route '{}' (message {:016x}, {} ms "
+        "in); it has killed {} of at most {} workers{}",
+        w.spec.slot, describe_death(w.timed_out ? kTimedOut : status), work.topic,
+        route < how_.route_names.size() ? how_.route_names[route] : "?", work.digest,
+        steady_ms() - work.started_ms, crashes, how_.poison_max_crashes,
+        crashes >= how_.poison_max_crashes ? "; when it comes back it goes to the dead-letter topic"
+                                           : "");
+}
+
+void supervisor::watch(worker& w) {
+    const auto slot = static_cast<std::size_t>(w.spec.slot);
+    const auto& cells = metrics_->process(slot).work;
+    if (w.timed_out || cells.route.load() == 0 || cells.timeout_ms.load() <= 0) {
+        return;
+    }
+    const auto work = metrics_->work(slot);
+    const auto elapsed = steady_ms() - work.started_ms;
+    if (work.route == 0 || work.timeout_ms <= 0 || elapsed <= work.timeout_ms) {
+        return;
+    }
+    const auto route = work.route - 1;
+    spdlog::error(
+        "worker w{} (pid {}): handler of route '{}' on topic '{}' has run {} ms, past "
+        "its timeout of {} ms; killing the worker",
+        w.spec.slot, w.pid, route < how_.route_names.size() ? how_.route_names[route] : "?",
+        work.topic, elapsed, work.timeout_ms);
+    w.timed_out = true;
+    if (route < metrics_->routes()) {
+        metrics_->route(slot, route).timeouts.fetch_add(1);
+    }
+    metrics_->manager().handler_timeouts.fetch_add(1);
+    kill(w.pid, SIGKILL);
+}
+
 void supervisor::reaped(worker& w, int status) {
     const auto uptime = clock::now() - w.started;
+    blame_message(w, status);
     forget(w);
     if (stopping_) {
         return;
     }
     w.quick_deaths = uptime >= kHealthyUptime ? 1 : w.quick_deaths + 1;
-    auto delay = backoff_;
-    for (int i = 1; i < w.quick_deaths && delay < backoff_max_; ++i) {
+    auto delay = how_.backoff;
+    for (int i = 1; i < w.quick_deaths && delay < how_.backoff_max; ++i) {
         delay *= 2;
     }
-    delay = std::min(delay, backoff_max_);
+    delay = std::min(delay, how_.backoff_max);
     w.restart_at = clock::now() + delay;
     spdlog::warn("worker w{} {} after {} ms; restarting in the same slot in {} ms ({} in a row)",
-                 w.spec.slot, describe_exit(status),
+                 w.spec.slot, describe_death(w.timed_out ? kTimedOut : status),
                  std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count(),
                  delay.count(), w.quick_deaths);
 }
@@ -141,6 +195,8 @@ void supervisor::tick() {
             int status = 0;
             if (waitpid(w.pid, &status, WNOHANG) == w.pid) {
                 reaped(w, status);
+            } else {
+                watch(w);
             }
         }
         if (w.pid <= 0 && !stopping_ && clock::now() >= w.restart_at) {
@@ -150,7 +206,7 @@ void supervisor::tick() {
     }
 }
 
-void supervisor::stop_all(std::chrono::milliseconds grace) {
+std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {
     stopping_ = true;
     for (auto& w : workers_) {
         if (w.pid > 0) {
@@ -164,22 +220,26 @@ void supervisor::stop_all(std::chrono::milliseconds grace) {
             if (w.pid > 0 && waitpid(w.pid, &status, WNOHANG) == w.pid) {
                 if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
                     spdlog::warn("worker w{} {} while stopping", w.spec.slot,
-                                 describe_exit(status));
+                                 describe_death(status));
                 }
                 forget(w);
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    std::size_t killed = 0;
     for (auto& w : workers_) {
         if (w.pid > 0) {
             spdlog::error("worker w{} (pid {}) still running after {} ms; killing it", w.spec.slot,
                           w.pid, grace.count());
             kill(w.pid, SIGKILL);
             waitpid(w.pid, nullptr, 0);
+            metrics_->end_work(static_cast<std::size_t>(w.spec.slot));
             forget(w);
+            ++killed;
         }
     }
+    return killed;
 }
 
 }  // namespace routemq::detail

@@ -12,23 +12,38 @@
 
 namespace routemq::detail {
 
+/// How the supervisor restarts workers and judges the messages that kill them.
+struct supervision {
+    std::chrono::milliseconds backoff{500};
+    std::chrono::milliseconds backoff_max{30000};
+    /// POISON_MAX_CRASHES, for the log line that counts a message's crashes.
+    int poison_max_crashes = 2;
+    /// Route patterns, indexed like router::routes(), to name them in logs.
+    std::vector<std::string> route_names;
+};
+
 /// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
 /// them all in parallel. Lives in the main thread of the manager. Keeps the workers' slots of
 /// `metrics` (slot i = worker w<i>) and its pool cells current.
+///
+/// It also watches what each worker handles (work_cells): a handler past its route's timeout gets
+/// its worker killed, and a worker that dies while handling a message has that message counted
+/// in the poison table, which workers consult before running a message again.
 class supervisor {
 public:
-    supervisor(std::vector<worker_spec> plan, worker_invocation launch,
-               std::chrono::milliseconds backoff, std::chrono::milliseconds backoff_max,
+    supervisor(std::vector<worker_spec> plan, worker_invocation launch, supervision how,
                std::shared_ptr<shared_metrics> metrics);
     ~supervisor();
     supervisor(const supervisor&) = delete;
     supervisor& operator=(const supervisor&) = delete;
 
     void start_all();
-    /// Reaps dead workers and starts the ones whose backoff has passed; call often.
+    /// Reaps dead workers, kills handlers past their timeout, and starts the workers whose
+    /// backoff has passed; call often.
     void tick();
-    /// SIGTERM to every worker at once, waits up to `grace`, then SIGKILL what is left.
-    void stop_all(std::chrono::milliseconds grace);
+    /// SIGTERM to every worker at once, waits up to `grace`, then SIGKILL what is left; returns
+    /// how many had to be killed.
+    std::size_t stop_all(std::chrono::milliseconds grace);
 
     std::size_t planned() const noexcept { return workers_.size(); }
     std::size_t running() const noexcept;
@@ -42,10 +57,16 @@ private:
         clock::time_point started{};
         clock::time_point restart_at{};
         int quick_deaths = 0;
+        /// Killed by the supervisor for a handler past its timeout.
+        bool timed_out = false;
     };
 
     void spawn(worker& w);
     void reaped(worker& w, int status);
+    /// Kills `w` when its handler runs past its timeout.
+    void watch(worker& w);
+    /// `w` died abnormally: counts the message it was handling, if any, toward the poison rule.
+    void blame_message(worker& w, int status);
     /// The worker's process is gone: it is neither running nor connected.
     void forget(worker& w);
     void publish_pool() const;
@@ -53,8 +74,7 @@ private:
     std::vector<worker> workers_;
     worker_invocation launch_;
     std::shared_ptr<shared_metrics> metrics_;
-    std::chrono::milliseconds backoff_;
-    std::chrono::milliseconds backoff_max_;
+    supervision how_;
     int restarts_ = 0;
     bool stopping_ = false;
 };

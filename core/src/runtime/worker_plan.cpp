@@ -24,25 +24,25 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count) {
         }
     }
     std::vector<worker_spec> plan;
-    if (shared.empty()) {
-        return plan;
-    }
-    if (worker_count > 0) {
-        for (int slot = 1; slot <= worker_count; ++slot) {
+    int slot = 1;
+    if (!shared.empty() && worker_count > 0) {
+        for (; slot <= worker_count; ++slot) {
             plan.push_back({slot, shared});
         }
-        return plan;
-    }
-    int slot = 1;
-    for (auto index : shared) {
-        for (int n = 0; n < r.routes()[index].options.worker_count; ++n) {
-            plan.push_back({slot++, {index}});
+    } else {
+        for (auto index : shared) {
+            for (int n = 0; n < r.routes()[index].options.worker_count; ++n) {
+                plan.push_back({slot++, {index}});
+            }
         }
+    }
+    if (auto unshared = unshared_routes(r); !unshared.empty()) {
+        plan.push_back({slot, std::move(unshared)});
     }
     return plan;
 }
 
-std::vector<std::size_t> main_process_routes(const router& r) {
+std::vector<std::size_t> unshared_routes(const router& r) {
     std::vector<std::size_t> out;
     for (std::size_t i = 0; i < r.routes().size(); ++i) {
         if (!r.routes()[i].options.shared) {
@@ -53,15 +53,16 @@ std::vector<std::size_t> main_process_routes(const router& r) {
 }
 
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan) {
-    std::string out = fmt::format("WORKERS ({} with --workers)\n", plan.size());
+    std::string out =
+        fmt::format("WORKERS ({} with --workers; the manager runs no routes)\n", plan.size());
     if (plan.empty()) {
-        return out + "  none: no shared routes\n";
+        return out + "  none: no routes\n";
     }
     for (const auto& w : plan) {
-        out += fmt::format("  {:<6} {}\n", fmt::format("w{}", w.slot), pattern_list(r, w.routes));
+        const bool shared = r.routes()[w.routes.front()].options.shared;
+        out += fmt::format("  {:<6} {}{}\n", fmt::format("w{}", w.slot), pattern_list(r, w.routes),
+                           shared ? "" : "  (not shared)");
     }
-    const auto names = pattern_list(r, main_process_routes(r));
-    out += fmt::format("  {:<6} {}\n", "main", names.empty() ? "(no routes)" : names);
     return out;
 }
 

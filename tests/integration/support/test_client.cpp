@@ -14,6 +14,14 @@ int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
         topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
                       : std::string(topic),
         std::string(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen))};
+    for (int i = 0; i < m->properties.count; ++i) {
+        const auto& p = m->properties.array[i];
+        if (p.identifier == MQTTPROPERTY_CODE_USER_PROPERTY) {
+            r.properties.emplace_back(
+                std::string(p.value.data.data, static_cast<std::size_t>(p.value.data.len)),
+                std::string(p.value.value.data, static_cast<std::size_t>(p.value.value.len)));
+        }
+    }
     {
         std::lock_guard lock(self->mu_);
         self->inbox_.push_back(std::move(r));
@@ -24,11 +32,15 @@ int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
     return 1;
 }
 
-test_client::test_client(int port, const std::string& client_id, bool receive) {
+test_client::test_client(int port, const std::string& client_id, bool receive, bool mqtt5)
+    : mqtt5_(mqtt5) {
     const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
     MQTTClient client = nullptr;
-    if (MQTTClient_create(&client, uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
-                          nullptr) != MQTTCLIENT_SUCCESS) {
+    MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
+    co.MQTTVersion = mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
+    if (MQTTClient_createWithOptions(&client, uri.c_str(), client_id.c_str(),
+                                     MQTTCLIENT_PERSISTENCE_NONE, nullptr,
+                                     &co) != MQTTCLIENT_SUCCESS) {
         throw std::runtime_error("test client: create failed");
     }
     handle_ = client;
@@ -41,10 +53,22 @@ test_client::test_client(int port, const std::string& client_id, bool receive) {
             nullptr);
     }
     MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
-    opts.cleansession = 1;
+    if (mqtt5) {
+        opts = MQTTClient_connectOptions_initializer5;
+        opts.cleanstart = 1;
+    } else {
+        opts.cleansession = 1;
+    }
     opts.keepAliveInterval = 30;
     opts.maxInflightMessages = 1000;
-    const int rc = MQTTClient_connect(client, &opts);
+    int rc = MQTTCLIENT_SUCCESS;
+    if (mqtt5) {
+        MQTTResponse response = MQTTClient_connect5(client, &opts, nullptr, nullptr);
+        rc = response.reasonCode;
+        MQTTResponse_free(response);
+    } else {
+        rc = MQTTClient_connect(client, &opts);
+    }
     if (rc != MQTTCLIENT_SUCCESS) {
         MQTTClient_destroy(&client);
         throw std::runtime_error("test client: connect to " + uri +
@@ -59,6 +83,16 @@ test_client::~test_client() {
 }
 
 void test_client::subscribe(const std::string& filter, int qos) {
+    if (mqtt5_) {
+        MQTTResponse response = MQTTClient_subscribe5(static_cast<MQTTClient>(handle_),
+                                                      filter.c_str(), qos, nullptr, nullptr);
+        const bool ok = response.reasonCode == qos;
+        MQTTResponse_free(response);
+        if (!ok) {
+            throw std::runtime_error("test client: subscribe to " + filter + " failed");
+        }
+        return;
+    }
     if (MQTTClient_subscribe(static_cast<MQTTClient>(handle_), filter.c_str(), qos) !=
         MQTTCLIENT_SUCCESS) {
         throw std::runtime_error("test client: subscribe to " + filter + " failed");
@@ -72,7 +106,15 @@ void test_client::publish(const std::string& topic, const std::string& payload, 
     m.qos = qos;
     MQTTClient_deliveryToken token = 0;
     auto client = static_cast<MQTTClient>(handle_);
-    if (MQTTClient_publishMessage(client, topic.c_str(), &m, &token) != MQTTCLIENT_SUCCESS ||
+    int rc = MQTTCLIENT_SUCCESS;
+    if (mqtt5_) {
+        MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
+        rc = response.reasonCode;
+        MQTTResponse_free(response);
+    } else {
+        rc = MQTTClient_publishMessage(client, topic.c_str(), &m, &token);
+    }
+    if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
         throw std::runtime_error("test client: publish to " + topic + " failed");
     }

@@ -15,6 +15,18 @@ namespace test {
 struct received {
     std::string topic;
     std::string payload;
+    /// MQTT 5 user properties (a client made with `mqtt5`).
+    std::vector<std::pair<std::string, std::string>> properties = {};
+
+    /// The value of user property `name`, or "" when absent.
+    std::string property(const std::string& name) const {
+        for (const auto& [k, v] : properties) {
+            if (k == name) {
+                return v;
+            }
+        }
+        return "";
+    }
 };
 
 /// A plain Paho MQTTClient (MQTT 3.1.1) that publishes and collects what it receives: the
@@ -23,7 +35,8 @@ class test_client {
 public:
     /// A client that only publishes (`receive` false) runs Paho synchronously, which completes
     /// QoS 1 publishes as fast as the broker answers.
-    test_client(int port, const std::string& client_id, bool receive = true);
+    /// `mqtt5`: speak MQTT 5 (received messages carry their user properties).
+    test_client(int port, const std::string& client_id, bool receive = true, bool mqtt5 = false);
     ~test_client();
     test_client(const test_client&) = delete;
     test_client& operator=(const test_client&) = delete;
@@ -46,6 +59,7 @@ private:
     static int on_message(void* ctx, char* topic, int topic_len, void* message);
 
     void* handle_ = nullptr;
+    bool mqtt5_ = false;
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<received> inbox_;

@@ -4,22 +4,46 @@
 #include <string>
 #include <vector>
 
+#include "routing/outbox.hpp"
+
 namespace test {
 
-/// Records what a handler publishes, for unit tests that need no broker.
-class recording_publisher : public routemq::publisher {
+/// Records what a handler publishes (and dead letters), for unit tests that need no broker. Its
+/// confirm() answers `confirms` and counts the calls.
+class recording_publisher : public routemq::detail::outbox {
 public:
     struct sent {
         std::string topic;
         std::string payload;
         int qos;
         bool retain;
+        routemq::user_properties properties = {};
+
+        /// The value of user property `name`, or "" when absent.
+        std::string property(const std::string& name) const {
+            for (const auto& [k, v] : properties) {
+                if (k == name) {
+                    return v;
+                }
+            }
+            return "";
+        }
     };
     std::vector<sent> messages;
+    bool confirms = true;
+    int confirm_calls = 0;
 
     void publish(const std::string& topic, std::string_view payload, int qos,
                  bool retain) override {
         messages.push_back({topic, std::string(payload), qos, retain});
+    }
+    void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+                 const routemq::user_properties& properties) override {
+        messages.push_back({topic, std::string(payload), qos, retain, properties});
+    }
+    bool confirm(std::chrono::milliseconds) override {
+        ++confirm_calls;
+        return confirms;
     }
 };
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "routemq/settings.hpp"
 #include "routing/counters.hpp"
 #include "routing/dispatcher.hpp"
 #include "routing/subscriptions.hpp"
@@ -18,8 +19,15 @@ struct plain_counters : routemq::detail::dispatch_counters {
     std::uint64_t handled = 0;
     std::uint64_t bad_payload = 0;
     std::uint64_t handler_error = 0;
+    std::uint64_t retries = 0;
+    /// Dead letters by reason name.
+    std::map<std::string, int> dead_letters;
     /// Runs per route index, whatever the outcome.
     std::map<std::size_t, int> runs;
+    /// Answer of crashes(): the poison table as a manager would fill it.
+    std::map<std::uint64_t, int> crashed;
+    /// begin() calls not yet ended.
+    int in_hand = 0;
 
     void received() noexcept override { ++received_total; }
     void no_route() noexcept override { ++no_route_total; }
@@ -37,7 +45,32 @@ struct plain_counters : routemq::detail::dispatch_counters {
                 break;
         }
     }
+    void retried(std::size_t) noexcept override { ++retries; }
+    void dead_lettered(std::size_t, routemq::detail::dead_letter_reason why) noexcept override {
+        ++dead_letters[std::string(routemq::detail::reason_name(why))];
+    }
+    void begin(std::size_t, std::string_view, std::uint64_t,
+               std::chrono::milliseconds) noexcept override {
+        ++in_hand;
+    }
+    void end() noexcept override { --in_hand; }
+    int crashes(std::uint64_t digest, std::string& last_cause) const override {
+        const auto it = crashed.find(digest);
+        if (it == crashed.end()) {
+            return 0;
+        }
+        last_cause = "killed by signal 11 (Segmentation fault)";
+        return it->second;
+    }
 };
+
+/// The default handling settings, with retries that do not wait (unit tests stay fast).
+inline routemq::handling_settings quick_handling() {
+    auto h = routemq::load_settings({}, {}).handling;
+    h.retry_backoff = std::chrono::milliseconds(0);
+    h.retry_backoff_max = std::chrono::milliseconds(0);
+    return h;
+}
 
 struct counters_holder {
     plain_counters counters;
@@ -53,9 +86,10 @@ public:
     test_dispatcher(const routemq::router& r, const std::string& group, const std::string& process,
                     const std::vector<std::size_t>& served)
         : dispatcher(r, served, routemq::detail::plan_subscriptions(r, served, group), process,
-                     counters_holder::counters) {}
+                     counters_holder::counters, quick_handling()) {}
 
     const plain_counters& counts() const noexcept { return counters_holder::counters; }
+    plain_counters& counts() noexcept { return counters_holder::counters; }
 };
 
 }  // namespace test
