@@ -18,5 +18,8 @@ struct device_controller {
 struct order_book {
     void place(routemq::context& ctx);
 };
+namespace orders {
+void place(routemq::context& ctx);
+}
 routemq::middleware log_requests();
 routemq::middleware json_required();
