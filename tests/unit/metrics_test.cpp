@@ -7,6 +7,7 @@
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
 #include <stdexcept>
+#include <thread>
 
 #include "metrics/exposition.hpp"
 #include "metrics/health.hpp"
@@ -172,6 +173,54 @@ TEST(Readiness, NamesEveryMissingPiece) {
     m->manager().stopping = 1;
     r = routemq::detail::check_readiness(*m);
     EXPECT_EQ(r.missing, (std::vector<std::string>{"shutting down"}));
+}
+
+TEST(Readiness, NamesAHandlerPastItsTimeout) {
+    auto m = shared_metrics::create(2, 1);
+    m->process(1).expected = 1;
+    m->process(1).pid = 101;
+    m->process(1).connected = 1;
+    m->process(1).subscribed = 1;
+    m->begin_work(1, 0, "work/7", 42, std::chrono::milliseconds(50));
+    EXPECT_TRUE(routemq::detail::check_readiness(*m).ready) << "within its timeout";
+    std::this_thread::sleep_for(std::chrono::milliseconds(80));
+    const auto r = routemq::detail::check_readiness(*m);
+    EXPECT_FALSE(r.ready);
+    ASSERT_EQ(r.missing.size(), 1u);
+    EXPECT_EQ(r.missing[0].rfind("w1: handler stuck on topic 'work/7' for ", 0), 0u)
+        << r.missing[0];
+    m->end_work(1);
+    EXPECT_TRUE(routemq::detail::check_readiness(*m).ready);
+}
+
+TEST(SharedMetrics, WorkInHandIsReadBackWhole) {
+    auto m = shared_metrics::create(2, 3);
+    const std::string long_topic(400, 't');
+    m->begin_work(1, 2, long_topic, 0xabc, std::chrono::milliseconds(1500));
+    const auto w = m->work(1);
+    EXPECT_EQ(w.route, 3u) << "route index + 1";
+    EXPECT_EQ(w.digest, 0xabcu);
+    EXPECT_EQ(w.timeout_ms, 1500);
+    EXPECT_EQ(w.topic, long_topic.substr(0, routemq::detail::kWorkTopicLength));
+    m->end_work(1);
+    EXPECT_EQ(m->work(1).route, 0u);
+}
+
+TEST(SharedMetrics, PoisonTableCountsCrashesPerMessage) {
+    auto m = shared_metrics::create(2, 1);
+    std::int32_t last = 0;
+    EXPECT_EQ(m->crashes(7, last), 0);
+    EXPECT_EQ(m->add_crash(7, 11), 1);
+    EXPECT_EQ(m->add_crash(7, routemq::detail::kTimedOut), 2);
+    EXPECT_EQ(m->crashes(7, last), 2);
+    EXPECT_EQ(last, routemq::detail::kTimedOut);
+    EXPECT_EQ(m->crashes(8, last), 0);
+    // The table is a ring: the oldest entries give way, the newest are kept.
+    for (std::uint64_t d = 100; d < 100 + routemq::detail::kPoisonEntries; ++d) {
+        m->add_crash(d, 9);
+    }
+    EXPECT_EQ(m->crashes(7, last), 0);
+    EXPECT_EQ(m->crashes(100 + routemq::detail::kPoisonEntries - 1, last), 1);
 }
 
 TEST(Liveness, FollowsTheMainLoopsHeartbeat) {
