@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <iterator>
 #include <mutex>
@@ -23,13 +24,29 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPublishWait{5000};
 /// MQTT 3.1.1 has no Receive Maximum; this many QoS 1/2 publishes are left unacknowledged at most.
 constexpr std::size_t kWindowWithoutReceiveMaximum = 100;
-/// One turn of the network loop. MQTTClient_receive() returns only when its whole timeout has
-/// passed (or a message arrived, which never happens here: nothing is subscribed), so a short
-/// turn is what keeps confirm() as fast as the broker's answer.
+/// A blocking turn of the network loop. MQTTClient_receive() returns only when its whole timeout
+/// has passed (or a message arrived, which never happens here: nothing is subscribed), and
+/// MQTTClient_yield()/waitForCompletion() turn for 100 ms each, so turns are short.
 constexpr milliseconds kTurn{1};
-/// After this long without reading the socket, look once before writing: the broker may have
-/// closed an idle connection (1.5 x keepalive) while nobody read its answer.
-constexpr milliseconds kIdleCheck{1000};
+/// How long confirm() polls without blocking before it blocks in Paho's loop.
+constexpr milliseconds kSpin{2};
+
+/// Paho's synchronous library keeps its sockets in process-wide lists, and two threads turning its
+/// network loop at once (even for two clients) use freed memory (seen under AddressSanitizer):
+/// every call into it from this file holds this one lock.
+std::mutex& paho_sync_lock() {
+    static std::mutex lock;
+    return lock;
+}
+
+/// Paho stores its own negative error codes in MQTTResponse's enum-typed reasonCode: read it as
+/// the int it is (loading it as the enum is undefined behaviour, and UBSan says so).
+int response_code(const MQTTResponse& r) {
+    int code = 0;
+    static_assert(sizeof(code) == sizeof(r.reasonCode));
+    std::memcpy(&code, &r.reasonCode, sizeof(code));
+    return code;
+}
 
 const char* error_text(int rc) {
     return MQTTClient_strerror(rc);
@@ -47,6 +64,7 @@ struct confirmed_publisher::impl {
     };
     struct unacked {
         MQTTClient_deliveryToken token = 0;
+        bool sent = false;  // on the current connection, with `token`
         outgoing message;
     };
 
@@ -55,11 +73,10 @@ struct confirmed_publisher::impl {
     std::string client_id;
     MQTTClient handle = nullptr;
 
-    mutable std::mutex mu;
     std::deque<unacked> pending;
     std::size_t window = kWindowWithoutReceiveMaximum;
+    std::size_t inflight = 0;  // entries of `pending` sent on the current connection
     std::size_t connects = 0;
-    clock::time_point last_read{};
     clock::time_point next_attempt{};
     milliseconds backoff{0};
     bool warned_threaded = false;
@@ -99,7 +116,7 @@ struct confirmed_publisher::impl {
         std::size_t receive_maximum = kWindowWithoutReceiveMaximum;
         if (v5()) {
             MQTTResponse r = MQTTClient_connect5(handle, &co, nullptr, nullptr);
-            rc = r.reasonCode;
+            rc = response_code(r);
             if (rc == MQTTCLIENT_SUCCESS) {
                 receive_maximum = 65535;  // MQTT 5's value when the CONNACK names none
                 if (r.properties != nullptr &&
@@ -121,7 +138,6 @@ struct confirmed_publisher::impl {
             return false;
         }
         window = receive_maximum;
-        last_read = clock::now();
         ++connects;
         if (connects == 1) {
             spdlog::info("outgoing connection '{}' to {}:{} up (window {})", client_id, mqtt.broker,
@@ -139,45 +155,41 @@ struct confirmed_publisher::impl {
     /// connection left unacknowledged. False when the deadline passed first.
     bool reconnect(clock::time_point deadline) {
         while (!connected()) {
-            const auto now = clock::now();
-            if (now < next_attempt) {
-                if (next_attempt >= deadline) {
-                    return false;
-                }
-                std::this_thread::sleep_until(next_attempt);
-            }
-            if (clock::now() >= deadline && connects > 0) {
+            if (next_attempt >= deadline) {
                 return false;
             }
+            std::this_thread::sleep_until(next_attempt);
             if (connect_once(std::max(deadline, clock::now() + milliseconds(1000)))) {
                 backoff = milliseconds(0);
                 next_attempt = {};
+                for (auto& u : pending) {
+                    u.sent = false;  // a clean session: the broker forgot them, and so did Paho
+                }
+                inflight = 0;
                 break;
             }
             backoff = std::clamp(backoff * 2, milliseconds(100), milliseconds(2000));
             next_attempt = clock::now() + backoff;
-            if (next_attempt >= deadline) {
-                return false;
-            }
         }
-        return resend(deadline);
+        return send_unsent(deadline);
     }
 
-    /// Sends every unacknowledged publish again on the new connection (a clean session: the
-    /// broker forgot them, and so did Paho).
-    bool resend(clock::time_point deadline) {
-        std::deque<unacked> again;
-        again.swap(pending);
-        while (!again.empty()) {
-            MQTTClient_deliveryToken token = 0;
-            if (!make_room(deadline) || send(again.front().message, &token) != MQTTCLIENT_SUCCESS) {
-                // What was not sent stays remembered; the next confirm() tries again.
-                std::move(again.begin(), again.end(), std::back_inserter(pending));
+    /// Sends, in order, what is remembered but not sent on this connection.
+    bool send_unsent(clock::time_point deadline) {
+        for (auto& u : pending) {
+            if (u.sent) {
+                continue;
+            }
+            if (!make_room(deadline)) {
                 return false;
             }
-            again.front().token = token;
-            pending.push_back(std::move(again.front()));
-            again.pop_front();
+            MQTTClient_deliveryToken token = 0;
+            if (send(u.message, &token) != MQTTCLIENT_SUCCESS || !connected()) {
+                return false;
+            }
+            u.token = token;
+            u.sent = true;
+            ++inflight;
         }
         return true;
     }
@@ -217,7 +229,7 @@ struct confirmed_publisher::impl {
         }
         msg.properties = props;
         MQTTResponse r = MQTTClient_publishMessage5(handle, m.topic.c_str(), &msg, token);
-        const int rc = r.reasonCode;
+        const int rc = response_code(r);
         MQTTResponse_free(r);
         MQTTProperties_free(&props);
         return rc;
@@ -249,12 +261,11 @@ struct confirmed_publisher::impl {
             }
             std::this_thread::sleep_for(slice);
         }
-        last_read = clock::now();
         forget_acknowledged();
     }
 
     void forget_acknowledged() {
-        if (pending.empty()) {
+        if (inflight == 0) {
             return;
         }
         MQTTClient_deliveryToken* tokens = nullptr;
@@ -267,76 +278,97 @@ struct confirmed_publisher::impl {
         }
         MQTTClient_free(tokens);
         std::sort(open.begin(), open.end());
+        const auto before = pending.size();
         std::erase_if(pending, [&](const unacked& u) {
-            return !std::binary_search(open.begin(), open.end(), u.token);
+            return u.sent && !std::binary_search(open.begin(), open.end(), u.token);
         });
+        inflight -= before - pending.size();
+    }
+
+    /// Reads acknowledgements until one arrives, the connection is lost or `deadline` passes.
+    /// A zero-timeout read first and short naps between (an acknowledgement on loopback takes
+    /// tens of microseconds, a blocking turn of Paho's loop at least a millisecond), then
+    /// blocking turns once the broker is slow to answer.
+    void wait_for_progress(clock::time_point deadline) {
+        const auto start = clock::now();
+        const auto waiting = pending.size();
+        while (pending.size() == waiting && connected() && clock::now() < deadline) {
+            if (clock::now() - start < kSpin) {
+                turn(milliseconds(0));
+                if (pending.size() == waiting) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(20));
+                }
+            } else {
+                turn(kTurn);
+            }
+        }
     }
 
     /// Turns the loop until fewer than `window` publishes are unacknowledged; false when the
     /// connection is lost or `deadline` passes first.
     bool make_room(clock::time_point deadline) {
-        while (pending.size() >= window) {
+        while (inflight >= window) {
             if (!connected() || clock::now() >= deadline) {
                 return false;
             }
-            turn(kTurn);
+            wait_for_progress(deadline);
         }
         return true;
     }
 
-    /// Connected, with a connection that is not merely believed alive after a long silence.
-    bool ready(clock::time_point deadline) {
-        if (connected() && clock::now() - last_read > kIdleCheck) {
-            turn(kTurn);  // reads the EOF of a connection the broker closed meanwhile
-        }
-        return connected() || reconnect(deadline);
-    }
-
     void publish(outgoing m) {
         const auto deadline = clock::now() + kPublishWait;
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            if (!ready(deadline)) {
-                throw mqtt_error(fmt::format("cannot publish to '{}': no connection to {}:{}",
-                                             m.topic, mqtt.broker, mqtt.port));
-            }
-            if (m.qos > 0 && !make_room(deadline)) {
-                if (connected()) {
-                    throw mqtt_error(fmt::format(
-                        "cannot publish to '{}': {} publishes still unacknowledged by the broker",
-                        m.topic, pending.size()));
-                }
-                continue;  // lost meanwhile: reconnect, resend, try again
-            }
+        if (connected()) {
+            turn(
+                milliseconds(0));  // notices a connection the broker closed, reads acknowledgements
+        }
+        if (!connected()) {
+            reconnect(clock::now());  // one attempt at most (none while backing off)
+        }
+        if (connected() && send_unsent(deadline) && (m.qos == 0 || make_room(deadline))) {
             MQTTClient_deliveryToken token = 0;
             const int rc = send(m, &token);
-            if (rc == MQTTCLIENT_SUCCESS) {
+            if (rc == MQTTCLIENT_SUCCESS && connected()) {
                 if (m.qos > 0) {
-                    pending.push_back({token, std::move(m)});
+                    pending.push_back({token, true, std::move(m)});
+                    ++inflight;
                 }
                 return;
             }
-            if (connected()) {
+            if (rc != MQTTCLIENT_SUCCESS && connected()) {
                 throw mqtt_error(
                     fmt::format("cannot publish to '{}': {}", m.topic, error_text(rc)));
             }
+        } else if (connected() && m.qos > 0) {
+            throw mqtt_error(fmt::format(
+                "cannot publish to '{}': {} publishes still unacknowledged by the broker", m.topic,
+                inflight));
         }
-        throw mqtt_error(
-            fmt::format("cannot publish to '{}': the connection to {}:{} keeps failing", m.topic,
-                        mqtt.broker, mqtt.port));
+        if (m.qos == 0) {
+            throw mqtt_error(fmt::format("cannot publish to '{}': no connection to {}:{}", m.topic,
+                                         mqtt.broker, mqtt.port));
+        }
+        // QoS 1/2 without a connection: remembered, sent by the confirm() that reconnects.
+        pending.push_back({0, false, std::move(m)});
     }
 
     bool confirm(milliseconds timeout) {
-        const auto start = clock::now();
-        const auto deadline = start + timeout;
+        const auto deadline = clock::now() + timeout;
+        bool reported = false;
         while (!pending.empty()) {
             if (!connected()) {
-                spdlog::warn(
-                    "outgoing connection '{}' lost with {} publishes unacknowledged; "
-                    "reconnecting",
-                    client_id, pending.size());
+                if (!reported) {
+                    reported = true;
+                    spdlog::warn(
+                        "outgoing connection '{}' down with {} publishes "
+                        "unacknowledged; reconnecting",
+                        client_id, pending.size());
+                }
                 reconnect(deadline);
+            } else if (inflight < pending.size()) {
+                send_unsent(deadline);
             } else {
-                turn(kTurn);
+                wait_for_progress(deadline);
             }
             if (!pending.empty() && clock::now() >= deadline) {
                 spdlog::warn(
@@ -355,6 +387,7 @@ struct confirmed_publisher::impl {
             spdlog::warn("outgoing connection '{}' closes with {} publishes unacknowledged",
                          client_id, pending.size());
             pending.clear();
+            inflight = 0;
         }
         if (connected()) {
             if (v5()) {
@@ -388,7 +421,7 @@ confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
 
 confirmed_publisher::~confirmed_publisher() {
     {
-        std::lock_guard lock(impl_->mu);
+        std::lock_guard lock(paho_sync_lock());
         impl_->disconnect(milliseconds(1000));
     }
     MQTTClient_destroy(&impl_->handle);
@@ -405,13 +438,13 @@ void confirmed_publisher::publish(const std::string& topic, std::string_view pay
         throw mqtt_error(
             fmt::format("cannot publish to '{}': QoS {} is not 0, 1 or 2", topic, qos));
     }
-    std::lock_guard lock(impl_->mu);
+    std::lock_guard lock(paho_sync_lock());
     impl_->publish({topic, std::string(payload), qos, retain, properties});
 }
 
 bool confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
     try {
-        std::lock_guard lock(impl_->mu);
+        std::lock_guard lock(paho_sync_lock());
         return impl_->confirm(timeout);
     } catch (const std::exception& e) {
         try {
@@ -424,17 +457,17 @@ bool confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
 }
 
 std::size_t confirmed_publisher::unconfirmed() const {
-    std::lock_guard lock(impl_->mu);
+    std::lock_guard lock(paho_sync_lock());
     return impl_->pending.size();
 }
 
 void confirmed_publisher::disconnect(std::chrono::milliseconds timeout) {
-    std::lock_guard lock(impl_->mu);
+    std::lock_guard lock(paho_sync_lock());
     impl_->disconnect(timeout);
 }
 
 std::size_t confirmed_publisher::connects() const {
-    std::lock_guard lock(impl_->mu);
+    std::lock_guard lock(paho_sync_lock());
     return impl_->connects;
 }
 

@@ -37,10 +37,13 @@ struct publish_properties {
 /// again whenever it finds the connection lost (at a publish or during confirm); publishes not
 /// yet confirmed are then sent again, so a confirmed result may reach subscribers twice.
 ///
-/// Thread safety: every member function may be called from any thread; calls are serialized by
-/// one mutex, so confirm() waits for what every thread published before it. The process must
-/// not also run an MQTTClient with callbacks (that starts Paho's background thread, which would
-/// take this connection's acknowledgements and make confirm() fail); MQTTAsync clients are fine.
+/// Thread safety: every member function may be called from any thread. Calls are serialized
+/// by one process-wide lock (Paho's synchronous library keeps process-wide socket lists that two
+/// threads must not drive at once), so confirm() waits for what every thread published on this
+/// instance before it, and blocks other instances meanwhile. Nothing else in the process may
+/// use Paho's synchronous MQTTClient API concurrently, and no MQTTClient there may have
+/// callbacks (they start Paho's background thread, which would take this connection's
+/// acknowledgements); MQTTAsync clients are fine.
 class confirmed_publisher : public publisher {
 public:
     confirmed_publisher(mqtt_settings mqtt, tls_settings tls, std::string client_id);
