@@ -1,0 +1,84 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "routemq/message.hpp"
+#include "routemq/settings.hpp"
+
+namespace routemq::detail {
+
+/// MQTT 5 properties of one outgoing message (ignored under MQTT 3.1.1).
+struct publish_properties {
+    std::vector<std::pair<std::string, std::string>> user_properties;
+    /// Request/response: where the answer goes, and what ties it to the request.
+    std::string response_topic;
+    std::string correlation_data;
+};
+
+/// A second, outgoing-only connection whose QoS 1/2 publishes can be waited for from inside the
+/// main client's message-arrived callback.
+///
+/// Why it exists: every MQTTAsync client of a process shares one receive thread, the one that
+/// runs our handlers, so a handler cannot wait for the PUBACK of anything sent through MQTTAsync.
+/// This class drives Paho's synchronous client (MQTTClient, never given callbacks, so it has no
+/// thread of its own): publish() writes to the socket, confirm() reads the broker's answers on
+/// the calling thread. A handler that publishes its results here and confirms them before it
+/// returns gets its input acknowledged only after its results are safe at the broker.
+///
+/// The connection: same broker, TLS, credentials, MQTT version and keepalive as the main
+/// client; its own client id; a clean session (results not yet confirmed are produced again,
+/// because the input they came from is redelivered). It connects at the first publish, and
+/// again whenever it finds the connection lost (at a publish or during confirm); publishes not
+/// yet confirmed are then sent again, so a confirmed result may reach subscribers twice.
+///
+/// Thread safety: every member function may be called from any thread. Calls are serialized
+/// by one process-wide lock (Paho's synchronous library keeps process-wide socket lists that two
+/// threads must not drive at once), so confirm() waits for what every thread published on this
+/// instance before it, and blocks other instances meanwhile. Nothing else in the process may
+/// use Paho's synchronous MQTTClient API concurrently, and no MQTTClient there may have
+/// callbacks (they start Paho's background thread, which would take this connection's
+/// acknowledgements); MQTTAsync clients are fine.
+class confirmed_publisher : public publisher {
+public:
+    confirmed_publisher(mqtt_settings mqtt, tls_settings tls, std::string client_id);
+    ~confirmed_publisher() override;
+    confirmed_publisher(const confirmed_publisher&) = delete;
+    confirmed_publisher& operator=(const confirmed_publisher&) = delete;
+
+    /// Sends without waiting for the broker: QoS 0 is sent and forgotten, QoS 1/2 is remembered
+    /// until acknowledged. Waits (at most a few seconds) only to connect or while the broker's
+    /// Receive Maximum of publishes are unacknowledged. Throws routemq::mqtt_error when the
+    /// message cannot be sent.
+    void publish(const std::string& topic, std::string_view payload, int qos = 0,
+                 bool retain = false) override;
+    void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+                 const publish_properties& properties);
+
+    /// Waits until the broker has acknowledged (PUBACK, or PUBCOMP for QoS 2) every QoS 1/2
+    /// message published so far, reconnecting and sending again what a lost connection left
+    /// unacknowledged. False, with a log line saying why, when `timeout` passes first; what is
+    /// unacknowledged then stays remembered for the next confirm(). Never throws.
+    bool confirm(std::chrono::milliseconds timeout) noexcept;
+
+    /// QoS 1/2 publishes not yet acknowledged.
+    std::size_t unconfirmed() const;
+
+    /// Disconnects; later calls connect again. Unconfirmed publishes are dropped with a warning.
+    void disconnect(std::chrono::milliseconds timeout);
+
+    /// Connections made (the first one included).
+    std::size_t connects() const;
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace routemq::detail
