@@ -16,8 +16,8 @@ class null_publisher : public routemq::detail::outbox {
 public:
     void publish(const std::string&, std::string_view, int, bool) override {}
     void publish(const std::string&, std::string_view, int, bool,
-                 const routemq::user_properties&) override {}
-    bool confirm(std::chrono::milliseconds) override { return true; }
+                 const routemq::detail::publish_properties&) override {}
+    bool confirm(std::chrono::milliseconds) noexcept override { return true; }
 };
 
 /// Counters that cost nothing, so the figures are the dispatcher's own.

@@ -126,7 +126,7 @@ std::size_t paho_heap(const char* library) {
 /// LeakSanitizer: the CONNACK property list libpaho-mqtt3cs leaks per connect next to
 /// libpaho-mqtt3as (see core/CMakeLists.txt; NoPahoHeapGrowthPerPublish... bounds it).
 extern "C" const char* __lsan_default_suppressions() {
-    return "leak:libpaho-mqtt3cs.so\n";
+    return "leak:libpaho-mqtt3cs.so\nleak:libpaho-mqtt3as.so\n";
 }
 
 namespace {

@@ -10,16 +10,9 @@
 
 #include "routemq/message.hpp"
 #include "routemq/settings.hpp"
+#include "routing/outbox.hpp"
 
 namespace routemq::detail {
-
-/// MQTT 5 properties of one outgoing message (ignored under MQTT 3.1.1).
-struct publish_properties {
-    std::vector<std::pair<std::string, std::string>> user_properties;
-    /// Request/response: where the answer goes, and what ties it to the request.
-    std::string response_topic;
-    std::string correlation_data;
-};
 
 /// A second, outgoing-only connection whose QoS 1/2 publishes can be waited for from inside the
 /// main client's message-arrived callback.
@@ -44,7 +37,7 @@ struct publish_properties {
 /// use Paho's synchronous MQTTClient API concurrently, and no MQTTClient there may have
 /// callbacks (they start Paho's background thread, which would take this connection's
 /// acknowledgements); MQTTAsync clients are fine.
-class confirmed_publisher : public publisher {
+class confirmed_publisher final : public outbox {
 public:
     confirmed_publisher(mqtt_settings mqtt, tls_settings tls, std::string client_id);
     ~confirmed_publisher() override;
@@ -58,13 +51,13 @@ public:
     void publish(const std::string& topic, std::string_view payload, int qos = 0,
                  bool retain = false) override;
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
-                 const publish_properties& properties);
+                 const publish_properties& properties) override;
 
     /// Waits until the broker has acknowledged (PUBACK, or PUBCOMP for QoS 2) every QoS 1/2
     /// message published so far, reconnecting and sending again what a lost connection left
     /// unacknowledged. False, with a log line saying why, when `timeout` passes first; what is
     /// unacknowledged then stays remembered for the next confirm(). Never throws.
-    bool confirm(std::chrono::milliseconds timeout) noexcept;
+    bool confirm(std::chrono::milliseconds timeout) noexcept override;
 
     /// QoS 1/2 publishes not yet acknowledged.
     std::size_t unconfirmed() const;

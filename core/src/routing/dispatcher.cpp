@@ -21,6 +21,39 @@ namespace {
 /// message was not acknowledged, so it is delivered again (to this slot once it is restarted).
 constexpr int kExitUnconfirmed = 75;
 
+/// What handlers publish, tagged with this process's origin (see dispatcher::set_origin).
+class tagging_outbox final : public outbox {
+public:
+    tagging_outbox(outbox& out, const std::string& origin) : out_(out), origin_(origin) {}
+    void publish(const std::string& topic, std::string_view payload, int qos,
+                 bool retain) override {
+        publish_properties p;
+        p.user_properties.emplace_back(kOriginProperty, origin_);
+        out_.publish(topic, payload, qos, retain, p);
+    }
+    void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
+                 const publish_properties& properties) override {
+        auto p = properties;
+        p.user_properties.emplace_back(kOriginProperty, origin_);
+        out_.publish(topic, payload, qos, retain, p);
+    }
+    bool confirm(std::chrono::milliseconds timeout) noexcept override {
+        return out_.confirm(timeout);
+    }
+    static constexpr const char* kOriginProperty = "routemq-origin";
+
+private:
+    outbox& out_;
+    const std::string& origin_;
+};
+
+/// Whether `msg` was published by a handler of the process tagged `origin`.
+bool published_by(const message& msg, const std::string& origin) {
+    return std::any_of(msg.user_properties.begin(), msg.user_properties.end(), [&](const auto& p) {
+        return p.first == tagging_outbox::kOriginProperty && p.second == origin;
+    });
+}
+
 /// The wait before retry number `retry` (1-based): backoff doubled per retry, capped, jittered.
 std::chrono::milliseconds retry_wait(const retry_policy& p, int retry) {
     auto wait = static_cast<double>(p.backoff.count());
@@ -78,6 +111,7 @@ dispatcher::dispatcher(const router& r, std::vector<std::size_t> served,
     for (auto index : served_) {
         const auto& options = r.routes().at(index).options;
         by_filter_.insert(r.routes()[index].pattern.filter(), index);
+        any_no_local_ = any_no_local_ || options.no_local;
         auto& p = policies_[index];
         p.timeout = options.timeout.value_or(handling.timeout);
         p.retry = options.retry.value_or(retry_policy{
@@ -129,7 +163,9 @@ outcome dispatcher::run_once(std::size_t index, std::string_view topic, const me
                              outbox& out, std::string& error) noexcept {
     const auto& rt = router_.routes()[index];
     try {
-        context ctx(msg, rt.pattern.text(), out, process_, json_max_depth_);
+        tagging_outbox tagged(out, origin_);
+        outbox& to = any_no_local_ && !origin_.empty() ? static_cast<outbox&>(tagged) : out;
+        context ctx(msg, rt.pattern.text(), to, process_, json_max_depth_);
         rt.pattern.match(topic, ctx.params());  // run_route checked that it matches
         rt.chain(ctx);
         return outcome::handled;
@@ -160,6 +196,9 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
     } catch (...) {
         counters_.no_route();
         return;
+    }
+    if (rt.options.no_local && !origin_.empty() && published_by(msg, origin_)) {
+        return;  // this process's own publish: what No Local means
     }
     const auto digest = message_digest(index, topic, msg.payload);
     try {
@@ -227,7 +266,8 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
     std::string to;
     try {
         to = dead_letter_topic(policies_[index].dead_letter_topic, topic);
-        const user_properties properties = {
+        publish_properties properties;
+        properties.user_properties = {
             {"routemq-reason", std::string(reason_name(why))},
             {"routemq-route", rt.pattern.text()},
             {"routemq-error", error},

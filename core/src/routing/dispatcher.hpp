@@ -59,6 +59,13 @@ public:
     /// acknowledging the message, so that it is delivered again.
     void dispatch(const message& msg, outbox& out) noexcept;
 
+    /// Names this process's outgoing connection. Handlers publish on a connection of their own
+    /// (see outbox), so the broker's No Local, which is per connection, no longer keeps a
+    /// process's own publishes from its `no_local` routes: when it serves such a route, the
+    /// dispatcher tags what handlers publish with a `routemq-origin` user property and does not
+    /// run `no_local` routes on deliveries that carry its own tag (MQTT 5).
+    void set_origin(std::string origin) { origin_ = std::move(origin); }
+
     /// A route's options with the settings' defaults filled in.
     struct route_policy {
         std::chrono::milliseconds timeout{0};
@@ -86,6 +93,9 @@ private:
     /// Indexed like router::routes(); only served routes are filled in.
     std::vector<route_policy> policies_;
     int poison_max_crashes_;
+    /// Set when a served route has no_local: the tag of this process's publishes.
+    std::string origin_;
+    bool any_no_local_ = false;
     int json_max_depth_;
     topic_trie by_filter_;
 };

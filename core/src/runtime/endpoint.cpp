@@ -27,9 +27,11 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
     : counters_(metrics, slot),
       dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_,
                   s.handling),
+      out_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session).client_id + "-out"),
       client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
               dispatcher_.subscriptions(),
               [this](const message& m) { dispatcher_.dispatch(m, out_); }) {
+    dispatcher_.set_origin(client_.identity().client_id);
     for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
     }
@@ -63,6 +65,8 @@ void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, b
     }
     client_.disconnect(std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(2)),
                        end_session);
+    // Every result of an acknowledged message was confirmed before its acknowledgement.
+    out_.disconnect(std::chrono::milliseconds(500));
 }
 
 void endpoint::log_stats() const {

@@ -9,6 +9,7 @@
 
 #include "metrics/slot_counters.hpp"
 #include "mqtt/client.hpp"
+#include "mqtt/confirmed_publisher.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
 #include "routing/dispatcher.hpp"
@@ -37,30 +38,14 @@ public:
     void log_stats() const;
 
 private:
-    /// Interim: the MQTT client as the outbox (replaced by the confirmed outgoing connection).
-    class client_outbox final : public outbox {
-    public:
-        explicit client_outbox(mqtt_client& c) : client_(c) {}
-        void publish(const std::string& topic, std::string_view payload, int qos,
-                     bool retain) override {
-            client_.publish(topic, payload, qos, retain);
-        }
-        void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
-                     const user_properties&) override {
-            client_.publish(topic, payload, qos, retain);
-        }
-        bool confirm(std::chrono::milliseconds) override { return true; }
-
-    private:
-        mqtt_client& client_;
-    };
-
     slot_counters counters_;
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};
+    /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
+    /// can wait for the broker to have them before the input is acknowledged.
+    confirmed_publisher out_;
     mqtt_client client_;
-    client_outbox out_{client_};
 };
 
 }  // namespace routemq::detail

@@ -38,10 +38,10 @@ public:
         messages.push_back({topic, std::string(payload), qos, retain});
     }
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
-                 const routemq::user_properties& properties) override {
-        messages.push_back({topic, std::string(payload), qos, retain, properties});
+                 const routemq::detail::publish_properties& properties) override {
+        messages.push_back({topic, std::string(payload), qos, retain, properties.user_properties});
     }
-    bool confirm(std::chrono::milliseconds) override {
+    bool confirm(std::chrono::milliseconds) noexcept override {
         ++confirm_calls;
         return confirms;
     }
