@@ -41,6 +41,7 @@ private:
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};
+    std::atomic<std::uint64_t> connect_failures_seen_{0};
     mqtt_client client_;
 };
 
