@@ -437,7 +437,8 @@ struct mqtt_client::impl {
             std::lock_guard lock(tls_mu);
             tls_said = tls_error;
         }
-        const auto why = describe_connect_failure(v5(), code, reason_code, message, tls_said);
+        const auto why =
+            describe_connect_failure(v5(), code, reason_code, message, tls.enabled, tls_said);
         unsigned n = 0;
         bool repeat = false;
         {

@@ -71,7 +71,7 @@ std::string connack3(int code) {
 }  // namespace
 
 std::string describe_connect_failure(bool v5, int code, int reason_code, const char* message,
-                                     std::string_view tls_error) {
+                                     bool tls, std::string_view tls_error) {
     const int refusal = reason_code >= kFirstReasonFailure ? reason_code
                         : code >= kFirstReasonFailure      ? code
                                                            : 0;
@@ -91,9 +91,12 @@ std::string describe_connect_failure(bool v5, int code, int reason_code, const c
     const std::string_view said = message != nullptr ? message : "";
     if (said == "TCP/TLS connect failure" || said == "TCP connect timeout") {
         return fmt::format(
-            "no connection ({}): is the broker running and reachable at "
-            "MQTT_BROKER and MQTT_PORT?",
-            said == "TCP connect timeout" ? "timed out" : "refused or unreachable");
+            "no connection ({}): is the broker running and reachable at MQTT_BROKER and "
+            "MQTT_PORT?{}",
+            said == "TCP connect timeout" ? "timed out" : "refused, unreachable or closed",
+            tls ? " With MQTT_TLS, also check that the broker speaks TLS on that port and that "
+                  "its certificate names MQTT_BROKER"
+                : "");
     }
     const char* paho = MQTTAsync_strerror(code);
     if (said.empty()) {

@@ -10,9 +10,10 @@ namespace routemq::detail {
 /// CONNACK reason code, or MQTT 3.1.1 return code 1-5) with a hint naming the settings to check,
 /// else the TLS library's reason, else Paho's.
 /// `code` and `reason_code` are Paho's failure data (`reason_code` 0 under MQTT 3.1.1);
-/// `tls_error` is what OpenSSL reported during the attempt (may be empty).
+/// `tls` is whether MQTT_TLS is on; `tls_error` is what OpenSSL reported during the attempt (may
+/// be empty: Paho checks the host name itself, and says only that the connection failed).
 std::string describe_connect_failure(bool v5, int code, int reason_code, const char* message,
-                                     std::string_view tls_error);
+                                     bool tls, std::string_view tls_error);
 
 /// The reason of one OpenSSL error line (`<thread>:error:<code>:<library>:<function>:<reason>:
 /// <file>:<line>:`), as `<library>: <reason>`; other text is returned trimmed.
