@@ -16,7 +16,13 @@ if [ -z "$configured" ]; then
     echo "run-dev: a broker already listens on 127.0.0.1:$port; using it"
   else
     dir=$(mktemp -d)
-    printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$dir/mosquitto.conf"
+    # What at-least-once needs (docs/workers.md, "Broker settings the guarantee needs"): no
+    # per-session queue limit, and sessions kept across a broker restart. mosquitto started as
+    # root writes as the user "mosquitto".
+    chmod 755 "$dir"
+    mkdir -m 777 "$dir/data"
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence true\npersistence_location %s/\n' \
+      "$port" "$dir/data" >"$dir/mosquitto.conf"
     mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
     "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
     broker=$!

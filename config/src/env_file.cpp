@@ -50,9 +50,19 @@ env_map read_env_file(const std::string& path) {
         }
         const auto eq = line.find('=');
         auto name = eq == std::string::npos ? line : trim(line.substr(0, eq));
-        if (eq == std::string::npos || !valid_name(name)) {
+        // The line is never shown: it may be a password pasted on a line of its own.
+        if (eq == std::string::npos) {
+            throw config_error(fmt::format(
+                "{}:{}: expected NAME=value (the line has no '='; it is not shown, in case it "
+                "holds a secret)",
+                path, number));
+        }
+        if (!valid_name(name)) {
             throw config_error(
-                fmt::format("{}:{}: expected NAME=value, got '{}'", path, number, line));
+                fmt::format("{}:{}: expected NAME=value, where NAME is letters, digits and '_' "
+                            "not starting with a digit (the line is not shown, in case it holds "
+                            "a secret)",
+                            path, number));
         }
         auto value = trim(line.substr(eq + 1));
         if (!value.empty() && (value.front() == '"' || value.front() == '\'')) {

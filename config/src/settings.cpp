@@ -1,18 +1,32 @@
 #include "routemq/settings.hpp"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 
 #include "routemq/errors.hpp"
 
 namespace routemq {
 namespace {
 
-[[noreturn]] void reject(const setting_variable& v, const std::string& value) {
-    throw config_error(fmt::format("invalid {}='{}': allowed {}", v.name, value, v.allowed));
+/// `NAME='value'`, or `NAME (value not shown)` for a secret.
+std::string named_value(const setting_variable& v, const std::string& value) {
+    return v.secret ? fmt::format("{} (value not shown)", v.name)
+                    : fmt::format("{}='{}'", v.name, value);
+}
+
+[[noreturn]] void reject(const setting_variable& v, const std::string& value,
+                         std::string_view hint = {}) {
+    throw config_error(fmt::format("invalid {}: allowed {}{}{}", named_value(v, value), v.allowed,
+                                   hint.empty() ? "" : "; ", hint));
 }
 
 int parse_int(const setting_variable& v, const std::string& value, int min, int max) {
@@ -46,10 +60,46 @@ std::string one_of(const setting_variable& v, const std::string& value,
     return value;
 }
 
-/// A host name or address: not empty, no spaces, no URL (a '/' means a scheme or path slipped in).
-std::string host_value(const setting_variable& v, const std::string& value) {
-    if (value.empty() || value.find_first_of(" /") != std::string::npos) {
+bool ipv6_address(std::string_view text) {
+    // A zone (fe80::1%eth0) is not part of what inet_pton reads.
+    const std::string address(text.substr(0, text.find('%')));
+    in6_addr out{};
+    return inet_pton(AF_INET6, address.c_str(), &out) == 1;
+}
+
+/// A host name or IP address: not empty, no spaces, no scheme, path or port (`port_variable`
+/// holds the port). An IPv6 address may come bare (`::1`: it has two colons or more, a host and
+/// port only one) or in brackets (`[::1]`); it is stored bare.
+std::string host_value(const setting_variable& v, const std::string& value,
+                       std::string_view port_variable, std::string_view scheme_hint = {}) {
+    const auto port_hint = fmt::format("put the port in {}", port_variable);
+    if (value.empty() || value.find_first_of(" \t") != std::string::npos) {
         reject(v, value);
+    }
+    if (value.find("://") != std::string::npos) {
+        reject(v, value,
+               scheme_hint.empty() ? fmt::format("no scheme; {}", port_hint)
+                                   : fmt::format("no scheme ({}); {}", scheme_hint, port_hint));
+    }
+    if (value.find('/') != std::string::npos) {
+        reject(v, value, "no path");
+    }
+    if (value.front() == '[') {
+        const auto close = value.find(']');
+        if (close == std::string::npos || !ipv6_address(value.substr(1, close - 1))) {
+            reject(v, value);
+        }
+        if (close + 1 != value.size()) {
+            reject(v, value, value[close + 1] == ':' ? std::string_view(port_hint) : "");
+        }
+        return value.substr(1, close - 1);
+    }
+    const auto colons = std::count(value.begin(), value.end(), ':');
+    if (colons == 1) {
+        reject(v, value, port_hint);
+    }
+    if (colons > 1 && !ipv6_address(value)) {
+        reject(v, value, "an IPv6 address, or a host name without a port");
     }
     return value;
 }
@@ -60,6 +110,15 @@ std::string dead_letter_value(const setting_variable& v, const std::string& valu
         reject(v, value);
     }
     return value;
+}
+
+/// Bytes, 0 for no limit; below 128 not even a small SUBACK or message would get through.
+std::uint32_t packet_size(const setting_variable& v, const std::string& value) {
+    const int out = parse_int(v, value, 0, 268435455);
+    if (out > 0 && out < 128) {
+        reject(v, value);
+    }
+    return static_cast<std::uint32_t>(out);
 }
 
 std::string client_id_part(const setting_variable& v, const std::string& value) {
@@ -77,14 +136,17 @@ std::string client_id_part(const setting_variable& v, const std::string& value) 
     [](settings& s, const setting_variable& v, const std::string& value) { body; }
 
 const std::vector<setting_variable> kTable = {
-    {"MQTT_BROKER", "localhost", "a host name or IP address", "Broker host to connect to.",
-     ROUTEMQ_SETTER(s.mqtt.broker = host_value(v, value))},
+    {"MQTT_BROKER", "localhost", "a host name or IP address (IPv6 bare or in brackets)",
+     "Broker host to connect to; no scheme (MQTT_TLS selects TLS) and no port (MQTT_PORT).",
+     ROUTEMQ_SETTER(s.mqtt.broker =
+                        host_value(v, value, "MQTT_PORT", "set MQTT_TLS=true for ssl://"))},
     {"MQTT_PORT", "1883", "an integer 1-65535", "Broker port (8883 is usual with TLS).",
      ROUTEMQ_SETTER(s.mqtt.port = parse_int(v, value, 1, 65535))},
     {"MQTT_USERNAME", "", "any string; empty for none", "User name sent when connecting.",
      ROUTEMQ_SETTER((void)v; s.mqtt.username = value)},
-    {"MQTT_PASSWORD", "", "any string; empty for none", "Password sent with MQTT_USERNAME.",
-     ROUTEMQ_SETTER((void)v; s.mqtt.password = value)},
+    {"MQTT_PASSWORD", "", "any string; empty for none; only with MQTT_USERNAME",
+     "Password sent with MQTT_USERNAME; never shown in messages.",
+     ROUTEMQ_SETTER((void)v; s.mqtt.password = value), /*secret=*/true},
     {"MQTT_CLIENT_ID", "routemq", "1-64 letters, digits, '-', '_' or '.'",
      "Prefix of client ids; a process's id is <prefix>-<hostname>-<role>.",
      ROUTEMQ_SETTER(s.mqtt.client_id = client_id_part(v, value))},
@@ -99,15 +161,19 @@ const std::vector<setting_variable> kTable = {
     {"MQTT_KEEPALIVE", "60", "an integer 5-65535 (seconds)", "Keepalive interval in seconds.",
      ROUTEMQ_SETTER(s.mqtt.keepalive = std::chrono::seconds(parse_int(v, value, 5, 65535)))},
     {"MQTT_RECONNECT_MAX_SECONDS", "30", "an integer 1-3600",
-     "Longest wait between reconnect attempts; waits start at 1 s and double.",
+     "Longest wait between reconnect attempts; waits start at 100 ms and double.",
      ROUTEMQ_SETTER(s.mqtt.reconnect_max = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
+    {"MQTT_MAX_PACKET_SIZE", "1048576", "0 (no limit) or an integer 128-268435455 (bytes)",
+     "Largest MQTT packet the broker may send this client (MQTT 5 Maximum Packet Size); the broker "
+     "drops bigger messages for it, so its handlers never see them.",
+     ROUTEMQ_SETTER(s.mqtt.max_packet_size = packet_size(v, value))},
     {"MQTT_TLS", "false", "true or false", "Connect with TLS (ssl://).",
      ROUTEMQ_SETTER(s.tls.enabled = parse_bool(v, value))},
-    {"MQTT_TLS_CA_FILE", "", "a readable PEM file path; empty for the system store",
+    {"MQTT_TLS_CA_FILE", "", "a readable PEM file; empty for the system store",
      "CA certificates used to verify the broker.", ROUTEMQ_SETTER((void)v; s.tls.ca_file = value)},
-    {"MQTT_TLS_CERT_FILE", "", "a readable PEM file path; empty for none",
+    {"MQTT_TLS_CERT_FILE", "", "a readable PEM file; empty for none",
      "Client certificate for mutual TLS.", ROUTEMQ_SETTER((void)v; s.tls.cert_file = value)},
-    {"MQTT_TLS_KEY_FILE", "", "a readable PEM file path; empty for none",
+    {"MQTT_TLS_KEY_FILE", "", "a readable PEM file; empty for none",
      "Private key of MQTT_TLS_CERT_FILE.", ROUTEMQ_SETTER((void)v; s.tls.key_file = value)},
     {"MQTT_TLS_VERIFY", "true", "true or false",
      "Verify the broker's certificate and host name (turn off only for testing).",
@@ -173,22 +239,63 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.http.enabled = parse_bool(v, value))},
     {"HTTP_HOST", "0.0.0.0", "an IPv4/IPv6 address or host name to listen on",
      "Address of the health and metrics endpoint (127.0.0.1: this machine only).",
-     ROUTEMQ_SETTER(s.http.host = host_value(v, value))},
+     ROUTEMQ_SETTER(s.http.host = host_value(v, value, "HTTP_PORT"))},
     {"HTTP_PORT", "8080", "an integer 1-65535", "Port of the health and metrics endpoint.",
      ROUTEMQ_SETTER(s.http.port = parse_int(v, value, 1, 65535))},
 };
 
 #undef ROUTEMQ_SETTER
 
+const setting_variable& variable(std::string_view name) {
+    return *std::find_if(kTable.begin(), kTable.end(),
+                         [&](const setting_variable& v) { return v.name == name; });
+}
+
+/// A file the TLS library will read: it must be a regular file this process can open.
 void check_readable(std::string_view name, const std::string& path) {
     if (path.empty()) {
         return;
     }
-    if (std::FILE* f = std::fopen(path.c_str(), "r")) {
-        std::fclose(f);
-        return;
+    const auto& v = variable(name);
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+        reject(v, path, std::strerror(errno));
     }
-    throw config_error(fmt::format("invalid {}='{}': allowed a readable file path", name, path));
+    if (S_ISDIR(st.st_mode)) {
+        reject(v, path, "it is a directory");
+    }
+    if (!S_ISREG(st.st_mode)) {
+        reject(v, path, "it is not a regular file");
+    }
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        reject(v, path, fmt::format("cannot read it: {}", std::strerror(errno)));
+    }
+    close(fd);
+}
+
+std::string upper(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
 }
 
 }  // namespace
@@ -223,6 +330,10 @@ settings load_settings(const env_map& file, const env_map& environment) {
     check_readable("MQTT_TLS_CA_FILE", s.tls.ca_file);
     check_readable("MQTT_TLS_CERT_FILE", s.tls.cert_file);
     check_readable("MQTT_TLS_KEY_FILE", s.tls.key_file);
+    if (!s.mqtt.password.empty() && s.mqtt.username.empty()) {
+        reject(variable("MQTT_PASSWORD"), s.mqtt.password,
+               "a password without MQTT_USERNAME is never sent: set MQTT_USERNAME too");
+    }
     if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
         throw config_error(fmt::format(
             "invalid MQTT_TLS_KEY_FILE='{}': allowed set together with MQTT_TLS_CERT_FILE",
@@ -240,6 +351,46 @@ settings load_settings(const env_map& file, const env_map& environment) {
                         s.handling.retry_backoff_max.count(), s.handling.retry_backoff.count()));
     }
     return s;
+}
+
+std::string_view closest_variable(std::string_view name) {
+    constexpr std::size_t kMostEdits = 2;
+    const auto wanted = upper(name);
+    std::string_view best;
+    std::size_t best_distance = kMostEdits + 1;
+    for (const auto& v : kTable) {
+        const auto d = edit_distance(wanted, v.name);
+        if (d < best_distance) {
+            best = v.name;
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+std::vector<std::string> settings_warnings(const env_map& file, std::string_view file_name,
+                                           const settings& s) {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : file) {
+        if (std::any_of(kTable.begin(), kTable.end(),
+                        [&](const setting_variable& v) { return v.name == name; })) {
+            continue;
+        }
+        const auto close = closest_variable(name);
+        out.push_back(
+            fmt::format("{}: unknown setting {} is ignored{}", file_name, name,
+                        close.empty() ? std::string() : fmt::format(" (did you mean {}?)", close)));
+    }
+    if (s.tls.enabled && !s.tls.verify) {
+        out.emplace_back(
+            "MQTT_TLS_VERIFY=false: the broker's certificate and host name are not checked, so "
+            "anyone between here and the broker can pose as it; use this only for testing");
+    }
+    if (!s.tls.enabled && !(s.tls.ca_file + s.tls.cert_file + s.tls.key_file).empty()) {
+        out.emplace_back(
+            "MQTT_TLS_* files are set but MQTT_TLS=false: the connection is not encrypted");
+    }
+    return out;
 }
 
 std::string settings_markdown() {

@@ -20,8 +20,9 @@
 namespace routemq {
 namespace {
 
-settings load(const std::string& env_file, bool env_file_given) {
-    env_map file;
+/// Settings from `env_file` (when given or present) and the environment; `file` gets what the
+/// file held, for the startup warnings.
+settings load(const std::string& env_file, bool env_file_given, env_map& file) {
     if (env_file_given || std::filesystem::exists(env_file)) {
         file = read_env_file(env_file);
     }
@@ -70,9 +71,10 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         return kExitOk;
     }
     settings s;
+    env_map file;
     router r;
     try {
-        s = load(env_file, env_opt->count() > 0);
+        s = load(env_file, env_opt->count() > 0, file);
         routes(r);
     } catch (const error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
@@ -97,6 +99,11 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     const bool is_worker = invocation.slot > 0;
     detail::setup_logging(is_worker ? fmt::format("w{}", invocation.slot) : "main", s.logging.level,
                           s.logging.format);
+    if (!is_worker) {  // workers read the same settings: one warning per pod is enough
+        for (const auto& line : settings_warnings(file, env_file, s)) {
+            spdlog::warn("{}", line);
+        }
+    }
     auto role = detail::role::single;
     if (is_worker) {
         role = detail::role::worker;

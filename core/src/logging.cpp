@@ -39,6 +39,43 @@ void append_json_escaped(std::string_view in, spdlog::memory_buf_t& out) {
     }
 }
 
+/// Appends `in` to `out` with control characters escaped (`\n`, `\r`, `\t`, else `\xNN`), so a
+/// newline in a topic or payload can never start a line of its own that looks like a log line.
+void append_text_escaped(std::string_view in, spdlog::memory_buf_t& out) {
+    for (const char c : in) {
+        const auto byte = static_cast<unsigned char>(c);
+        switch (c) {
+            case '\n':
+                out.append(std::string_view("\\n"));
+                break;
+            case '\r':
+                out.append(std::string_view("\\r"));
+                break;
+            case '\t':
+                out.append(std::string_view("\\t"));
+                break;
+            default:
+                if (byte < 0x20 || byte == 0x7f) {
+                    fmt::format_to(std::back_inserter(out), "\\x{:02x}", byte);
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+}
+
+/// `%*` in text lines: the message with control characters escaped.
+class text_message_flag : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        append_text_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<text_message_flag>();
+    }
+};
+
 /// `%*`: the message, escaped for use inside a JSON string.
 class json_message_flag : public spdlog::custom_flag_formatter {
 public:
@@ -53,18 +90,24 @@ public:
 
 }  // namespace
 
-void setup_logging(const std::string& role, const std::string& level, const std::string& format) {
-    auto logger = std::make_shared<spdlog::logger>(
-        "routemq", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& role,
+                                                      const std::string& format) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     if (format == "json") {
         formatter->add_flag<json_message_flag>('*').set_pattern(fmt::format(
             R"({{"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","role":"{}","pid":%P,"msg":"%*"}})",
             role));
     } else {
-        formatter->set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %-5l [{}] %v", role));
+        formatter->add_flag<text_message_flag>('*').set_pattern(
+            fmt::format("%Y-%m-%d %H:%M:%S.%e %-5l [{}] %*", role));
     }
-    logger->set_formatter(std::move(formatter));
+    return formatter;
+}
+
+void setup_logging(const std::string& role, const std::string& level, const std::string& format) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "routemq", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger->set_formatter(make_log_formatter(role, format));
     logger->set_level(spdlog::level::from_str(level));
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(std::move(logger));

@@ -24,8 +24,9 @@ namespace {
 
 class reliability_test : public ::testing::Test {
 protected:
-    // No per-session queue limit: the broker must not be what loses messages here.
-    test::mosquitto_broker broker_{"max_queued_messages 0\n"};
+    // The test broker has no per-session queue limit (max_queued_messages 0): the broker must not
+    // be what loses messages here.
+    test::mosquitto_broker broker_;
 
     /// A unique instance name per test and run, so no session of another run interferes.
     static std::string instance(const std::string& name) {

@@ -68,3 +68,28 @@ TEST(EnvFile, ProcessEnvironmentWinsOverFile) {
     EXPECT_EQ(s.mqtt.port, 1999);
     EXPECT_EQ(s.mqtt.broker, "file-broker");
 }
+
+TEST(EnvFile, MalformedLinesNeverShowTheirText) {
+    // A password pasted on a line of its own, or after a broken name.
+    for (const std::string line : {"s3cr3t-p4ss", "MQTT PASSWORD=s3cr3t-p4ss", "1X=s3cr3t-p4ss"}) {
+        temp_file f("MQTT_PORT=1\n" + line + "\n");
+        try {
+            routemq::read_env_file(f.path());
+            FAIL() << "accepted " << line;
+        } catch (const routemq::config_error& e) {
+            const std::string why = e.what();
+            EXPECT_NE(why.find(f.path() + ":2"), std::string::npos) << why;
+            EXPECT_EQ(why.find("s3cr3t"), std::string::npos) << why;
+            EXPECT_EQ(why.find('\n'), std::string::npos) << why;
+        }
+    }
+    temp_file quote("MQTT_PASSWORD=\"s3cr3t\n");
+    try {
+        routemq::read_env_file(quote.path());
+        FAIL() << "accepted an unterminated quote";
+    } catch (const routemq::config_error& e) {
+        const std::string why = e.what();
+        EXPECT_NE(why.find("MQTT_PASSWORD"), std::string::npos) << why;
+        EXPECT_EQ(why.find("s3cr3t"), std::string::npos) << why;
+    }
+}

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
 #include <stdexcept>
@@ -259,4 +260,56 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
     EXPECT_EQ(pod->route(2, 1).dead_letters[1].load(), 1u) << "a payload error is dead-lettered";
     EXPECT_EQ(pod->process(1).received.load(), 0u);
     EXPECT_EQ(pod->process(2).work.route.load(), 0u) << "no handler in hand after dispatch";
+}
+
+TEST(Readiness, NamesWhyAProcessCannotConnect) {
+    auto m = shared_metrics::create(2, 0);
+    for (std::size_t slot : {0, 1}) {
+        m->process(slot).expected = 1;
+        m->process(slot).pid = 100 + static_cast<int>(slot);
+    }
+    m->process(1).connect_error.store("attempt 4 failed: not authorized (CONNACK 135)");
+    m->process(1).connect_failures = 4;
+    const auto r = routemq::detail::check_readiness(*m);
+    EXPECT_EQ(r.missing,
+              (std::vector<std::string>{
+                  "main: not connected to the broker",
+                  "w1: not connected to the broker (attempt 4 failed: not authorized (CONNACK "
+                  "135))"}));
+    const auto text = routemq::detail::render_prometheus(*m, {});
+    EXPECT_NE(text.find("routemq_mqtt_connect_failures_total{process=\"w1\"} 4"), std::string::npos)
+        << text;
+}
+
+TEST(SharedText, KeepsTheLastTextWholeAndCutsLongOnes) {
+    routemq::detail::shared_text t{};
+    EXPECT_EQ(t.load(), "");
+    t.store("connection lost: socket error");
+    EXPECT_EQ(t.load(), "connection lost: socket error");
+    t.store("short");
+    EXPECT_EQ(t.load(), "short");
+    const std::string longer(500, 'x');
+    t.store(longer);
+    EXPECT_EQ(t.load(), longer.substr(0, routemq::detail::shared_text::kCapacity));
+    t.store("");
+    EXPECT_EQ(t.load(), "");
+}
+
+TEST(SharedText, ReadersNeverSeeAMixOfTwoTexts) {
+    routemq::detail::shared_text t{};
+    const std::string a(100, 'a');
+    const std::string b(120, 'b');
+    t.store(a);
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 20000; ++i) {
+            t.store(i % 2 == 0 ? b : a);
+        }
+        done = true;
+    });
+    while (!done) {
+        const auto seen = t.load();
+        EXPECT_TRUE(seen == a || seen == b || seen.empty()) << seen;
+    }
+    writer.join();
 }

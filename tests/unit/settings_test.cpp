@@ -1,5 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <memory>
 #include <routemq/errors.hpp>
 #include <routemq/settings.hpp>
 #include <string>
@@ -108,7 +113,12 @@ TEST(Settings, EveryRejectionNamesVariableValueAndAllowed) {
 }
 
 TEST(Settings, CertificateNeedsKey) {
-    const auto why = rejection("MQTT_TLS_CERT_FILE", "/dev/null");
+    char path[] = "/tmp/routemq-cert-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    const auto why = rejection("MQTT_TLS_CERT_FILE", path);
+    std::remove(path);
     EXPECT_NE(why.find("MQTT_TLS_KEY_FILE"), std::string::npos) << why;
 }
 
@@ -119,4 +129,108 @@ TEST(Settings, TableIsCompleteAndDocumented) {
         // Every default is itself valid.
         EXPECT_TRUE(rejection(std::string(v.name), std::string(v.default_value)).empty()) << v.name;
     }
+}
+
+TEST(Settings, BrokerWithPortOrSchemeSaysWhereThePortGoes) {
+    for (const std::string value :
+         {"host:1883", "tcp://host", "ssl://host:8883", "[::1]:1883", "mqtt://[::1]"}) {
+        const auto why = rejection("MQTT_BROKER", value);
+        ASSERT_FALSE(why.empty()) << value << " was accepted";
+        EXPECT_EQ(why.find('\n'), std::string::npos) << why;
+        EXPECT_NE(why.find("MQTT_BROKER='" + value + "'"), std::string::npos) << why;
+        EXPECT_NE(why.find("put the port in MQTT_PORT"), std::string::npos) << why;
+    }
+    EXPECT_NE(rejection("HTTP_HOST", "0.0.0.0:8080").find("put the port in HTTP_PORT"),
+              std::string::npos);
+    EXPECT_NE(rejection("MQTT_BROKER", "host::1883"), "");  // two colons, but no IPv6 address
+}
+
+TEST(Settings, Ipv6AddressesAreAcceptedBareOrInBrackets) {
+    // An IPv6 address has two colons or more, a host with a port only one.
+    for (const std::string value : {"::1", "fe80::1", "2001:db8::17", "[::1]", "[2001:db8::17]"}) {
+        EXPECT_EQ(rejection("MQTT_BROKER", value), "") << value;
+    }
+    EXPECT_EQ(load_settings({}, {{"MQTT_BROKER", "[::1]"}}).mqtt.broker, "::1");
+    EXPECT_EQ(load_settings({}, {{"MQTT_BROKER", "::1"}}).mqtt.broker, "::1");
+    EXPECT_EQ(load_settings({}, {{"HTTP_HOST", "::"}}).http.host, "::");
+}
+
+TEST(Settings, PasswordWithoutUserNameStopsStartupWithoutShowingIt) {
+    const auto why = rejection("MQTT_PASSWORD", "hunter2-secret");
+    ASSERT_FALSE(why.empty());
+    EXPECT_EQ(why.find('\n'), std::string::npos) << why;
+    EXPECT_NE(why.find("MQTT_PASSWORD"), std::string::npos) << why;
+    EXPECT_NE(why.find("MQTT_USERNAME"), std::string::npos) << why;
+    EXPECT_EQ(why.find("hunter2"), std::string::npos) << why;
+    EXPECT_NO_THROW(load_settings({}, {{"MQTT_USERNAME", "u"}, {"MQTT_PASSWORD", "p"}}));
+}
+
+TEST(Settings, NoMessageShowsASecret) {
+    // Any rejection of a secret variable names it and hides its value.
+    for (const auto& v : routemq::settings_table()) {
+        if (!v.secret) {
+            continue;
+        }
+        try {
+            v.apply(*std::make_unique<routemq::settings>(), v, "\x01secret\x02");
+        } catch (const routemq::config_error& e) {
+            EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
+        }
+    }
+    EXPECT_TRUE(std::any_of(routemq::settings_table().begin(), routemq::settings_table().end(),
+                            [](const auto& v) { return v.name == "MQTT_PASSWORD" && v.secret; }));
+}
+
+TEST(Settings, TlsFilesMustBeReadableRegularFiles) {
+    for (const std::string name : {"MQTT_TLS_CA_FILE", "MQTT_TLS_CERT_FILE", "MQTT_TLS_KEY_FILE"}) {
+        const auto missing = rejection(name, "/nonexistent/file.pem");
+        EXPECT_NE(missing.find(name + "='/nonexistent/file.pem'"), std::string::npos) << missing;
+        EXPECT_NE(missing.find("No such file"), std::string::npos) << missing;
+        const auto directory = rejection(name, "/tmp");
+        EXPECT_NE(directory.find("directory"), std::string::npos) << directory;
+        EXPECT_NE(rejection(name, "/dev/null").find("regular file"), std::string::npos);
+    }
+    char path[] = "/tmp/routemq-key-XXXXXX";
+    const int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    EXPECT_EQ(rejection("MQTT_TLS_CA_FILE", path), "");
+    chmod(path, 0);
+    if (geteuid() != 0) {  // root reads any file
+        EXPECT_NE(rejection("MQTT_TLS_CA_FILE", path).find("cannot read"), std::string::npos);
+    }
+    std::remove(path);
+}
+
+TEST(Settings, MaxPacketSize) {
+    EXPECT_EQ(load_settings({}, {}).mqtt.max_packet_size, 1048576u);
+    EXPECT_EQ(load_settings({}, {{"MQTT_MAX_PACKET_SIZE", "0"}}).mqtt.max_packet_size, 0u);
+    EXPECT_EQ(load_settings({}, {{"MQTT_MAX_PACKET_SIZE", "4096"}}).mqtt.max_packet_size, 4096u);
+    for (const std::string value : {"-1", "1", "127", "268435456", "1k"}) {
+        EXPECT_NE(rejection("MQTT_MAX_PACKET_SIZE", value), "") << value;
+    }
+}
+
+TEST(Settings, WarnsAboutUnknownFileKeysSuggestingTheClosest) {
+    const routemq::env_map file = {{"MQTT_PORT", "1883"},
+                                   {"MQTT_BROKR", "x"},
+                                   {"mqtt_keepalive", "5"},
+                                   {"SOMETHING_ELSE", ""}};
+    const auto lines = routemq::settings_warnings(file, "my.env", load_settings({}, {}));
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_NE(lines[0].find("my.env: unknown setting MQTT_BROKR"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("did you mean MQTT_BROKER?"), std::string::npos) << lines[0];
+    EXPECT_NE(lines[1].find("SOMETHING_ELSE"), std::string::npos) << lines[1];
+    EXPECT_EQ(lines[1].find("did you mean"), std::string::npos) << lines[1];
+    EXPECT_NE(lines[2].find("did you mean MQTT_KEEPALIVE?"), std::string::npos) << lines[2];
+    EXPECT_EQ(routemq::closest_variable("LOG_LEVL"), "LOG_LEVEL");
+    EXPECT_EQ(routemq::closest_variable("COMPLETELY_DIFFERENT"), "");
+}
+
+TEST(Settings, WarnsAboutTlsWithoutVerification) {
+    const auto s = load_settings({}, {{"MQTT_TLS", "true"}, {"MQTT_TLS_VERIFY", "false"}});
+    const auto lines = routemq::settings_warnings({}, ".env", s);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("MQTT_TLS_VERIFY=false"), std::string::npos) << lines[0];
+    EXPECT_TRUE(routemq::settings_warnings({}, ".env", load_settings({}, {})).empty());
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -40,8 +41,10 @@ struct mqtt_settings {
     std::string group_name;
     mqtt_protocol protocol = mqtt_protocol::v5;
     std::chrono::seconds keepalive{0};
-    /// Longest wait between reconnect attempts (they start at 1 s and double).
+    /// Longest wait between reconnect attempts (they start at 100 ms and double).
     std::chrono::seconds reconnect_max{0};
+    /// Maximum Packet Size sent in CONNECT (MQTT 5): the broker sends nothing bigger; 0: no limit.
+    std::uint32_t max_packet_size = 0;
     /// How long the broker keeps a worker's session after it vanished (MQTT 5).
     std::chrono::seconds session_expiry{0};
     /// This instance's name in client ids; empty: the host name.
@@ -111,6 +114,8 @@ struct setting_variable {
     std::string_view description;
     /// Parses and validates `value` into `out`; throws routemq::config_error naming the variable.
     void (*apply)(settings& out, const setting_variable& self, const std::string& value);
+    /// A secret (a password): no message ever shows its value.
+    bool secret = false;
 };
 
 /// The table of every variable, in documentation order.
@@ -120,7 +125,8 @@ const std::vector<setting_variable>& settings_table();
 using env_map = std::map<std::string, std::string, std::less<>>;
 
 /// Reads a `.env` file: `NAME=value` lines, optional `export `, `#` comments, blank lines, and
-/// values in single or double quotes. Throws routemq::config_error naming the file and line.
+/// values in single or double quotes. Throws routemq::config_error naming the file, the line and
+/// the variable when it can be read, never the value (it may be a secret).
 env_map read_env_file(const std::string& path);
 
 /// The variables of the table that are set in the process environment.
@@ -129,6 +135,15 @@ env_map read_process_environment();
 /// Builds settings from the table's defaults, then `file`, then `environment` (which wins).
 /// Throws routemq::config_error with one line naming the variable, the value and what is allowed.
 settings load_settings(const env_map& file, const env_map& environment);
+
+/// Startup warnings about settings that are valid but probably not meant: one line each for a
+/// `.env` key that is not in the table (naming the closest known variable when one is close) and
+/// for TLS without verification. `file` is what read_env_file returned from `file_name`.
+std::vector<std::string> settings_warnings(const env_map& file, std::string_view file_name,
+                                           const settings& s);
+
+/// The variable of the table closest to `name` (case ignored, at most 2 edits), or "".
+std::string_view closest_variable(std::string_view name);
 
 /// The configuration table as markdown (used by docs and `routemq settings`).
 std::string settings_markdown();

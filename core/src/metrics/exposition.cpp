@@ -205,6 +205,9 @@ std::string render_prometheus(const shared_metrics& m,
     per_process(out, m, live, "routemq_mqtt_reconnects_total", "counter",
                 "Connections made again after one was lost, per process.",
                 [](const process_cells& c) { return c.reconnects.load(kRelaxed); });
+    per_process(out, m, live, "routemq_mqtt_connect_failures_total", "counter",
+                "Connection attempts that failed, per process (the reason is in /readyz).",
+                [](const process_cells& c) { return c.connect_failures.load(kRelaxed); });
     return out;
 }
 

@@ -29,7 +29,9 @@ readiness check_readiness(const shared_metrics& m) {
         if (p.pid.load() == 0) {
             out.missing.push_back(name + ": not running");
         } else if (p.connected.load() == 0) {
-            out.missing.push_back(name + ": not connected to the broker");
+            const auto why = p.connect_error.load();
+            out.missing.push_back(name + ": not connected to the broker" +
+                                  (why.empty() ? "" : " (" + why + ")"));
         } else if (p.subscribed.load() == 0) {
             out.missing.push_back(name + ": not subscribed");
         }

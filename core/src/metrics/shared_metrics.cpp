@@ -109,6 +109,44 @@ std::shared_ptr<shared_metrics> shared_metrics::attach(int fd, std::size_t proce
     return std::shared_ptr<shared_metrics>(new shared_metrics(fd, base, size, processes, routes));
 }
 
+void shared_text::store(std::string_view text) noexcept {
+    text = text.substr(0, kCapacity);
+    const auto seq = sequence_.load(std::memory_order_relaxed);
+    sequence_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    for (std::size_t w = 0; w < kWords; ++w) {
+        std::uint64_t word = 0;
+        const auto from = w * sizeof word;
+        if (from < text.size()) {
+            std::memcpy(&word, text.data() + from, std::min(sizeof word, text.size() - from));
+        }
+        words_[w].store(word, std::memory_order_relaxed);
+    }
+    length_.store(static_cast<std::uint32_t>(text.size()), std::memory_order_relaxed);
+    sequence_.store(seq + 2, std::memory_order_release);
+}
+
+std::string shared_text::load() const {
+    std::array<char, kCapacity> copy{};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const auto before = sequence_.load(std::memory_order_acquire);
+        if (before % 2 != 0) {
+            continue;  // a store is under way
+        }
+        for (std::size_t w = 0; w < kWords; ++w) {
+            const auto word = words_[w].load(std::memory_order_relaxed);
+            std::memcpy(copy.data() + w * sizeof word, &word, sizeof word);
+        }
+        const auto length =
+            std::min<std::size_t>(length_.load(std::memory_order_relaxed), kCapacity);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (sequence_.load(std::memory_order_relaxed) == before) {
+            return std::string(copy.data(), length);
+        }
+    }
+    return {};  // a writer that keeps writing: say nothing rather than something torn
+}
+
 manager_cells& shared_metrics::manager() const noexcept {
     return *std::launder(
         reinterpret_cast<manager_cells*>(static_cast<std::byte*>(base_) + kManagerOffset));

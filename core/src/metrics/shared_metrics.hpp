@@ -20,6 +20,23 @@ inline constexpr std::array<double, 14> kDurationBuckets = {
 using counter = std::atomic<std::uint64_t>;
 static_assert(counter::is_always_lock_free, "counters live in memory shared between processes");
 
+/// A short text in memory shared between processes, without locks: one writer stores it whole,
+/// readers get a consistent copy (a sequence lock over atomic words). Longer text is cut.
+class shared_text {
+public:
+    static constexpr std::size_t kCapacity = 160;
+
+    void store(std::string_view text) noexcept;
+    std::string load() const;
+
+private:
+    static constexpr std::size_t kWords = kCapacity / sizeof(std::uint64_t);
+    /// Odd while a store is under way.
+    std::atomic<std::uint32_t> sequence_;
+    std::atomic<std::uint32_t> length_;
+    std::array<std::atomic<std::uint64_t>, kWords> words_;
+};
+
 /// What one process did for one route. Counters only grow, across worker restarts too.
 struct route_cells {
     counter handled;
@@ -92,6 +109,13 @@ struct process_cells {
     counter received;
     counter no_route;
     work_cells work;
+
+    // ---- Connection errors: why a process cannot connect, for /readyz and /metrics ----
+    /// Failed connection attempts, across restarts of the slot's process.
+    counter connect_failures;
+    /// Why the process is not connected (its last failed attempt or lost connection), e.g.
+    /// `attempt 3 failed: not authorized (CONNACK 135): ...`; empty while connected.
+    shared_text connect_error;
 };
 
 /// Written by the manager only.

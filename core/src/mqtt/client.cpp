@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "mqtt/connect_error.hpp"
 #include "routemq/errors.hpp"
 
 namespace routemq::detail {
@@ -22,6 +24,12 @@ constexpr std::size_t kNoReceiveMaximum = 65535;
 /// QoS 1/2 publishes held while the broker's window is full (a handler that fans out, or a
 /// connection being re-established); past this, publish() throws.
 constexpr std::size_t kMaxPendingPublishes = 100000;
+/// The wait before the first retry; it doubles with every failure up to
+/// MQTT_RECONNECT_MAX_SECONDS. Paho's own automatic reconnect cannot wait less than a second.
+constexpr std::chrono::milliseconds kFirstRetry{100};
+/// Failures with an unchanged reason and a wait shorter than this are logged at debug level:
+/// a broker restart would otherwise log a warning every few hundred milliseconds.
+constexpr std::chrono::milliseconds kQuietRetry{1000};
 
 /// Runs one of Paho's callbacks: whatever it throws is logged here and never reaches Paho's C
 /// code (which cannot unwind it).
@@ -78,6 +86,22 @@ struct mqtt_client::impl {
     std::size_t unsub_answers = 0;
     std::vector<std::string> refused;
     std::chrono::steady_clock::time_point last_message{};
+    std::uint64_t connect_failures = 0;  // every failed attempt, for the state handler
+    std::string connect_error;           // why not connected; empty while connected
+
+    // Reconnect scheduling. Paho's automaticReconnect waits at least a second and calls no
+    // failure callback after the first connect, so a client of its own thread makes every
+    // attempt: never from inside a Paho callback, which only schedule the next one.
+    using clock = std::chrono::steady_clock;
+    std::thread timer;
+    std::mutex timer_mu;
+    std::condition_variable timer_cv;
+    bool timer_stop = false;
+    std::optional<clock::time_point> next_attempt;
+    unsigned failures_in_row = 0;  // since the last connect
+    std::string last_failure;      // the previous failure's reason, to log repeats quietly
+    std::mutex tls_mu;
+    std::string tls_error;  // what OpenSSL said during the current attempt
 
     // The publish window. Paho's send thread stops handing QoS 1/2 publishes to the socket once
     // the broker's Receive Maximum of them are unacknowledged (mosquitto: 20), and nothing wakes
@@ -113,6 +137,8 @@ struct mqtt_client::impl {
             st.connected = connected;
             st.subscribed = connected && sub_answers >= subs.size() && refused.empty();
             st.reconnects = connects > 1 ? static_cast<std::uint64_t>(connects - 1) : 0;
+            st.connect_failures = connect_failures;
+            st.error = connected ? std::string() : connect_error;
         }
         on_state(st);
     }
@@ -151,12 +177,30 @@ struct mqtt_client::impl {
             self->connected_now();
         });
     }
-    template <class Failure>
-    static void on_connect_failure(void* ctx, Failure* r) noexcept {
+    static void on_connect_failure(void* ctx, MQTTAsync_failureData* r) noexcept {
         guarded("connect failure", [&] {
-            static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
+            static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1, 0,
                                                     r != nullptr ? r->message : nullptr);
         });
+    }
+    static void on_connect_failure5(void* ctx, MQTTAsync_failureData5* r) noexcept {
+        guarded("connect failure", [&] {
+            static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
+                                                    r != nullptr ? r->reasonCode : 0,
+                                                    r != nullptr ? r->message : nullptr);
+        });
+    }
+    /// OpenSSL's reasons for a failed handshake, one line per call (Paho's ssl_error_cb).
+    static int on_tls_error(const char* text, std::size_t length, void* ctx) noexcept {
+        guarded("TLS error", [&] {
+            auto* self = static_cast<impl*>(ctx);
+            auto reason = tls_reason(std::string_view(text, length));
+            std::lock_guard lock(self->tls_mu);
+            if (self->tls_error.empty()) {  // the first line is the cause, the rest its context
+                self->tls_error = std::move(reason);
+            }
+        });
+        return 0;
     }
 
     static void on_sub_success(void* ctx, MQTTAsync_successData* r) noexcept {
@@ -250,15 +294,112 @@ struct mqtt_client::impl {
     }
 
     void lost(const char* cause) {
+        const std::string why = cause != nullptr && *cause != '\0' ? cause : "no reason given";
         {
             std::lock_guard lock(mu);
             connected = false;
-            if (!stopping) {
-                spdlog::warn("connection to {}:{} lost ({}); reconnecting", mqtt.broker, mqtt.port,
-                             cause != nullptr ? cause : "no reason given");
+            if (stopping) {
+                return;
+            }
+            connect_error = fmt::format("connection lost: {}", why);
+        }
+        spdlog::warn("connection to {}:{} lost ({}); reconnecting in {} ms", mqtt.broker, mqtt.port,
+                     why, kFirstRetry.count());
+        report_state();
+        {
+            std::lock_guard lock(timer_mu);
+            failures_in_row = 0;
+            last_failure.clear();
+        }
+        schedule(kFirstRetry);
+    }
+
+    /// Makes the timer thread attempt a connect after `wait`.
+    void schedule(std::chrono::milliseconds wait) {
+        {
+            std::lock_guard lock(timer_mu);
+            if (timer_stop) {
+                return;
+            }
+            next_attempt = clock::now() + wait;
+        }
+        timer_cv.notify_all();
+    }
+
+    void timer_loop() {
+        std::unique_lock lock(timer_mu);
+        while (!timer_stop) {
+            if (!next_attempt) {
+                timer_cv.wait(lock);
+            } else if (clock::now() < *next_attempt) {
+                timer_cv.wait_until(lock, *next_attempt);
+            } else {
+                next_attempt.reset();
+                lock.unlock();
+                attempt();
+                lock.lock();
             }
         }
-        report_state();
+    }
+
+    /// One connection attempt; its outcome arrives through the connect callbacks.
+    void attempt() {
+        {
+            std::lock_guard lock(tls_mu);
+            tls_error.clear();
+        }
+        MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+        MQTTProperties props = MQTTProperties_initializer;
+        const bool clean = !who.persistent_session;
+        if (v5()) {
+            co = MQTTAsync_connectOptions_initializer5;
+            co.cleanstart = clean ? 1 : 0;
+            if (!clean && mqtt.session_expiry.count() > 0) {
+                MQTTProperty expiry{};
+                expiry.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
+                expiry.value.integer4 = static_cast<unsigned int>(mqtt.session_expiry.count());
+                MQTTProperties_add(&props, &expiry);
+            }
+            if (mqtt.max_packet_size > 0) {
+                // The broker sends nothing bigger to this client: mosquitto drops such a message
+                // for it (and logs that), so no handler ever gets one.
+                MQTTProperty most{};
+                most.identifier = MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE;
+                most.value.integer4 = mqtt.max_packet_size;
+                MQTTProperties_add(&props, &most);
+            }
+            co.connectProperties = &props;
+        } else {
+            co.cleansession = clean ? 1 : 0;
+            // Not MQTTVERSION_DEFAULT: after a refusal it would try MQTT 3.1 too, which hides the
+            // refusal's reason and costs a second per attempt.
+            co.MQTTVersion = MQTTVERSION_3_1_1;
+        }
+        answer_to(co, on_connect_success, on_connect_failure, on_connect_success5,
+                  on_connect_failure5);
+        co.context = this;
+        co.keepAliveInterval = static_cast<int>(mqtt.keepalive.count());
+        co.automaticReconnect = 0;
+        if (!mqtt.username.empty()) {
+            co.username = mqtt.username.c_str();
+            co.password = mqtt.password.c_str();
+        }
+        MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+        if (tls.enabled) {
+            ssl.trustStore = tls.ca_file.empty() ? nullptr : tls.ca_file.c_str();
+            ssl.keyStore = tls.cert_file.empty() ? nullptr : tls.cert_file.c_str();
+            ssl.privateKey = tls.key_file.empty() ? nullptr : tls.key_file.c_str();
+            ssl.enableServerCertAuth = tls.verify ? 1 : 0;
+            ssl.verify = tls.verify ? 1 : 0;
+            ssl.ssl_error_cb = on_tls_error;
+            ssl.ssl_error_context = this;
+            co.ssl = &ssl;
+        }
+        const int rc = MQTTAsync_connect(handle, &co);
+        MQTTProperties_free(&props);
+        if (rc != MQTTASYNC_SUCCESS) {
+            connect_failed(rc, 0, nullptr);
+        }
     }
 
     void connected_now() {
@@ -270,8 +411,14 @@ struct mqtt_client::impl {
         ++connects;
         sub_answers = 0;
         refused.clear();
+        connect_error.clear();
         const int n = connects;
         lock.unlock();
+        {
+            std::lock_guard timer_lock(timer_mu);
+            failures_in_row = 0;
+            last_failure.clear();
+        }
         if (n == 1) {
             spdlog::info("connected to {}:{} as '{}' (MQTT {})", mqtt.broker, mqtt.port,
                          who.client_id, v5() ? "5" : "3.1.1");
@@ -284,10 +431,50 @@ struct mqtt_client::impl {
         cv.notify_all();
     }
 
-    void connect_failed(int code, const char* why) const {
-        spdlog::warn("cannot connect to {}:{} (code {}: {}); retrying every 1-{} s", mqtt.broker,
-                     mqtt.port, code, why != nullptr ? why : MQTTAsync_strerror(code),
-                     mqtt.reconnect_max.count());
+    void connect_failed(int code, int reason_code, const char* message) {
+        std::string tls_said;
+        {
+            std::lock_guard lock(tls_mu);
+            tls_said = tls_error;
+        }
+        const auto why =
+            describe_connect_failure(v5(), code, reason_code, message, tls.enabled, tls_said);
+        unsigned n = 0;
+        bool repeat = false;
+        {
+            std::lock_guard lock(timer_mu);
+            n = ++failures_in_row;
+            repeat = why == last_failure;
+            last_failure = why;
+        }
+        const auto wait = reconnect_wait(
+            n, kFirstRetry,
+            std::chrono::duration_cast<std::chrono::milliseconds>(mqtt.reconnect_max));
+        {
+            std::lock_guard lock(mu);
+            if (stopping || connected) {
+                return;
+            }
+            ++connect_failures;
+            connect_error = fmt::format("attempt {} failed: {}", n, why);
+        }
+        spdlog::log(repeat && wait < kQuietRetry ? spdlog::level::debug : spdlog::level::warn,
+                    "cannot connect to {}:{} as '{}' (attempt {}): {}; retrying in {} ms",
+                    mqtt.broker, mqtt.port, who.client_id, n, why, wait.count());
+        report_state();
+        schedule(wait);
+    }
+
+    /// Stops the timer thread; no attempt starts after this returns.
+    void stop_timer() {
+        {
+            std::lock_guard lock(timer_mu);
+            timer_stop = true;
+        }
+        timer_cv.notify_all();
+        if (timer.joinable() && timer.get_id() != std::this_thread::get_id()) {
+            timer.join();
+        }
     }
 
     void subscribe_everything() {
@@ -441,8 +628,10 @@ mqtt_client::mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity i
     for (std::size_t i = 0; i < m.subs.size(); ++i) {
         m.slots.push_back({&m, i});
     }
-    const auto uri =
-        fmt::format("{}://{}:{}", m.tls.enabled ? "ssl" : "tcp", m.mqtt.broker, m.mqtt.port);
+    // A bare IPv6 address (settings store it without brackets) needs them in a URI.
+    const bool ipv6 = m.mqtt.broker.find(':') != std::string::npos;
+    const auto uri = fmt::format("{}://{}{}{}:{}", m.tls.enabled ? "ssl" : "tcp", ipv6 ? "[" : "",
+                                 m.mqtt.broker, ipv6 ? "]" : "", m.mqtt.port);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     if (m.v5()) {
         co = MQTTAsync_createOptions_initializer5;
@@ -475,6 +664,7 @@ mqtt_client::~mqtt_client() {
     if (still_connected) {
         disconnect(std::chrono::milliseconds(1000));
     }
+    impl_->stop_timer();
     {
         std::lock_guard lock(impl_->out_mu);
         impl_->closed = true;
@@ -497,48 +687,8 @@ void mqtt_client::on_state_change(state_handler handler) {
 
 void mqtt_client::start() {
     auto& m = *impl_;
-    MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
-    MQTTProperties props = MQTTProperties_initializer;
-    const bool clean = !m.who.persistent_session;
-    if (m.v5()) {
-        co = MQTTAsync_connectOptions_initializer5;
-        co.cleanstart = clean ? 1 : 0;
-        if (!clean && m.mqtt.session_expiry.count() > 0) {
-            MQTTProperty expiry{};
-            expiry.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
-            expiry.value.integer4 = static_cast<unsigned int>(m.mqtt.session_expiry.count());
-            MQTTProperties_add(&props, &expiry);
-            co.connectProperties = &props;
-        }
-    } else {
-        co.cleansession = clean ? 1 : 0;
-    }
-    m.answer_to(co, impl::on_connect_success, impl::on_connect_failure<MQTTAsync_failureData>,
-                impl::on_connect_success5, impl::on_connect_failure<MQTTAsync_failureData5>);
-    co.context = &m;
-    co.keepAliveInterval = static_cast<int>(m.mqtt.keepalive.count());
-    co.automaticReconnect = 1;
-    co.minRetryInterval = 1;
-    co.maxRetryInterval = static_cast<int>(m.mqtt.reconnect_max.count());
-    if (!m.mqtt.username.empty()) {
-        co.username = m.mqtt.username.c_str();
-        co.password = m.mqtt.password.c_str();
-    }
-    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    if (m.tls.enabled) {
-        ssl.trustStore = m.tls.ca_file.empty() ? nullptr : m.tls.ca_file.c_str();
-        ssl.keyStore = m.tls.cert_file.empty() ? nullptr : m.tls.cert_file.c_str();
-        ssl.privateKey = m.tls.key_file.empty() ? nullptr : m.tls.key_file.c_str();
-        ssl.enableServerCertAuth = m.tls.verify ? 1 : 0;
-        ssl.verify = m.tls.verify ? 1 : 0;
-        co.ssl = &ssl;
-    }
-    const int rc = MQTTAsync_connect(m.handle, &co);
-    MQTTProperties_free(&props);
-    if (rc != MQTTASYNC_SUCCESS) {
-        throw mqtt_error(fmt::format("cannot start connecting to {}:{}: {}", m.mqtt.broker,
-                                     m.mqtt.port, MQTTAsync_strerror(rc)));
-    }
+    m.schedule(std::chrono::milliseconds(0));
+    m.timer = std::thread([&m] { m.timer_loop(); });
 }
 
 subscribe_result mqtt_client::wait_subscribed(std::chrono::milliseconds timeout) {
@@ -632,6 +782,7 @@ void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session
             return;
         }
     }
+    m.stop_timer();
     {
         // What handlers published is the result of work already acknowledged: let it reach the
         // broker before the connection goes, within the same time budget.

@@ -35,14 +35,20 @@ struct client_state {
     bool subscribed = false;
     /// Connections made again after one was lost.
     std::uint64_t reconnects = 0;
+    /// Connection attempts that failed.
+    std::uint64_t connect_failures = 0;
+    /// Why not connected (the last failed attempt or the lost connection); empty when connected.
+    std::string error;
 };
 
 /// A small RAII wrapper over Paho's asynchronous C client (MQTTAsync): the only code that talks
 /// to Paho.
 ///
-/// It connects, reconnects automatically with a doubling wait, re-subscribes after every
-/// connect, and calls the message handler on Paho's thread; Paho acknowledges a QoS 1/2 message
-/// after the handler returns. Every callback Paho calls is noexcept: nothing reaches its C code.
+/// It connects, reconnects with a wait that starts at 100 ms and doubles up to
+/// MQTT_RECONNECT_MAX_SECONDS (a thread of its own makes the attempts), logs every failed attempt
+/// with its reason in words and the next wait, re-subscribes after every connect, and calls the
+/// message handler on Paho's thread; Paho acknowledges a QoS 1/2 message after the handler returns.
+/// Every callback Paho calls is noexcept: nothing reaches its C code.
 class mqtt_client : public publisher {
 public:
     using message_handler = std::function<void(const message&)>;

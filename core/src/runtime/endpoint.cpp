@@ -51,6 +51,11 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
         if (st.reconnects > before) {
             cells.reconnects.fetch_add(st.reconnects - before);
         }
+        const auto failures_before = connect_failures_seen_.exchange(st.connect_failures);
+        if (st.connect_failures > failures_before) {
+            cells.connect_failures.fetch_add(st.connect_failures - failures_before);
+        }
+        cells.connect_error.store(st.error);
     });
 }
 

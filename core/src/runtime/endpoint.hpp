@@ -42,6 +42,7 @@ private:
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};
+    std::atomic<std::uint64_t> connect_failures_seen_{0};
     /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
     /// can wait for the broker to have them before the input is acknowledged.
     confirmed_publisher out_;

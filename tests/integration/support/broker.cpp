@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -30,7 +31,16 @@ bool accepts_connections(int port) {
 }  // namespace
 
 mosquitto_broker::mosquitto_broker(std::string extra_config)
-    : config_path_(temp_path("mosquitto.conf")), extra_config_(std::move(extra_config)) {
+    : mosquitto_broker(broker_options{.extra_config = std::move(extra_config)}) {}
+
+mosquitto_broker::mosquitto_broker(broker_options options)
+    : config_path_(temp_path("mosquitto.conf")), options_(std::move(options)) {
+    if (options_.persistence) {
+        persistence_dir_ = temp_path("mosquitto-data");
+        std::filesystem::create_directories(persistence_dir_);
+        // mosquitto started as root writes as the user "mosquitto".
+        std::filesystem::permissions(persistence_dir_, std::filesystem::perms::all);
+    }
     for (int attempt = 0; attempt < 5; ++attempt) {
         port_ = free_loopback_port();
         if (launch()) {
@@ -43,16 +53,28 @@ mosquitto_broker::mosquitto_broker(std::string extra_config)
 mosquitto_broker::~mosquitto_broker() {
     stop();
     std::remove(config_path_.c_str());
+    if (!persistence_dir_.empty()) {
+        std::filesystem::remove_all(persistence_dir_);
+    }
 }
 
 bool mosquitto_broker::launch() {
     {
         std::ofstream conf(config_path_);
         conf << "listener " << port_ << " 127.0.0.1\n"
-             << "allow_anonymous true\n"
-             << "persistence false\n"
-             << "log_dest stderr\n"
-             << extra_config_ << "\n";
+             << "allow_anonymous " << (options_.allow_anonymous ? "true" : "false")
+             << "\n"
+             // What RouteMQ's guarantee needs (docs/workers.md): no silent drop of a session's
+             // queue beyond 1000 messages.
+             << "max_queued_messages 0\n"
+             << "log_dest stderr\n";
+        if (options_.persistence) {
+            conf << "persistence true\n"
+                 << "persistence_location " << persistence_dir_ << "/\n";
+        } else {
+            conf << "persistence false\n";
+        }
+        conf << options_.extra_config << "\n";
     }
     process_ = std::make_unique<child_process>(
         std::vector<std::string>{MOSQUITTO_EXECUTABLE, "-c", config_path_},

@@ -7,11 +7,24 @@
 
 namespace test {
 
+/// How a test broker is configured beyond the defaults (anonymous clients, no persistence, no
+/// per-client queue limit).
+struct broker_options {
+    /// Appended to the generated mosquitto.conf.
+    std::string extra_config{};
+    /// Keep sessions and queued messages across stop()/start() (in a directory of its own).
+    bool persistence = false;
+    /// false: every CONNECT is refused (mosquitto 2 has no password file here), as with a bad
+    /// user name or password.
+    bool allow_anonymous = true;
+};
+
 /// A real mosquitto on a free loopback port, stopped with the object.
 class mosquitto_broker {
 public:
     /// `extra_config` is appended to the generated mosquitto.conf.
     explicit mosquitto_broker(std::string extra_config = "");
+    explicit mosquitto_broker(broker_options options);
     ~mosquitto_broker();
 
     int port() const { return port_; }
@@ -26,7 +39,8 @@ private:
 
     int port_ = 0;
     std::string config_path_;
-    std::string extra_config_;
+    broker_options options_;
+    std::string persistence_dir_;
     std::unique_ptr<child_process> process_;
     std::string last_log_;
 };
