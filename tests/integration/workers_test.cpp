@@ -139,6 +139,27 @@ TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
               << workers_seen(got) << ")\n";
     ::testing::Test::RecordProperty("duplicates", handled_total - kMessages);
     ::testing::Test::RecordProperty("outputs_lost", outputs_lost);
+    EXPECT_EQ(outputs_lost, 0) << "results are confirmed by the broker before the input's ack";
+}
+
+TEST_F(workers_test, EveryWorkerKilledMidFloodLosesNoMessageAndNoResult) {
+    auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    test::publish_readings(broker_.port(), kMessages, [&](std::size_t sent) {
+        if (sent == kMessages / 2) {
+            for (int slot = 1; slot <= 3; ++slot) {
+                kill(test::worker_pid(app->output(), slot), SIGKILL);
+            }
+        }
+    });
+    const auto got = collect_processed(sub, kMessages, 30s);
+    const int lost = kMessages - static_cast<int>(got.per_device.size());
+    std::cout << "[ crash ] SIGKILL of w1, w2 and w3 after " << kMessages / 2 << " of " << kMessages
+              << " published: " << lost << " lost, " << got.duplicates() << " duplicates ("
+              << workers_seen(got) << ")\n";
+    EXPECT_EQ(lost, 0) << app->output();
+    EXPECT_GE(test::count_occurrences(app->output(), "restarting in the same slot"), 3);
 }
 
 TEST_F(workers_test, SigtermStopsBusyWorkersWithoutCuttingAHandlerOff) {
