@@ -213,6 +213,20 @@ TEST_F(reliability_test, KilledManagerLeavesTheSessionsToItsReplacement) {
         << first->output();
 }
 
+TEST_F(reliability_test, ManagerExitsNonZeroWhenItHadToKillAWorker) {
+    auto app = start(instance("grace"), {{"SHUTDOWN_GRACE_SECONDS", "1"}});
+    test::test_client pub(broker_.port(), "rel-pub-" + std::to_string(getpid()), false);
+    pub.publish("work/1", "hang");
+    std::this_thread::sleep_for(300ms);  // the handler is in its sleep (timeout 1.5 s)
+    app->signal(SIGTERM);
+    const auto status = app->wait(20s);
+    ASSERT_TRUE(status) << app->output();
+    EXPECT_EQ(*status, 1) << app->output();
+    EXPECT_NE(app->output().find("overran SHUTDOWN_GRACE_SECONDS and were killed"),
+              std::string::npos)
+        << app->output();
+}
+
 TEST_F(reliability_test, DeeplyNestedJsonIsAPayloadErrorAndTheApplicationStaysUp) {
     test::test_client sub(broker_.port(), "rel-sub-" + std::to_string(getpid()), true, true);
     sub.subscribe("dead-letter/#");
