@@ -148,7 +148,8 @@ const std::vector<setting_variable> kTable = {
      "Password sent with MQTT_USERNAME; never shown in messages.",
      ROUTEMQ_SETTER((void)v; s.mqtt.password = value), /*secret=*/true},
     {"MQTT_CLIENT_ID", "routemq", "1-64 letters, digits, '-', '_' or '.'",
-     "Prefix of client ids; a process's id is <prefix>-<hostname>-<role>.",
+     "Prefix of client ids; a process's id is <prefix>-<instance>-<role> (INSTANCE_NAME or the "
+     "host name).",
      ROUTEMQ_SETTER(s.mqtt.client_id = client_id_part(v, value))},
     {"MQTT_GROUP_NAME", "routemq", "1-64 letters, digits, '-', '_' or '.'",
      "Shared subscription group: shared routes subscribe as $share/<group>/<filter>.",

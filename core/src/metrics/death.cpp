@@ -11,7 +11,7 @@ namespace routemq::detail {
 
 std::string describe_death(std::int32_t status) {
     if (status == kTimedOut) {
-        return "killed after running past its timeout";
+        return "killed for running past its timeout";
     }
     if (WIFSIGNALED(status)) {
         const int sig = WTERMSIG(status);

@@ -6,7 +6,7 @@
 namespace routemq::detail {
 
 /// How a worker died, in words: `killed by signal 11 (Segmentation fault)`, `exited with status
-/// 3`, or for kTimedOut `killed after running past its timeout`.
+/// 3`, or for kTimedOut `killed for running past its timeout`.
 std::string describe_death(std::int32_t status);
 
 }  // namespace routemq::detail

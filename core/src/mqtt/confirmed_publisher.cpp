@@ -456,6 +456,15 @@ bool confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
     return false;
 }
 
+bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
+    try {
+        std::lock_guard lock(paho_sync_lock());
+        return impl_->connected() || impl_->connect_once(clock::now() + timeout);
+    } catch (...) {
+        return false;
+    }
+}
+
 std::size_t confirmed_publisher::unconfirmed() const {
     std::lock_guard lock(paho_sync_lock());
     return impl_->pending.size();

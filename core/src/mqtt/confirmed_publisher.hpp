@@ -59,6 +59,10 @@ public:
     /// unacknowledged then stays remembered for the next confirm(). Never throws.
     bool confirm(std::chrono::milliseconds timeout) noexcept override;
 
+    /// Connects now unless connected (otherwise the first publish does, and the first handler
+    /// pays for it); false when `timeout` passed first.
+    bool connect(std::chrono::milliseconds timeout) noexcept;
+
     /// QoS 1/2 publishes not yet acknowledged.
     std::size_t unconfirmed() const;
 

@@ -26,8 +26,15 @@ public:
              std::shared_ptr<shared_metrics> metrics, std::size_t slot);
 
     void start() { client_.start(); }
+    /// Once subscribed, also opens the outgoing connection, so the first handler does not wait
+    /// for it.
     subscribe_result wait_subscribed(std::chrono::milliseconds timeout) {
-        return client_.wait_subscribed(timeout);
+        auto result = client_.wait_subscribed(timeout);
+        if (result.complete && !out_opened_) {
+            out_opened_ = true;
+            out_.connect(std::chrono::seconds(2));
+        }
+        return result;
     }
     /// Graceful stop: optionally unsubscribe first (so the broker stops sending), let the handler
     /// in progress finish, then disconnect, ending the session when `end_session`.
@@ -46,6 +53,7 @@ private:
     /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
     /// can wait for the broker to have them before the input is acknowledged.
     confirmed_publisher out_;
+    bool out_opened_ = false;
     mqtt_client client_;
 };
 
