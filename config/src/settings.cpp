@@ -161,8 +161,9 @@ const std::vector<setting_variable> kTable = {
                                           : mqtt_protocol::v3_1_1)},
     {"MQTT_KEEPALIVE", "60", "an integer 5-65535 (seconds)", "Keepalive interval in seconds.",
      ROUTEMQ_SETTER(s.mqtt.keepalive = std::chrono::seconds(parse_int(v, value, 5, 65535)))},
-    {"MQTT_RECONNECT_MAX_SECONDS", "30", "an integer 1-3600",
-     "Longest wait between reconnect attempts; waits start at 100 ms and double.",
+    {"MQTT_RECONNECT_MAX_SECONDS", "2", "an integer 1-3600",
+     "Longest wait between reconnect attempts; waits start at 100 ms and double. It bounds how "
+     "long after a broker's return an idle process notices it.",
      ROUTEMQ_SETTER(s.mqtt.reconnect_max = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
     {"MQTT_MAX_PACKET_SIZE", "1048576", "0 (no limit) or an integer 128-268435455 (bytes)",
      "Largest MQTT packet the broker may send this client (MQTT 5 Maximum Packet Size); the broker "
@@ -209,6 +210,11 @@ const std::vector<setting_variable> kTable = {
     {"SHUTDOWN_GRACE_SECONDS", "10", "an integer 1-3600",
      "On SIGTERM/SIGINT, how long workers get to finish and disconnect before they are killed.",
      ROUTEMQ_SETTER(s.workers.shutdown_grace = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
+    {"WORKER_KEEP_SESSION_ON_STOP", "false", "true or false",
+     "On SIGTERM, workers finish the handler in hand and disconnect keeping their sessions (no "
+     "unsubscribe), so a restart with the same INSTANCE_NAME gets what arrived meanwhile: for a "
+     "lone replica or a StatefulSet. false: they unsubscribe and end their sessions (scale-in).",
+     ROUTEMQ_SETTER(s.workers.keep_session_on_stop = parse_bool(v, value))},
     {"HANDLER_TIMEOUT_SECONDS", "60", "an integer 0-86400; 0 for no limit",
      "With --workers: the manager kills a worker whose handler runs longer (routes may set "
      "their own timeout); the message counts toward POISON_MAX_CRASHES.",

@@ -213,6 +213,33 @@ TEST_F(reliability_test, KilledManagerLeavesTheSessionsToItsReplacement) {
         << first->output();
 }
 
+TEST_F(reliability_test, LoneReplicaRestartedWithItsSessionsKeptLosesNothing) {
+    test::test_client sub(broker_.port(), "rel-sub-" + std::to_string(getpid()), true, true);
+    sub.subscribe("done/#");
+    const auto name = instance("restart");
+    const std::map<std::string, std::string> keep = {{"WORKER_KEEP_SESSION_ON_STOP", "true"}};
+    auto first = start(name, keep);
+
+    constexpr int kCount = 6000;
+    publish_work(kCount, {}, [&](std::size_t acknowledged) {
+        if (acknowledged == 1500) {
+            first->signal(SIGTERM);
+        }
+    });
+    const auto status = first->wait(20s);
+    ASSERT_TRUE(status) << first->output();
+    EXPECT_EQ(*status, 0) << first->output();
+    auto second = start(name, keep);
+    const auto seen = collect_done(sub, kCount, 60s);
+    std::cout << "[ figures ] " << kCount << " sent, the only replica stopped (SIGTERM) after "
+              << "1500 and started again: " << kCount - static_cast<int>(seen.size()) << " lost, "
+              << duplicates(seen) << " duplicates\n";
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(kCount)) << first->output();
+    EXPECT_NE(first->output().find("keeping this worker's session for its restart"),
+              std::string::npos)
+        << first->output();
+}
+
 TEST_F(reliability_test, ManagerExitsNonZeroWhenItHadToKillAWorker) {
     auto app = start(instance("grace"), {{"SHUTDOWN_GRACE_SECONDS", "1"}});
     test::test_client pub(broker_.port(), "rel-pub-" + std::to_string(getpid()), false);

@@ -59,6 +59,9 @@ struct worker_settings {
     std::chrono::milliseconds restart_backoff_max{0};
     /// On SIGTERM/SIGINT, how long processes get to finish before they are killed.
     std::chrono::seconds shutdown_grace{0};
+    /// On SIGTERM/SIGINT, workers keep their subscriptions and sessions for a restart with the
+    /// same instance name, instead of unsubscribing and ending them.
+    bool keep_session_on_stop = false;
 };
 
 /// What happens to a message its handler cannot handle (`HANDLER_TIMEOUT_SECONDS`, `RETRY_*`,

@@ -159,14 +159,20 @@ void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
     }
 }
 
-outcome dispatcher::run_once(std::size_t index, std::string_view topic, const message& msg,
+outcome dispatcher::run_once(std::size_t index, routemq::params& params, const message& msg,
                              outbox& out, std::string& error) noexcept {
     const auto& rt = router_.routes()[index];
     try {
         tagging_outbox tagged(out, origin_);
         outbox& to = any_no_local_ && !origin_.empty() ? static_cast<outbox&>(tagged) : out;
         context ctx(msg, rt.pattern.text(), to, process_, json_max_depth_);
-        rt.pattern.match(topic, ctx.params());  // run_route checked that it matches
+        // Lent to the context for this attempt (no copy), returned for the next one.
+        struct lend {
+            routemq::params& a;
+            routemq::params& b;
+            ~lend() { std::swap(a, b); }
+        } lent{ctx.params(), params};
+        std::swap(ctx.params(), params);
         rt.chain(ctx);
         return outcome::handled;
     } catch (const payload_error& e) {
@@ -185,9 +191,9 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
     const auto& rt = router_.routes()[index];
     const auto& policy = policies_[index];
     std::string error;
+    routemq::params params;
     try {
-        routemq::params unused;
-        if (!rt.pattern.match(topic, unused)) {
+        if (!rt.pattern.match(topic, params)) {
             counters_.no_route();
             spdlog::warn("topic '{}' does not match route '{}' it was delivered for; dropped",
                          topic, rt.pattern.text());
@@ -220,7 +226,7 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
     for (int attempt = 1; attempt <= attempts; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         counters_.begin(index, topic, digest, policy.timeout);
-        const auto result = run_once(index, topic, msg, out, error);
+        const auto result = run_once(index, params, msg, out, error);
         counters_.end();
         counters_.ran(
             index, result,

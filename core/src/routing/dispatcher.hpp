@@ -76,7 +76,7 @@ public:
 
 private:
     /// One run of the chain; the error text when it failed.
-    outcome run_once(std::size_t index, std::string_view topic, const message& msg, outbox& out,
+    outcome run_once(std::size_t index, routemq::params& params, const message& msg, outbox& out,
                      std::string& error) noexcept;
     void run_route(std::size_t index, std::string_view topic, const message& msg,
                    outbox& out) noexcept;

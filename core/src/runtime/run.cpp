@@ -104,18 +104,25 @@ int lifecycle(parts& p, const settings& s) {
     // session for the replacement manager's worker in its slot, which receives what the broker
     // queued meanwhile.
     const bool manager_gone = p.unsubscribe_first && sig == kManagerGoneSignal;
+    // WORKER_KEEP_SESSION_ON_STOP: a stop that a restart with the same name follows (a lone
+    // replica, a StatefulSet pod) is handled like a dead manager: nothing is left ungrouped.
+    const bool keep_session =
+        manager_gone || (p.unsubscribe_first && s.workers.keep_session_on_stop);
     std::size_t killed = 0;
     if (p.workers) {
         spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
         killed = p.workers->stop_all(grace);
     } else if (manager_gone) {
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
+    } else if (keep_session) {
+        spdlog::info("received {}; finishing and keeping this worker's session for its restart",
+                     strsignal(sig));
     } else {
         spdlog::info("received {}; {}", strsignal(sig),
                      p.unsubscribe_first ? "unsubscribing and finishing" : "stopping");
     }
     if (p.ep) {
-        p.ep->stop(grace, p.unsubscribe_first && !manager_gone, !manager_gone);
+        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session);
         p.ep->log_stats();
     }
     if (p.workers) {
