@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "mqtt/connect_error.hpp"
+#include "mqtt/connect_options.hpp"
 #include "routemq/errors.hpp"
 
 namespace routemq::detail {
@@ -380,21 +381,10 @@ struct mqtt_client::impl {
         co.context = this;
         co.keepAliveInterval = static_cast<int>(mqtt.keepalive.count());
         co.automaticReconnect = 0;
-        if (!mqtt.username.empty()) {
-            co.username = mqtt.username.c_str();
-            co.password = mqtt.password.c_str();
-        }
         MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-        if (tls.enabled) {
-            ssl.trustStore = tls.ca_file.empty() ? nullptr : tls.ca_file.c_str();
-            ssl.keyStore = tls.cert_file.empty() ? nullptr : tls.cert_file.c_str();
-            ssl.privateKey = tls.key_file.empty() ? nullptr : tls.key_file.c_str();
-            ssl.enableServerCertAuth = tls.verify ? 1 : 0;
-            ssl.verify = tls.verify ? 1 : 0;
-            ssl.ssl_error_cb = on_tls_error;
-            ssl.ssl_error_context = this;
-            co.ssl = &ssl;
-        }
+        apply_credentials_and_tls(co, ssl, mqtt, tls);
+        ssl.ssl_error_cb = on_tls_error;  // the failure's reason in words (used with TLS only)
+        ssl.ssl_error_context = this;
         const int rc = MQTTAsync_connect(handle, &co);
         MQTTProperties_free(&props);
         if (rc != MQTTASYNC_SUCCESS) {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "mqtt/connect_options.hpp"
 #include "routemq/errors.hpp"
 
 namespace routemq::detail {
@@ -99,19 +100,8 @@ struct confirmed_publisher::impl {
         co.retryInterval = 0;  // MQTT 3.1.1 and 5 resend only after a reconnect; we do that
         // Paho's own limit blocks publish() in 100 ms sleeps; ours (`window`) stays below it.
         co.maxInflightMessages = 65535;
-        if (!mqtt.username.empty()) {
-            co.username = mqtt.username.c_str();
-            co.password = mqtt.password.c_str();
-        }
         MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
-        if (tls.enabled) {
-            ssl.trustStore = tls.ca_file.empty() ? nullptr : tls.ca_file.c_str();
-            ssl.keyStore = tls.cert_file.empty() ? nullptr : tls.cert_file.c_str();
-            ssl.privateKey = tls.key_file.empty() ? nullptr : tls.key_file.c_str();
-            ssl.enableServerCertAuth = tls.verify ? 1 : 0;
-            ssl.verify = tls.verify ? 1 : 0;
-            co.ssl = &ssl;
-        }
+        apply_credentials_and_tls(co, ssl, mqtt, tls);
         int rc = 0;
         std::size_t receive_maximum = kWindowWithoutReceiveMaximum;
         if (v5()) {
