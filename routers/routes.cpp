@@ -1,6 +1,7 @@
 #include "routes.hpp"
 
 #include "config_routes.hpp"
+#include "device_routes.hpp"
 #include "sensor_routes.hpp"
 
 namespace routers {
@@ -8,6 +9,7 @@ namespace routers {
 void register_all(routemq::router& r) {
     sensor_routes(r);
     config_routes(r);
+    device_routes(r);
 }
 
 }  // namespace routers

@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <iostream>
 
 #include "http/probe.hpp"
 #include "logging.hpp"
+#include "routemq/client.hpp"
 #include "routemq/errors.hpp"
 #include "routemq/settings.hpp"
 #include "routemq/version.hpp"
@@ -58,6 +61,18 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         "container HEALTHCHECK");
     bool ready_probe = false;
     health_cmd->add_flag("--ready", ready_probe, "Probe /readyz instead of /healthz");
+    auto* request_cmd = app.add_subcommand(
+        "request",
+        "Publish PAYLOAD to TOPIC as an MQTT 5 request; print its statuses (stderr) and its "
+        "answer (stdout); exit 0 when done, 1 when failed or unanswered");
+    std::string request_topic;
+    std::string request_payload;
+    double request_timeout = 30;
+    request_cmd->add_option("topic", request_topic, "Topic to publish the request to")->required();
+    request_cmd->add_option("payload", request_payload, "The request's payload")->required();
+    request_cmd->add_option("--timeout", request_timeout, "Seconds to wait for the answer")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     app.require_subcommand(0, 1);
     try {
         app.parse(argc, argv);
@@ -87,6 +102,32 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
         (ok ? std::cout : std::cerr) << answer << '\n';
         return ok ? kExitOk : kExitFailure;
+    }
+    if (*request_cmd) {
+        detail::setup_logging("request", "warn", s.logging.format);
+        try {
+            client caller(s, "request");
+            const auto result = caller.request(
+                request_topic, request_payload,
+                std::chrono::milliseconds(static_cast<std::int64_t>(request_timeout * 1000)),
+                [](const request_status& st) {
+                    std::cerr << st.status << (st.payload.empty() ? "" : " ") << st.payload << '\n';
+                });
+            if (!result.answered) {
+                std::cerr << "routemq: no answer to the request on '" << request_topic
+                          << "' within " << request_timeout << " s\n";
+                return kExitFailure;
+            }
+            std::cerr << result.status << '\n';
+            std::cout << result.payload << '\n';
+            return result.status == "done" ? kExitOk : kExitFailure;
+        } catch (const config_error& e) {
+            std::cerr << "routemq: " << e.what() << '\n';
+            return kExitConfig;
+        } catch (const std::exception& e) {
+            std::cerr << "routemq: " << e.what() << '\n';
+            return kExitFailure;
+        }
     }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name) << '\n'

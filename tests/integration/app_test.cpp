@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/app_runner.hpp"
 #include "support/broker.hpp"
@@ -242,7 +244,65 @@ TEST(Startup, RefusedSubscriptionExitsWithStatus3) {
         const auto out = app->output();
         EXPECT_NE(out.find("subscription to 'config/update' refused"), std::string::npos) << out;
         EXPECT_NE(out.find("subscribed to 'alerts/+'"), std::string::npos) << out;
-        EXPECT_NE(out.find("the broker refused 2 of 3 subscriptions"), std::string::npos) << out;
+        EXPECT_NE(out.find("the broker refused 3 of 4 subscriptions"), std::string::npos) << out;
     }
     std::remove(acl.c_str());
+}
+
+TEST_F(app_test, RequestGetsItsStatusesAndItsAnswerWithItsCorrelationData) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    test::test_client caller(broker_.port(), "itest-caller-" + std::to_string(getpid()), true,
+                             true);
+    caller.subscribe("test/replies/#");
+    caller.publish_request("test/request/7", "status?", "test/replies/a", std::string("\0c7", 3));
+    caller.publish_request("test/request/8", "fail", "test/replies/b", "c8");
+    std::map<std::string, std::vector<test::received>> by_topic;
+    for (const auto& m : caller.collect(6, 10s)) {
+        by_topic[m.topic].push_back(m);
+    }
+    ASSERT_EQ(by_topic["test/replies/a"].size(), 3u) << app->output();
+    ASSERT_EQ(by_topic["test/replies/b"].size(), 3u) << app->output();
+    std::vector<std::string> a, b;
+    for (const auto& m : by_topic["test/replies/a"]) {
+        a.push_back(m.property("routemq-status"));
+        EXPECT_EQ(m.correlation_data, std::string("\0c7", 3));
+    }
+    for (const auto& m : by_topic["test/replies/b"]) {
+        b.push_back(m.property("routemq-status"));
+        EXPECT_EQ(m.correlation_data, "c8");
+    }
+    EXPECT_EQ(a, (std::vector<std::string>{"accepted", "progress", "done"}));
+    EXPECT_EQ(b, (std::vector<std::string>{"accepted", "progress", "failed"}));
+    EXPECT_EQ(json::parse(by_topic["test/replies/a"][2].payload)["asked"], "status?");
+    const auto failed = json::parse(by_topic["test/replies/b"][2].payload);
+    EXPECT_EQ(failed["reason"], "failed");
+    EXPECT_EQ(failed["error"], "refused by the handler");
+}
+
+TEST_F(app_test, RequestCommandPrintsTheStatusesAndTheAnswer) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    const auto ask = [&](std::vector<std::string> args) {
+        auto cli = test::start_app(ROUTEMQ_TEST_APP, broker_.port(), std::move(args));
+        const auto status = cli->wait(20s);
+        return std::make_pair(status.value_or(-1), cli->output());
+    };
+    const auto [ok_status, ok_out] = ask({"request", "test/request/5", "hello"});
+    EXPECT_EQ(ok_status, 0) << ok_out;
+    EXPECT_NE(ok_out.find("accepted\nprogress {\"note\":\"half way\",\"progress\":0.5}\ndone\n"),
+              std::string::npos)
+        << ok_out;
+    EXPECT_NE(ok_out.find(R"({"asked":"hello","id":"5"})"), std::string::npos) << ok_out;
+
+    const auto [failed_status, failed_out] = ask({"request", "test/request/6", "fail"});
+    EXPECT_EQ(failed_status, 1) << failed_out;
+    EXPECT_NE(failed_out.find(R"({"error":"refused by the handler","reason":"failed"})"),
+              std::string::npos)
+        << failed_out;
+
+    const auto [silent_status, silent_out] =
+        ask({"request", "nobody/listens", "x", "--timeout", "1"});
+    EXPECT_EQ(silent_status, 1) << silent_out;
+    EXPECT_NE(silent_out.find("no answer to the request on 'nobody/listens' within 1 s"),
+              std::string::npos)
+        << silent_out;
 }

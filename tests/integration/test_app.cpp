@@ -56,6 +56,16 @@ void test_routes(routemq::router& r) {
     r.on("ov/a/+", overlap, {.qos = 1});
     r.on("solo/+/x", overlap, {.qos = 1});
     r.on("solo/#", overlap, {.qos = 1});
+    // Request/response: a progress status, then the answer (or a failure for "fail").
+    r.on("test/request/{id}",
+         [](routemq::context& ctx) {
+             ctx.progress(0.5, "half way");
+             if (ctx.payload() == "fail") {
+                 throw std::runtime_error("refused by the handler");
+             }
+             ctx.reply(nlohmann::json{{"id", ctx.param("id")}, {"asked", ctx.payload()}});
+         },
+         {.qos = 1, .retry = routemq::retry_policy{.attempts = 1}});
     // A wildcard route whose handler publishes to a topic it matches: No Local keeps the
     // process's own publish away from it, or it would handle its own output forever.
     r.on("loop/#",

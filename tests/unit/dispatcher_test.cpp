@@ -276,3 +276,70 @@ TEST(Dispatcher, WithoutIdsRunsMatchingRoutesInRegistrationOrder) {
     EXPECT_EQ(order, (std::vector<std::string>{"hash", "xy", "plus", "all"}));
     EXPECT_EQ(d.counts().no_route_total, 1u);
 }
+
+TEST(Requests, StatusesThenTheReplyGoToTheResponseTopicWithTheCorrelationData) {
+    fixture f;
+    f.r.on("devices/{id}/command", [](routemq::context& ctx) {
+        EXPECT_TRUE(ctx.is_request());
+        ctx.progress(0.5, "half way");
+        ctx.reply(nlohmann::json{{"ok", true}, {"id", ctx.param("id")}});
+    });
+    test::test_dispatcher d(f.r);
+    auto m = msg("devices/7/command", {}, "reboot");
+    m.response_topic = "callers/abc/replies";
+    m.correlation_data = std::string("\x00\x01req-1", 7);
+    d.dispatch(m, f.out);
+    ASSERT_EQ(f.out.messages.size(), 3u);
+    const std::vector<std::string> statuses = {f.out.messages[0].property("routemq-status"),
+                                               f.out.messages[1].property("routemq-status"),
+                                               f.out.messages[2].property("routemq-status")};
+    EXPECT_EQ(statuses, (std::vector<std::string>{"accepted", "progress", "done"}));
+    for (const auto& sent : f.out.messages) {
+        EXPECT_EQ(sent.topic, "callers/abc/replies");
+        EXPECT_EQ(sent.correlation_data, m.correlation_data);
+        EXPECT_EQ(sent.qos, 1);
+    }
+    EXPECT_EQ(nlohmann::json::parse(f.out.messages[1].payload)["note"], "half way");
+    EXPECT_EQ(nlohmann::json::parse(f.out.messages[2].payload)["id"], "7");
+}
+
+TEST(Requests, AHandlerThatDoesNotReplyStillEndsTheRequest) {
+    fixture f;
+    f.r.on("jobs/{id}", [](routemq::context& ctx) { EXPECT_FALSE(ctx.replied()); });
+    test::test_dispatcher d(f.r);
+    auto m = msg("jobs/1");
+    m.response_topic = "r";
+    d.dispatch(m, f.out);
+    ASSERT_EQ(f.out.messages.size(), 2u);
+    EXPECT_EQ(f.out.messages[1].property("routemq-status"), "done");
+    EXPECT_EQ(f.out.messages[1].payload, "");
+}
+
+TEST(Requests, AFailedRequestIsAnsweredWithTheReason) {
+    fixture f;
+    f.r.on("jobs/{id}", [](routemq::context&) { throw std::runtime_error("no such job"); },
+           {.retry = routemq::retry_policy{.attempts = 1}});
+    test::test_dispatcher d(f.r);
+    auto m = msg("jobs/1");
+    m.response_topic = "r";
+    m.correlation_data = "c";
+    d.dispatch(m, f.out);
+    ASSERT_EQ(f.out.messages.size(), 3u);  // accepted, the dead letter, failed
+    const auto& failed = f.out.messages[2];
+    EXPECT_EQ(failed.topic, "r");
+    EXPECT_EQ(failed.property("routemq-status"), "failed");
+    EXPECT_EQ(failed.correlation_data, "c");
+    const auto body = nlohmann::json::parse(failed.payload);
+    EXPECT_EQ(body["reason"], "failed");
+    EXPECT_EQ(body["error"], "no such job");
+}
+
+TEST(Requests, PlainMessagesGetNoStatusAndReplyDoesNothing) {
+    fixture f;
+    bool replied = true;
+    f.r.on("t", [&replied](routemq::context& ctx) { replied = ctx.reply("x"); });
+    test::test_dispatcher d(f.r);
+    d.dispatch(msg("t"), f.out);
+    EXPECT_FALSE(replied);
+    EXPECT_TRUE(f.out.messages.empty());
+}

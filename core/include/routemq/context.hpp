@@ -45,6 +45,23 @@ public:
     }
     const message& raw() const noexcept { return msg_; }
 
+    /// True when the message is an MQTT 5 request: it carries a Response Topic.
+    bool is_request() const noexcept { return !msg_.response_topic.empty(); }
+    /// Answers a request: publishes `payload` to its Response Topic with its Correlation Data and
+    /// the user property `routemq-status: done` (QoS 1). Returns false, publishing nothing, when
+    /// the message is not a request. A request whose handler returns without replying gets an
+    /// empty `done` reply, so its caller never waits in vain.
+    bool reply(std::string_view payload);
+    bool reply(const std::string& payload) { return reply(std::string_view(payload)); }
+    bool reply(const char* payload) { return reply(std::string_view(payload)); }
+    /// Answers with `payload` serialized (`dump()`).
+    bool reply(const nlohmann::json& payload);
+    /// Tells a request's caller how far the work is: `{"progress": fraction, "note": note}` with
+    /// `routemq-status: progress` to the Response Topic. False when not a request.
+    bool progress(double fraction, std::string_view note = {});
+    /// Whether reply() was called.
+    bool replied() const noexcept { return replied_; }
+
     /// The process handling this message (`main`, `w3`).
     std::string_view process_name() const noexcept { return process_; }
 
@@ -73,6 +90,7 @@ private:
     publisher& client_;
     std::string_view process_;
     int json_max_depth_;
+    bool replied_ = false;
     mutable std::unique_ptr<nlohmann::json> json_;
     mutable std::string json_error_;
 };

@@ -18,6 +18,10 @@ struct message {
     routemq::user_properties user_properties;
     /// MQTT 5 subscription identifiers carried by this delivery (empty under 3.1.1).
     std::vector<int> subscription_ids;
+    /// MQTT 5 request/response: where the sender wants the answer (empty: not a request), and
+    /// the bytes that tie the answer to the request.
+    std::string response_topic = {};
+    std::string correlation_data = {};
 };
 
 /// Something that can publish: the MQTT client, or a test double in unit tests.

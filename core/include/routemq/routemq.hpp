@@ -4,6 +4,7 @@
 /// line and the framework's version.
 
 #include "routemq/cli.hpp"
+#include "routemq/client.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
 #include "routemq/message.hpp"

@@ -285,6 +285,12 @@ struct mqtt_client::impl {
                 msg.user_properties.emplace_back(
                     std::string(p.value.data.data, static_cast<std::size_t>(p.value.data.len)),
                     std::string(p.value.value.data, static_cast<std::size_t>(p.value.value.len)));
+            } else if (p.identifier == MQTTPROPERTY_CODE_RESPONSE_TOPIC) {
+                msg.response_topic.assign(p.value.data.data,
+                                          static_cast<std::size_t>(p.value.data.len));
+            } else if (p.identifier == MQTTPROPERTY_CODE_CORRELATION_DATA) {
+                msg.correlation_data.assign(p.value.data.data,
+                                            static_cast<std::size_t>(p.value.data.len));
             } else if (p.identifier == MQTTPROPERTY_CODE_SUBSCRIPTION_IDENTIFIER) {
                 msg.subscription_ids.push_back(static_cast<int>(p.value.integer4));
             }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "routemq/errors.hpp"
+#include "routing/replies.hpp"
 
 namespace routemq {
 namespace {
@@ -82,6 +83,28 @@ void context::publish(const std::string& topic, std::string_view payload, int qo
 void context::publish(const std::string& topic, const nlohmann::json& payload, int qos,
                       bool retain) {
     client_.publish(topic, payload.dump(), qos, retain);
+}
+
+bool context::reply(std::string_view payload) {
+    if (!is_request()) {
+        return false;
+    }
+    detail::send_status(client_, msg_, detail::kStatusDone, payload);
+    replied_ = true;
+    return true;
+}
+
+bool context::reply(const nlohmann::json& payload) {
+    return reply(std::string_view(payload.dump()));
+}
+
+bool context::progress(double fraction, std::string_view note) {
+    if (!is_request()) {
+        return false;
+    }
+    const nlohmann::json body = {{"progress", fraction}, {"note", note}};
+    detail::send_status(client_, msg_, detail::kStatusProgress, body.dump());
+    return true;
 }
 
 }  // namespace routemq

@@ -8,11 +8,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
+#include "routing/replies.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -160,7 +162,7 @@ void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
 }
 
 outcome dispatcher::run_once(std::size_t index, routemq::params& params, const message& msg,
-                             outbox& out, std::string& error) noexcept {
+                             outbox& out, std::string& error, bool& replied) noexcept {
     const auto& rt = router_.routes()[index];
     try {
         tagging_outbox tagged(out, origin_);
@@ -174,6 +176,7 @@ outcome dispatcher::run_once(std::size_t index, routemq::params& params, const m
         } lent{ctx.params(), params};
         std::swap(ctx.params(), params);
         rt.chain(ctx);
+        replied = ctx.replied();
         return outcome::handled;
     } catch (const payload_error& e) {
         error = e.what();
@@ -222,11 +225,20 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
     } catch (...) {
         // Cannot tell: run it; the rule applies again if it kills this worker too.
     }
+    if (!msg.response_topic.empty()) {
+        try {
+            send_status(out, msg, kStatusAccepted, "");
+        } catch (const std::exception& e) {
+            spdlog::warn("cannot tell the caller of '{}' that its request was accepted: {}", topic,
+                         e.what());
+        }
+    }
     const int attempts = std::max(1, policy.retry.attempts);
     for (int attempt = 1; attempt <= attempts; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         counters_.begin(index, topic, digest, policy.timeout);
-        const auto result = run_once(index, params, msg, out, error);
+        bool replied = false;
+        const auto result = run_once(index, params, msg, out, error, replied);
         counters_.end();
         counters_.ran(
             index, result,
@@ -235,6 +247,9 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                                            .count()));
         try {
             if (result == outcome::handled) {
+                if (!replied && !msg.response_topic.empty()) {
+                    send_status(out, msg, kStatusDone, "");  // the caller is not left waiting
+                }
                 confirm_or_exit(out, topic, "results");
                 return;
             }
@@ -282,6 +297,9 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
             {"routemq-process", fmt::format("{} (pid {})", process_, getpid())},
         };
         out.publish(to, msg.payload, 1, false, properties);
+        // A request's caller learns that it failed, and why.
+        send_status(out, msg, kStatusFailed,
+                    nlohmann::json{{"reason", reason_name(why)}, {"error", error}}.dump());
     } catch (const std::exception& e) {
         spdlog::critical(
             "cannot publish the dead letter of topic '{}' to '{}': {}; exiting so "

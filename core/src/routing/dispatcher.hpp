@@ -75,9 +75,9 @@ public:
     const route_policy& policy(std::size_t route) const { return policies_.at(route); }
 
 private:
-    /// One run of the chain; the error text when it failed.
+    /// One run of the chain; the error text when it failed, and whether the handler replied.
     outcome run_once(std::size_t index, routemq::params& params, const message& msg, outbox& out,
-                     std::string& error) noexcept;
+                     std::string& error, bool& replied) noexcept;
     void run_route(std::size_t index, std::string_view topic, const message& msg,
                    outbox& out) noexcept;
     void dead_letter(std::size_t index, std::string_view topic, const message& msg, outbox& out,

@@ -20,6 +20,9 @@ int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
             r.properties.emplace_back(
                 std::string(p.value.data.data, static_cast<std::size_t>(p.value.data.len)),
                 std::string(p.value.value.data, static_cast<std::size_t>(p.value.value.len)));
+        } else if (p.identifier == MQTTPROPERTY_CODE_CORRELATION_DATA) {
+            r.correlation_data.assign(p.value.data.data,
+                                      static_cast<std::size_t>(p.value.data.len));
         }
     }
     {
@@ -117,6 +120,37 @@ void test_client::publish(const std::string& topic, const std::string& payload, 
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
         throw std::runtime_error("test client: publish to " + topic + " failed");
+    }
+}
+
+void test_client::publish_request(const std::string& topic, const std::string& payload,
+                                  const std::string& response_topic,
+                                  const std::string& correlation_data) {
+    if (!mqtt5_) {
+        throw std::runtime_error("test client: requests need MQTT 5");
+    }
+    MQTTClient_message m = MQTTClient_message_initializer;
+    m.payload = const_cast<char*>(payload.data());
+    m.payloadlen = static_cast<int>(payload.size());
+    m.qos = 1;
+    MQTTProperty p{};
+    p.identifier = MQTTPROPERTY_CODE_RESPONSE_TOPIC;
+    p.value.data.data = const_cast<char*>(response_topic.data());
+    p.value.data.len = static_cast<int>(response_topic.size());
+    MQTTProperties_add(&m.properties, &p);
+    p.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA;
+    p.value.data.data = const_cast<char*>(correlation_data.data());
+    p.value.data.len = static_cast<int>(correlation_data.size());
+    MQTTProperties_add(&m.properties, &p);
+    auto client = static_cast<MQTTClient>(handle_);
+    MQTTClient_deliveryToken token = 0;
+    MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
+    const int rc = response.reasonCode;
+    MQTTResponse_free(response);
+    MQTTProperties_free(&m.properties);
+    if (rc != MQTTCLIENT_SUCCESS ||
+        MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
+        throw std::runtime_error("test client: request to " + topic + " failed");
     }
 }
 

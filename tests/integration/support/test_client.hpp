@@ -15,8 +15,9 @@ namespace test {
 struct received {
     std::string topic;
     std::string payload;
-    /// MQTT 5 user properties (a client made with `mqtt5`).
+    /// MQTT 5 user properties and Correlation Data (a client made with `mqtt5`).
     std::vector<std::pair<std::string, std::string>> properties = {};
+    std::string correlation_data = {};
 
     /// The value of user property `name`, or "" when absent.
     std::string property(const std::string& name) const {
@@ -43,6 +44,9 @@ public:
 
     void subscribe(const std::string& filter, int qos = 1);
     void publish(const std::string& topic, const std::string& payload, int qos = 1);
+    /// MQTT 5 only: publishes a request (QoS 1) with a Response Topic and Correlation Data.
+    void publish_request(const std::string& topic, const std::string& payload,
+                         const std::string& response_topic, const std::string& correlation_data);
     /// Publishes many QoS 1 messages, `window` at a time in flight, waiting for the broker's
     /// acknowledgement of each window; `after_window(n)` runs after the first n were acknowledged.
     void publish_many(const std::vector<received>& messages, int window = 100,

@@ -18,6 +18,7 @@ public:
         int qos;
         bool retain;
         routemq::user_properties properties = {};
+        std::string correlation_data = {};
 
         /// The value of user property `name`, or "" when absent.
         std::string property(const std::string& name) const {
@@ -39,7 +40,8 @@ public:
     }
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                  const routemq::detail::publish_properties& properties) override {
-        messages.push_back({topic, std::string(payload), qos, retain, properties.user_properties});
+        messages.push_back({topic, std::string(payload), qos, retain, properties.user_properties,
+                            properties.correlation_data});
     }
     bool confirm(std::chrono::milliseconds) noexcept override {
         ++confirm_calls;

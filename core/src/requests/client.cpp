@@ -1,0 +1,135 @@
+#include "routemq/client.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+
+#include "mqtt/client.hpp"
+#include "mqtt/confirmed_publisher.hpp"
+#include "routemq/errors.hpp"
+#include "runtime/host.hpp"
+
+namespace routemq {
+
+struct client::impl {
+    std::string id;
+    std::string response_topic;
+    std::mutex mu;
+    std::condition_variable cv;
+    /// Statuses received, by correlation data, until their request() takes them.
+    std::map<std::string, std::deque<request_status>, std::less<>> inbox;
+    std::atomic<std::uint64_t> next{0};
+    std::string nonce;
+    std::unique_ptr<detail::confirmed_publisher> out;
+    std::unique_ptr<detail::mqtt_client> in;
+
+    void arrived(const message& m) {
+        std::string status;
+        for (const auto& [k, v] : m.user_properties) {
+            if (k == "routemq-status") {
+                status = v;
+            }
+        }
+        {
+            std::lock_guard lock(mu);
+            auto it = inbox.find(m.correlation_data);
+            if (it == inbox.end()) {
+                return;  // a request that timed out, or not ours
+            }
+            it->second.push_back({status, m.payload});
+        }
+        cv.notify_all();
+    }
+};
+
+client::client(const settings& s, std::string name, std::chrono::milliseconds connect_timeout)
+    : impl_(std::make_unique<impl>()) {
+    auto& m = *impl_;
+    if (s.mqtt.protocol != mqtt_protocol::v5) {
+        throw config_error("routemq::client needs MQTT_PROTOCOL=5 (request/response is MQTT 5)");
+    }
+    const auto instance = s.mqtt.instance_name.empty() ? detail::host_name() : s.mqtt.instance_name;
+    m.id = fmt::format("{}-{}-{}-{}", s.mqtt.client_id, instance, name, getpid());
+    std::random_device random;
+    m.nonce = fmt::format("{:08x}", random());
+    m.response_topic = fmt::format("routemq/replies/{}-{}", m.id, m.nonce);
+    detail::subscription replies;
+    replies.topic = m.response_topic;
+    replies.qos = 1;
+    replies.id = 1;
+    m.out = std::make_unique<detail::confirmed_publisher>(s.mqtt, s.tls, m.id + "-out");
+    m.in = std::make_unique<detail::mqtt_client>(
+        s.mqtt, s.tls, detail::client_identity{m.id, false},
+        std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); });
+    m.in->start();
+    const auto subscribed = m.in->wait_subscribed(connect_timeout);
+    if (!subscribed.complete || !subscribed.refused.empty()) {
+        throw mqtt_error(fmt::format("cannot subscribe to the response topic '{}' at {}:{}",
+                                     m.response_topic, s.mqtt.broker, s.mqtt.port));
+    }
+}
+
+client::~client() {
+    impl_->in->disconnect(std::chrono::seconds(1));
+    impl_->out->disconnect(std::chrono::seconds(1));
+}
+
+const std::string& client::response_topic() const noexcept {
+    return impl_->response_topic;
+}
+
+request_result client::request(const std::string& topic, std::string_view payload,
+                               std::chrono::milliseconds timeout,
+                               const std::function<void(const request_status&)>& on_status) {
+    auto& m = *impl_;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto correlation = fmt::format("{}-{}", m.nonce, m.next.fetch_add(1));
+    {
+        std::lock_guard lock(m.mu);
+        m.inbox[correlation];
+    }
+    struct forget {
+        impl& m;
+        const std::string& key;
+        ~forget() {
+            std::lock_guard lock(m.mu);
+            m.inbox.erase(key);
+        }
+    } cleanup{m, correlation};
+
+    detail::publish_properties p;
+    p.response_topic = m.response_topic;
+    p.correlation_data = correlation;
+    m.out->publish(topic, payload, 1, false, p);
+    if (!m.out->confirm(timeout)) {
+        throw mqtt_error(fmt::format("the broker did not take the request to '{}'", topic));
+    }
+    std::unique_lock lock(m.mu);
+    while (true) {
+        auto& queue = m.inbox[correlation];
+        while (!queue.empty()) {
+            auto next = std::move(queue.front());
+            queue.pop_front();
+            if (next.status == "done" || next.status == "failed") {
+                return {true, std::move(next.status), std::move(next.payload)};
+            }
+            if (on_status) {
+                lock.unlock();
+                on_status(next);
+                lock.lock();
+            }
+        }
+        if (m.cv.wait_until(lock, deadline) == std::cv_status::timeout &&
+            m.inbox[correlation].empty()) {
+            return {};
+        }
+    }
+}
+
+}  // namespace routemq
