@@ -306,3 +306,14 @@ TEST_F(app_test, RequestCommandPrintsTheStatusesAndTheAnswer) {
               std::string::npos)
         << silent_out;
 }
+
+TEST_F(app_test, ConcurrentCallersOfOneClientEachGetTheirOwnAnswers) {
+    auto app = start_app(ROUTEMQ_TEST_APP);
+    test::child_process caller({ROUTEMQ_REQUEST_CALLER, std::to_string(broker_.port()), "4", "25"},
+                               {}, test::temp_path("caller.log"));
+    const auto status = caller.wait(60s);
+    std::cout << "[ requests ] " << caller.output();
+    ASSERT_TRUE(status) << caller.output();
+    EXPECT_EQ(*status, 0) << caller.output() << app->output();
+    EXPECT_NE(caller.output().find("requests 100 wrong_or_missing 0"), std::string::npos);
+}
