@@ -10,38 +10,13 @@
 namespace routemq::detail {
 namespace {
 
-/// Appends `in` to `out` as the inside of a JSON string.
-void append_json_escaped(std::string_view in, spdlog::memory_buf_t& out) {
-    for (const char c : in) {
-        switch (c) {
-            case '"':
-                out.append(std::string_view("\\\""));
-                break;
-            case '\\':
-                out.append(std::string_view("\\\\"));
-                break;
-            case '\n':
-                out.append(std::string_view("\\n"));
-                break;
-            case '\r':
-                out.append(std::string_view("\\r"));
-                break;
-            case '\t':
-                out.append(std::string_view("\\t"));
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-}
+/// How a message is escaped: as the inside of a JSON string, or for a text line.
+enum class escaping { json, text };
 
-/// Appends `in` to `out` with control characters escaped (`\n`, `\r`, `\t`, else `\xNN`), so a
-/// newline in a topic or payload can never start a line of its own that looks like a log line.
-void append_text_escaped(std::string_view in, spdlog::memory_buf_t& out) {
+/// Appends `in` to `out` with control characters escaped (`\n`, `\r`, `\t`, else `\u00NN` in
+/// JSON, `\xNN` in text, where DEL is escaped too), so a newline in a topic or payload can never
+/// start a line of its own that looks like a log line; in JSON also `"` and `\`.
+void append_escaped(std::string_view in, spdlog::memory_buf_t& out, escaping how) {
     for (const char c : in) {
         const auto byte = static_cast<unsigned char>(c);
         switch (c) {
@@ -54,8 +29,17 @@ void append_text_escaped(std::string_view in, spdlog::memory_buf_t& out) {
             case '\t':
                 out.append(std::string_view("\\t"));
                 break;
+            case '"':
+            case '\\':
+                if (how == escaping::json) {
+                    out.push_back('\\');
+                }
+                out.push_back(c);
+                break;
             default:
-                if (byte < 0x20 || byte == 0x7f) {
+                if (how == escaping::json && byte < 0x20) {
+                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", byte);
+                } else if (how == escaping::text && (byte < 0x20 || byte == 0x7f)) {
                     fmt::format_to(std::back_inserter(out), "\\x{:02x}", byte);
                 } else {
                     out.push_back(c);
@@ -69,7 +53,8 @@ class text_message_flag : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        append_text_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+        append_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest,
+                       escaping::text);
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<text_message_flag>();
@@ -81,7 +66,8 @@ class json_message_flag : public spdlog::custom_flag_formatter {
 public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        append_json_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest);
+        append_escaped(std::string_view(msg.payload.data(), msg.payload.size()), dest,
+                       escaping::json);
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<json_message_flag>();

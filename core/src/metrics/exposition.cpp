@@ -67,6 +67,16 @@ struct route_totals {
     std::uint64_t sum_ns = 0;
 };
 
+/// A counter family with one sample per route pattern, valued by `value(totals)`.
+template <class Value>
+void per_route(std::string& out, const std::vector<route_totals>& routes, std::string_view name,
+               std::string_view help, Value value) {
+    family(out, name, "counter", help);
+    for (const auto& r : routes) {
+        append(out, "{}{{route=\"{}\"}} {}\n", name, r.label, value(r));
+    }
+}
+
 std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
                                             const std::vector<std::string>& labels) {
     std::vector<route_totals> out;
@@ -121,11 +131,9 @@ std::string render_prometheus(const shared_metrics& m,
                 "Deliveries received from the broker, per process.",
                 [](const process_cells& c) { return c.received.load(kRelaxed); });
 
-    family(out, "routemq_messages_handled_total", "counter",
-           "Route handler chains that completed, per route pattern, over every process.");
-    for (const auto& r : routes) {
-        append(out, "routemq_messages_handled_total{{route=\"{}\"}} {}\n", r.label, r.handled);
-    }
+    per_route(out, routes, "routemq_messages_handled_total",
+              "Route handler chains that completed, per route pattern, over every process.",
+              [](const route_totals& r) { return r.handled; });
 
     family(out, "routemq_messages_failed_total", "counter",
            "Deliveries not handled, by reason: no_route (route is empty), bad_payload, "
@@ -142,11 +150,10 @@ std::string render_prometheus(const shared_metrics& m,
                r.label, r.handler_error);
     }
 
-    family(out, "routemq_retries_total", "counter",
-           "Failed handler runs run again (the message still unacknowledged), per route pattern.");
-    for (const auto& r : routes) {
-        append(out, "routemq_retries_total{{route=\"{}\"}} {}\n", r.label, r.retries);
-    }
+    per_route(out, routes, "routemq_retries_total",
+              "Failed handler runs run again (the message still unacknowledged), per route "
+              "pattern.",
+              [](const route_totals& r) { return r.retries; });
     family(out, "routemq_dead_letters_total", "counter",
            "Messages published to the dead-letter topic, by reason: failed (every attempt "
            "threw), payload (unreadable), poison (killed POISON_MAX_CRASHES workers).");
@@ -157,17 +164,13 @@ std::string render_prometheus(const shared_metrics& m,
                    reason_name(why), r.label, r.dead_letters[static_cast<std::size_t>(why)]);
         }
     }
-    family(out, "routemq_handler_timeouts_total", "counter",
-           "Workers killed because a handler of the route ran past its timeout.");
-    for (const auto& r : routes) {
-        append(out, "routemq_handler_timeouts_total{{route=\"{}\"}} {}\n", r.label, r.timeouts);
-    }
-    family(out, "routemq_worker_crashes_total", "counter",
-           "Workers that died (crash or timeout) while running a handler of the route; the "
-           "message counts toward the poison rule.");
-    for (const auto& r : routes) {
-        append(out, "routemq_worker_crashes_total{{route=\"{}\"}} {}\n", r.label, r.crashes);
-    }
+    per_route(out, routes, "routemq_handler_timeouts_total",
+              "Workers killed because a handler of the route ran past its timeout.",
+              [](const route_totals& r) { return r.timeouts; });
+    per_route(out, routes, "routemq_worker_crashes_total",
+              "Workers that died (crash or timeout) while running a handler of the route; the "
+              "message counts toward the poison rule.",
+              [](const route_totals& r) { return r.crashes; });
 
     family(out, "routemq_handler_duration_seconds", "histogram",
            "Time in a route's middleware and handler, every outcome, per route pattern.");

@@ -256,7 +256,12 @@ int shared_metrics::add_crash(std::uint64_t digest, std::int32_t status) const n
 }
 
 int shared_metrics::crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept {
-    for (const auto& e : manager().poison) {
+    // Asked before every handler run: look only at the entries add_crash has filled (from the
+    // first on, in order), which usually means none.
+    const auto& m = manager();
+    const auto used = std::min<std::size_t>(m.poison_next.load(), kPoisonEntries);
+    for (std::size_t i = 0; i < used; ++i) {
+        const auto& e = m.poison[i];
         if (e.digest.load() == digest) {
             last_status = e.last_status.load();
             return static_cast<int>(e.crashes.load());
