@@ -169,6 +169,11 @@ const std::vector<setting_variable> kTable = {
      "Largest MQTT packet the broker may send this client (MQTT 5 Maximum Packet Size); the broker "
      "drops bigger messages for it, so its handlers never see them.",
      ROUTEMQ_SETTER(s.mqtt.max_packet_size = packet_size(v, value))},
+    {"MQTT_RECEIVE_MAXIMUM", "20", "an integer 1-65535",
+     "Unacknowledged QoS 1/2 messages the broker sends one process at most (MQTT 5 Receive "
+     "Maximum). A process runs one handler at a time (docs/concurrency.md); the rest wait in its "
+     "session at the broker. 20 is mosquitto's own default for max_inflight_messages.",
+     ROUTEMQ_SETTER(s.mqtt.receive_maximum = parse_int(v, value, 1, 65535))},
     {"MQTT_TLS", "false", "true or false", "Connect with TLS (ssl://).",
      ROUTEMQ_SETTER(s.tls.enabled = parse_bool(v, value))},
     {"MQTT_TLS_CA_FILE", "", "a readable PEM file; empty for the system store",

@@ -14,9 +14,10 @@ TEST(RouteTable, PrintsEveryColumn) {
     r.on("alerts/#", &handle_data, {.name = "alerts"});
     const auto table = routemq::detail::format_route_table(r, "grp");
     const std::string expected =
-        "PATTERN            FILTER          SUBSCRIPTION               QOS  WORKERS  HANDLER\n"
-        "sensors/{id}/data  sensors/+/data  $share/grp/sensors/+/data  1    3        "
+        "PATTERN            FILTER          SUBSCRIPTION               QOS  WORKERS  SLOTS  "
+        "HANDLER\n"
+        "sensors/{id}/data  sensors/+/data  $share/grp/sensors/+/data  1    3        1      "
         "route_table_test::handle_data\n"
-        "alerts/#           alerts/#        alerts/#                   0    -        alerts\n";
+        "alerts/#           alerts/#        alerts/#                   0    -        -      alerts\n";
     EXPECT_EQ(table, expected);
 }

@@ -45,6 +45,14 @@ TEST(Router, RejectsBadOptionsNamingThePattern) {
     }
     EXPECT_THROW(r.on("w/bad", &noop, {.shared = true, .worker_count = 0}), routemq::route_error);
     EXPECT_THROW(r.on("h/bad", routemq::handler{}), routemq::route_error);
+    EXPECT_THROW(r.on("c/bad", &noop, {.shared = true, .concurrency = 0}), routemq::route_error);
+    EXPECT_THROW(r.on("c/bad", &noop, {.shared = true, .concurrency = 257}), routemq::route_error);
+    try {
+        r.on("c/unshared", &noop, {.concurrency = 4});
+        FAIL() << "concurrency without a share group accepted";
+    } catch (const routemq::route_error& e) {
+        EXPECT_NE(std::string(e.what()).find("needs shared = true"), std::string::npos) << e.what();
+    }
     EXPECT_TRUE(r.routes().empty());
 }
 

@@ -50,8 +50,37 @@ TEST(WorkerPlan, PrintsSlotsAndRoutes) {
     r.on("a/{x}", &h, {.shared = true, .worker_count = 2});
     r.on("local", &h);
     EXPECT_EQ(routemq::detail::format_worker_plan(r, routemq::detail::plan_workers(r, 0)),
-              "WORKERS (3 with --workers; the manager runs no routes)\n"
+              "WORKERS (3 processes with --workers; the manager runs no routes)\n"
               "  w1     a/{x}\n"
               "  w2     a/{x}\n"
               "  w3     local  (not shared)\n");
+}
+
+TEST(WorkerPlan, ConcurrencyGivesAWorkerOneProcessPerHandlerSlot) {
+    routemq::router r;
+    r.on("jobs/{id}", &h, {.shared = true, .worker_count = 2, .concurrency = 3});
+    r.on("local", &h);
+    const plan expected = {{1, {0}, 1}, {2, {0}, 2}, {3, {0}, 3}, {4, {0}, 1},
+                           {5, {0}, 2}, {6, {0}, 3}, {7, {1}, 1}};
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0), expected);
+    EXPECT_EQ(expected[5].worker(), 4);
+    EXPECT_EQ(routemq::detail::format_worker_plan(r, expected),
+              "WORKERS (7 processes with --workers; the manager runs no routes)\n"
+              "  w1-w3  jobs/{id}  (one worker, 3 handler slots)\n"
+              "  w4-w6  jobs/{id}  (one worker, 3 handler slots)\n"
+              "  w7     local  (not shared)\n");
+}
+
+TEST(WorkerPlan, ExtraSlotsOfAWorkerServeOnlyTheRoutesThatReachThem) {
+    routemq::router r;
+    r.on("a/{x}", &h, {.shared = true});
+    r.on("b/{x}", &h, {.shared = true, .concurrency = 4});
+    r.on("c/{x}", &h, {.shared = true, .concurrency = 2});
+    const plan expected = {{1, {0, 1, 2}, 1}, {2, {1, 2}, 2}, {3, {1}, 3}, {4, {1}, 4}};
+    EXPECT_EQ(routemq::detail::plan_workers(r, 1), expected);
+    EXPECT_EQ(routemq::detail::format_worker_plan(r, expected),
+              "WORKERS (4 processes with --workers; the manager runs no routes)\n"
+              "  w1     a/{x}, b/{x}, c/{x}\n"
+              "  w2     b/{x}, c/{x}  (handler slot 2 of worker w1)\n"
+              "  w3-w4  b/{x}  (handler slots 3-4 of worker w1)\n");
 }

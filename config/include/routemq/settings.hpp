@@ -45,6 +45,9 @@ struct mqtt_settings {
     std::chrono::seconds reconnect_max{0};
     /// Maximum Packet Size sent in CONNECT (MQTT 5): the broker sends nothing bigger; 0: no limit.
     std::uint32_t max_packet_size = 0;
+    /// Receive Maximum sent in CONNECT (MQTT 5): unacknowledged QoS 1/2 messages the broker sends
+    /// one process (one handler slot) at most; the rest wait in its session at the broker.
+    int receive_maximum = 0;
     /// How long the broker keeps a worker's session after it vanished (MQTT 5).
     std::chrono::seconds session_expiry{0};
     /// This instance's name in client ids; empty: the host name.

@@ -375,6 +375,14 @@ struct mqtt_client::impl {
                 most.value.integer4 = mqtt.max_packet_size;
                 MQTTProperties_add(&props, &most);
             }
+            if (mqtt.receive_maximum > 0) {
+                // This process runs one handler at a time: the broker keeps the rest of what it
+                // has for this session at home instead of in flight.
+                MQTTProperty window{};
+                window.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
+                window.value.integer2 = static_cast<unsigned short>(mqtt.receive_maximum);
+                MQTTProperties_add(&props, &window);
+            }
             co.connectProperties = &props;
         } else {
             co.cleansession = clean ? 1 : 0;

@@ -11,15 +11,16 @@
 namespace routemq::detail {
 
 std::string format_route_table(const router& r, std::string_view group_name) {
-    using row = std::array<std::string, 6>;
-    std::vector<row> rows{{"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "HANDLER"}};
+    using row = std::array<std::string, 7>;
+    std::vector<row> rows{{"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "SLOTS", "HANDLER"}};
     for (const auto& rt : r.routes()) {
         rows.push_back({rt.pattern.text(), rt.pattern.filter(), subscription_topic(rt, group_name),
                         std::to_string(rt.options.qos),
                         rt.options.shared ? std::to_string(rt.options.worker_count) : "-",
+                        rt.options.shared ? std::to_string(rt.options.concurrency) : "-",
                         rt.handler_name});
     }
-    std::array<std::size_t, 6> width{};
+    std::array<std::size_t, 7> width{};
     for (const auto& cells : rows) {
         for (std::size_t i = 0; i < cells.size(); ++i) {
             width[i] = std::max(width[i], cells[i].size());

@@ -12,6 +12,9 @@
 namespace routemq {
 namespace {
 
+/// Each handler slot is a process; past this a pod is better scaled by replicas.
+constexpr int kMaxConcurrency = 256;
+
 std::string demangle(const char* symbol) {
     int status = 0;
     std::unique_ptr<char, decltype(&std::free)> out(
@@ -87,6 +90,18 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
     if (options.worker_count < 1) {
         throw route_error(fmt::format("invalid route '{}': worker_count is {}, must be at least 1",
                                       text, options.worker_count));
+    }
+    if (options.concurrency < 1 || options.concurrency > kMaxConcurrency) {
+        throw route_error(fmt::format("invalid route '{}': concurrency is {}, allowed 1 to {}",
+                                      text, options.concurrency, kMaxConcurrency));
+    }
+    if (options.concurrency > 1 && !options.shared) {
+        // Each handler slot is a session of its own: without a share group every slot would
+        // receive every message.
+        throw route_error(fmt::format(
+            "invalid route '{}': concurrency {} needs shared = true (each handler slot is a "
+            "subscriber of its own; without a share group each would get every message)",
+            text, options.concurrency));
     }
     if (!h) {
         throw route_error(fmt::format("invalid route '{}': the handler is empty", text));

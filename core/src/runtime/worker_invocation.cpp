@@ -20,7 +20,7 @@ std::vector<std::string> worker_invocation::argv(int worker_slot) const {
 }
 
 void worker_invocation::add_options(CLI::App& app, worker_invocation& into) {
-    auto* slot = app.add_option(kSlotOption, into.slot)->group("")->check(CLI::Range(1, 1024));
+    auto* slot = app.add_option(kSlotOption, into.slot)->group("")->check(CLI::Range(1, 65536));
     app.add_option(kMetricsFdOption, into.metrics_fd)
         ->group("")
         ->needs(slot)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace routemq::detail {
 namespace {
 
@@ -12,6 +14,11 @@ std::string pattern_list(const router& r, const std::vector<std::size_t>& indexe
         out += (out.empty() ? "" : ", ") + r.routes()[index].pattern.text();
     }
     return out;
+}
+
+/// "w3", or "w3-w9" for a run of slots.
+std::string slot_range(int first, int last) {
+    return first == last ? fmt::format("w{}", first) : fmt::format("w{}-w{}", first, last);
 }
 
 }  // namespace
@@ -25,19 +32,35 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count) {
     }
     std::vector<worker_spec> plan;
     int slot = 1;
+    // One worker serving `routes`: a process per handler slot of its most concurrent route.
+    const auto add_worker = [&](const std::vector<std::size_t>& routes) {
+        int most = 1;
+        for (auto index : routes) {
+            most = std::max(most, r.routes()[index].options.concurrency);
+        }
+        for (int k = 1; k <= most; ++k) {
+            std::vector<std::size_t> mine;
+            for (auto index : routes) {
+                if (r.routes()[index].options.concurrency >= k) {
+                    mine.push_back(index);
+                }
+            }
+            plan.push_back({slot++, std::move(mine), k});
+        }
+    };
     if (!shared.empty() && worker_count > 0) {
-        for (; slot <= worker_count; ++slot) {
-            plan.push_back({slot, shared});
+        for (int n = 0; n < worker_count; ++n) {
+            add_worker(shared);
         }
     } else {
         for (auto index : shared) {
             for (int n = 0; n < r.routes()[index].options.worker_count; ++n) {
-                plan.push_back({slot++, {index}});
+                add_worker({index});
             }
         }
     }
     if (auto unshared = unshared_routes(r); !unshared.empty()) {
-        plan.push_back({slot, std::move(unshared)});
+        add_worker(unshared);  // concurrency is 1 on them (the router refuses more)
     }
     return plan;
 }
@@ -53,15 +76,35 @@ std::vector<std::size_t> unshared_routes(const router& r) {
 }
 
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan) {
-    std::string out =
-        fmt::format("WORKERS ({} with --workers; the manager runs no routes)\n", plan.size());
+    std::string out = fmt::format(
+        "WORKERS ({} processes with --workers; the manager runs no routes)\n", plan.size());
     if (plan.empty()) {
         return out + "  none: no routes\n";
     }
-    for (const auto& w : plan) {
-        const bool shared = r.routes()[w.routes.front()].options.shared;
-        out += fmt::format("  {:<6} {}{}\n", fmt::format("w{}", w.slot), pattern_list(r, w.routes),
-                           shared ? "" : "  (not shared)");
+    // One line per run of processes of one worker that serve the same routes.
+    for (std::size_t i = 0; i < plan.size();) {
+        std::size_t end = i + 1;
+        while (end < plan.size() && plan[end].worker() == plan[i].worker() &&
+               plan[end].routes == plan[i].routes) {
+            ++end;
+        }
+        const auto& first = plan[i];
+        const auto& last = plan[end - 1];
+        std::string note;
+        if (!r.routes()[first.routes.front()].options.shared) {
+            note = "  (not shared)";
+        } else if (first.handler_slot == 1 && end - i > 1) {
+            note = fmt::format("  (one worker, {} handler slots)", end - i);
+        } else if (first.handler_slot > 1) {
+            note = fmt::format("  (handler slot{} {} of worker w{})", end - i > 1 ? "s" : "",
+                               first.handler_slot == last.handler_slot
+                                   ? std::to_string(first.handler_slot)
+                                   : fmt::format("{}-{}", first.handler_slot, last.handler_slot),
+                               first.worker());
+        }
+        out += fmt::format("  {:<6} {}{}\n", slot_range(first.slot, last.slot),
+                           pattern_list(r, first.routes), note);
+        i = end;
     }
     return out;
 }

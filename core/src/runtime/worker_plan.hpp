@@ -10,28 +10,40 @@ namespace routemq::detail {
 
 /// One worker process of `routemq --workers`.
 struct worker_spec {
-    /// 1-based, stable: the worker's client id ends in `-w<slot>` and a restart reuses it.
+    /// 1-based, stable: the process's client id ends in `-w<slot>` and a restart reuses it.
     int slot = 0;
-    /// Indexes into router::routes() of the routes this worker subscribes to: shared routes, or
+    /// Indexes into router::routes() of the routes this process subscribes to: shared routes, or
     /// (in the one worker for them) every non-shared route.
     std::vector<std::size_t> routes;
+    /// Which of its worker's handler slots this process is: 1 for the worker's first process,
+    /// 2 to N for the extra slots of a route with `concurrency` N (they serve only the routes
+    /// whose concurrency reaches them).
+    int handler_slot = 1;
+
+    /// The process slot of the worker this process belongs to (its first process).
+    int worker() const noexcept { return slot - handler_slot + 1; }
 
     bool operator==(const worker_spec&) const = default;
 };
 
 /// The worker processes for a route table: a pure function.
 ///
-/// With `worker_count` 0 (the default), one process per required worker: the sum of
-/// `worker_count` over shared routes, each process dedicated to one route, so a slow route cannot
-/// starve another. With `worker_count` N > 0, N processes that each serve every shared route.
-/// Then, when there are non-shared routes, one more worker that serves all of them (they must
-/// not be subscribed twice). The manager itself runs no application code.
+/// A worker is one process per handler slot: a process acknowledges a message when its handler
+/// returns, and Paho C runs every client's callbacks of a process on one thread, so one process
+/// can hold one unacknowledged message in hand. A worker of routes whose highest `concurrency` is
+/// N has N processes, consecutive slots; slot k serves the routes whose concurrency is at least k.
+///
+/// With `worker_count` 0 (the default), one worker per required worker: the sum of
+/// `worker_count` over shared routes, each dedicated to one route, so a slow route cannot starve
+/// another. With `worker_count` N > 0, N workers that each serve every shared route. Then, when
+/// there are non-shared routes, one more worker that serves all of them (they must not be
+/// subscribed twice). The manager itself runs no application code.
 std::vector<worker_spec> plan_workers(const router& r, int worker_count);
 
 /// Every non-shared route: what the last worker of the plan serves.
 std::vector<std::size_t> unshared_routes(const router& r);
 
-/// The plan as printed by `routemq routes`: slot, client id suffix and routes per worker.
+/// The plan as printed by `routemq routes`: processes and routes per worker.
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan);
 
 }  // namespace routemq::detail

@@ -1,0 +1,124 @@
+// Route option `concurrency` against a real mosquitto: handlers of one worker overlap, every
+// message is handled once, and killing handler slots mid-flood loses nothing (each slot
+// acknowledges its message only after its own handler returned).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <string>
+
+#include "support/app_runner.hpp"
+#include "support/broker.hpp"
+#include "support/process.hpp"
+#include "support/test_client.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A fresh empty directory, removed with the test.
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "rendezvous-XXXXXX");
+        path = mkdtemp(pattern.data());
+    }
+    ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+class concurrency_test : public ::testing::Test {
+protected:
+    /// Starts the concurrency app's manager and waits until its 8 processes serve.
+    std::unique_ptr<test::child_process> start_manager(std::map<std::string, std::string> env) {
+        auto app =
+            test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), {"--workers"}, std::move(env));
+        EXPECT_TRUE(app->wait_for_output("] serving", 30s, 8)) << app->output();
+        return app;
+    }
+
+    test::mosquitto_broker broker_;
+};
+
+}  // namespace
+
+TEST_F(concurrency_test, RoutesShowOneWorkerWithFourHandlerSlots) {
+    auto routes = test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), {"routes"});
+    EXPECT_EQ(routes->wait(10s).value_or(-1), 0);
+    EXPECT_NE(routes->output().find("w1-w4  meet/{id}  (one worker, 4 handler slots)"),
+              std::string::npos)
+        << routes->output();
+    EXPECT_NE(routes->output().find("w5-w8  pace/{id}  (one worker, 4 handler slots)"),
+              std::string::npos)
+        << routes->output();
+}
+
+TEST_F(concurrency_test, FourSlowHandlersRunAtOnceAndEachMessageIsHandledOnce) {
+    temp_dir marks;
+    auto app = start_manager({{"RENDEZVOUS_DIR", marks.path.string()}});
+    test::test_client sub(broker_.port(), "ctest-sub");
+    sub.subscribe("met/+");
+    test::test_client pub(broker_.port(), "ctest-pub", false);
+    for (int i = 1; i <= 4; ++i) {
+        pub.publish("meet/" + std::to_string(i), "go");
+    }
+    // Each handler waits until four have started: it answers "4 <pid>" only if four ran at once.
+    const auto got = sub.collect(4, 30s);
+    ASSERT_EQ(got.size(), 4u) << app->output();
+    std::set<std::string> topics;
+    std::set<std::string> pids;
+    for (const auto& m : got) {
+        topics.insert(m.topic);
+        const auto space = m.payload.find(' ');
+        EXPECT_EQ(m.payload.substr(0, space), "4")
+            << m.topic << ": its handler waited alone (" << m.payload << ")";
+        pids.insert(m.payload.substr(space + 1));
+    }
+    EXPECT_EQ(topics.size(), 4u) << "every message once";
+    EXPECT_EQ(pids.size(), 4u) << "one handler slot (process) per message in hand";
+    EXPECT_TRUE(sub.drain(1500ms).empty()) << "a message was handled twice";
+}
+
+TEST_F(concurrency_test, KilledHandlerSlotsMidFloodLoseNoMessage) {
+    constexpr int kMessages = 400;
+    auto app = start_manager({{"RENDEZVOUS_DIR", "/nonexistent"}});
+    const int first = test::worker_pid(app->output(), 6);
+    const int second = test::worker_pid(app->output(), 7);
+    ASSERT_GT(first, 0) << app->output();
+    ASSERT_GT(second, 0) << app->output();
+    test::test_client sub(broker_.port(), "ctest-sub");
+    sub.subscribe("paced/+");
+    std::vector<test::received> flood;
+    for (int i = 0; i < kMessages; ++i) {
+        flood.push_back({"pace/" + std::to_string(i), "x"});
+    }
+    test::test_client pub(broker_.port(), "ctest-pub", false);
+    pub.publish_many(flood, 50, [&](std::size_t sent) {
+        if (sent == kMessages / 2) {
+            kill(first, SIGKILL);
+            kill(second, SIGKILL);
+        }
+    });
+    std::map<std::string, int> handled;
+    for (const auto& m : sub.collect(kMessages, 60s)) {
+        handled[m.topic]++;
+    }
+    for (const auto& m : sub.drain(1500ms)) {
+        handled[m.topic]++;
+    }
+    int total = 0;
+    for (const auto& [topic, n] : handled) {
+        total += n;
+    }
+    const int lost = kMessages - static_cast<int>(handled.size());
+    std::cout << "[ concurrency ] SIGKILL of 2 of 4 handler slots after " << kMessages / 2
+              << " of " << kMessages << " published: " << lost << " lost, "
+              << total - static_cast<int>(handled.size()) << " handled twice\n";
+    EXPECT_EQ(lost, 0) << app->output();
+    EXPECT_TRUE(app->wait_for_output("worker w6 killed by signal 9", 5s)) << app->output();
+    EXPECT_TRUE(app->wait_for_output("worker w7 killed by signal 9", 5s)) << app->output();
+}
