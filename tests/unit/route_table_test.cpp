@@ -18,6 +18,7 @@ TEST(RouteTable, PrintsEveryColumn) {
         "HANDLER\n"
         "sensors/{id}/data  sensors/+/data  $share/grp/sensors/+/data  1    3        1      "
         "route_table_test::handle_data\n"
-        "alerts/#           alerts/#        alerts/#                   0    -        -      alerts\n";
+        "alerts/#           alerts/#        alerts/#                   0    -        -      "
+        "alerts\n";
     EXPECT_EQ(table, expected);
 }
