@@ -115,8 +115,8 @@ TEST_F(concurrency_test, KilledHandlerSlotsMidFloodLoseNoMessage) {
         total += n;
     }
     const int lost = kMessages - static_cast<int>(handled.size());
-    std::cout << "[ concurrency ] SIGKILL of 2 of 4 handler slots after " << kMessages / 2
-              << " of " << kMessages << " published: " << lost << " lost, "
+    std::cout << "[ concurrency ] SIGKILL of 2 of 4 handler slots after " << kMessages / 2 << " of "
+              << kMessages << " published: " << lost << " lost, "
               << total - static_cast<int>(handled.size()) << " handled twice\n";
     EXPECT_EQ(lost, 0) << app->output();
     EXPECT_TRUE(app->wait_for_output("worker w6 killed by signal 9", 5s)) << app->output();

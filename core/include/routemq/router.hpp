@@ -34,7 +34,8 @@ struct route_options {
     int worker_count = 1;
     /// Handlers of this route one worker runs at once (1 to 256; more than 1 needs `shared`).
     /// Each handler slot is a process of its own with its own session in the share group, so
-    /// every message is still acknowledged only after its own handler returned (docs/concurrency.md).
+    /// every message is still acknowledged only after its own handler returned
+    /// (docs/concurrency.md).
     int concurrency = 1;
     /// MQTT 5 No Local: the broker does not send this process's own publishes to this route.
     /// Set it on a wildcard route (`#`, `+/+`) whose handler publishes to topics it matches, or

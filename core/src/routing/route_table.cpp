@@ -12,7 +12,8 @@ namespace routemq::detail {
 
 std::string format_route_table(const router& r, std::string_view group_name) {
     using row = std::array<std::string, 7>;
-    std::vector<row> rows{{"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "SLOTS", "HANDLER"}};
+    std::vector<row> rows{
+        {"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "SLOTS", "HANDLER"}};
     for (const auto& rt : r.routes()) {
         rows.push_back({rt.pattern.text(), rt.pattern.filter(), subscription_topic(rt, group_name),
                         std::to_string(rt.options.qos),
