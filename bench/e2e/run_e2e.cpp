@@ -166,6 +166,19 @@ double status_mib(int pid, const std::string& field) {
     return 0;
 }
 
+/// Proportional set size of a process in MiB (/proc/<pid>/smaps_rollup): its own pages plus its
+/// share of the pages it shares with others (libraries, the binary), so the sum over processes
+/// is what they take together.
+double pss_mib(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("Pss:", 0) == 0) {
+            return std::stod(line.substr(4)) / 1024.0;
+        }
+    }
+    return 0;
+}
+
 double percentile(std::vector<std::int64_t> v, double p) {
     if (v.empty())
         return 0;
@@ -452,6 +465,60 @@ int main(int argc, char** argv) {
             live_rate);
     }
 
+    // Concurrency: one worker of a route whose handler waits 10 ms, at concurrency 1, 8 and 32,
+    // against the ideal of concurrency x 100 msg/s; memory per handler slot (a process each).
+    struct slots_row {
+        double rate = 0;
+        double pss = 0;   // MiB per slot
+        double anon = 0;  // MiB per slot
+        std::size_t lost = 0;
+    };
+    std::map<int, slots_row> slots;
+    for (int c : {1, 8, 32}) {
+        load_client counter(broker.port(), "bench-counter");
+        counter.subscribe("bench/+/done", 1);
+        load_client pub(broker.port(), "bench-publisher");
+        auto manager = test::start_app(BENCH_APP, broker.port(), {"--workers"},
+                                       {{"BENCH_SLOW_CONCURRENCY", std::to_string(c)},
+                                        {"LOG_LEVEL", "info"},
+                                        {"MQTT_CLIENT_ID", fmt::format("bench-slots{}", c)},
+                                        {"MQTT_GROUP_NAME", "bench"}});
+        if (!manager->wait_for_output("] serving", 60s, c)) {
+            throw std::runtime_error("slot workers did not start:\n" + manager->output());
+        }
+        const int count = c * 100 * (quick ? 2 : 6);  // 2 or 6 s at the ideal rate
+        const auto t0 = clock_type::now();
+        for (int i = 0; i < count; ++i) {
+            pub.publish(fmt::format("bench/{}/slow", i % 1000), payload(static_cast<std::size_t>(i)),
+                        1);
+        }
+        auto quiet_since = clock_type::now();
+        std::size_t seen = 0;
+        while (counter.received() < static_cast<std::size_t>(count) &&
+               clock_type::now() - quiet_since < 5s) {
+            std::this_thread::sleep_for(5ms);
+            if (counter.received() != seen) {
+                seen = counter.received();
+                quiet_since = clock_type::now();
+            }
+        }
+        auto& row = slots[c];
+        row.rate = static_cast<double>(counter.received()) /
+                   std::chrono::duration<double>(counter.last_arrival() - t0).count();
+        row.lost = static_cast<std::size_t>(count) - counter.received();
+        for (int slot = 1; slot <= c; ++slot) {
+            const int pid = test::worker_pid(manager->output(), slot);
+            row.pss += pss_mib(pid) / c;
+            row.anon += status_mib(pid, "RssAnon") / c;
+        }
+        manager->signal(SIGTERM);
+        manager->wait(60s);
+        std::cerr << fmt::format(
+            "concurrency {}: {:.0f} msg/s of an ideal {} ({:.2f}); per slot {:.1f} MiB PSS, "
+            "{:.1f} MiB own; lost {}\n",
+            c, row.rate, c * 100, row.rate / (c * 100), row.pss, row.anon, row.lost);
+    }
+
     // Start (until every worker is subscribed) and stop (SIGTERM until every process exited).
     std::map<int, std::map<std::string, std::pair<double, double>>> lifecycle;
     for (int workers : {8, 32}) {
@@ -508,6 +575,15 @@ int main(int argc, char** argv) {
         "{:.2f}.\n\n",
         backlog_workers, drained, drain_seconds, drain_rate, backlog - static_cast<int>(drained),
         live_rate, drain_rate / live_rate);
+    md << "Handler that waits 10 ms, one worker (`concurrency` N: N handler slots, a process "
+          "each), QoS 1:\n\n| Concurrency | Throughput (msg/s) | Ideal (N x 100) | Ratio | "
+          "Memory per slot, PSS (MiB) | Own memory per slot, RssAnon (MiB) | Lost |\n"
+          "|---|---|---|---|---|---|---|\n";
+    for (const auto& [c, row] : slots) {
+        md << fmt::format("| {} | {:.0f} | {} | {:.2f} | {:.1f} | {:.1f} | {} |\n", c, row.rate,
+                          c * 100, row.rate / (c * 100), row.pss, row.anon, row.lost);
+    }
+    md << "\n";
     md << "| Workers | Start framework (s) | Start baseline (s) | Stop framework (s) | "
           "Stop baseline (s) |\n|---|---|---|---|---|\n";
     for (const auto& [workers, row] : lifecycle) {
