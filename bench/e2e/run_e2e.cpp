@@ -489,8 +489,8 @@ int main(int argc, char** argv) {
         const int count = c * 100 * (quick ? 2 : 6);  // 2 or 6 s at the ideal rate
         const auto t0 = clock_type::now();
         for (int i = 0; i < count; ++i) {
-            pub.publish(fmt::format("bench/{}/slow", i % 1000), payload(static_cast<std::size_t>(i)),
-                        1);
+            pub.publish(fmt::format("bench/{}/slow", i % 1000),
+                        payload(static_cast<std::size_t>(i)), 1);
         }
         auto quiet_since = clock_type::now();
         std::size_t seen = 0;

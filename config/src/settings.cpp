@@ -201,8 +201,9 @@ const std::vector<setting_variable> kTable = {
     {"LOG_FORMAT", "text", "text or json", "One line per event: plain text or JSON lines.",
      ROUTEMQ_SETTER(s.logging.format = one_of(v, value, {"text", "json"}))},
     {"WORKER_COUNT", "0", "an integer 0-1024",
-     "With --workers: 0 follows the plan (sum of worker_count over shared routes); N runs N "
-     "workers that each serve every shared route.",
+     "With --workers: 0 follows the plan (worker_count workers per shared route); N runs N "
+     "workers that each serve every shared route. A worker has one process per handler slot "
+     "(route option concurrency).",
      ROUTEMQ_SETTER(s.workers.count = parse_int(v, value, 0, 1024))},
     {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
      "Wait before restarting a dead worker; doubles while it keeps dying young.",

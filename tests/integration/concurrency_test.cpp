@@ -7,10 +7,12 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "support/app_runner.hpp"
 #include "support/broker.hpp"
@@ -33,15 +35,16 @@ struct temp_dir {
 
 class concurrency_test : public ::testing::Test {
 protected:
-    /// Starts the concurrency app's manager and waits until its 8 processes serve.
+    /// Starts the concurrency app's manager and waits until its 9 processes serve.
     std::unique_ptr<test::child_process> start_manager(std::map<std::string, std::string> env) {
         auto app =
             test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), {"--workers"}, std::move(env));
-        EXPECT_TRUE(app->wait_for_output("] serving", 30s, 8)) << app->output();
+        EXPECT_TRUE(app->wait_for_output("] serving", 30s, 9)) << app->output();
         return app;
     }
 
-    test::mosquitto_broker broker_;
+    /// Logs every packet it sends, so a test can count what went to a client.
+    test::mosquitto_broker broker_{"log_type all\n"};
 };
 
 }  // namespace
@@ -121,4 +124,36 @@ TEST_F(concurrency_test, KilledHandlerSlotsMidFloodLoseNoMessage) {
     EXPECT_EQ(lost, 0) << app->output();
     EXPECT_TRUE(app->wait_for_output("worker w6 killed by signal 9", 5s)) << app->output();
     EXPECT_TRUE(app->wait_for_output("worker w7 killed by signal 9", 5s)) << app->output();
+}
+
+TEST_F(concurrency_test, ReceiveMaximumBoundsWhatTheBrokerSendsToABusySlot) {
+    temp_dir marks;
+    auto app =
+        start_manager({{"RENDEZVOUS_DIR", marks.path.string()}, {"MQTT_RECEIVE_MAXIMUM", "2"}});
+    test::test_client sub(broker_.port(), "ctest-sub");
+    sub.subscribe("held/+");
+    test::test_client pub(broker_.port(), "ctest-pub", false);
+    for (int i = 1; i <= 6; ++i) {
+        pub.publish("hold/" + std::to_string(i), "x");
+    }
+    // w9 holds its first message until released; the broker may have 2 unacknowledged in flight
+    // to it (mosquitto's own default would be 20, so all 6).
+    const auto sent_to_w9 = [&] {
+        const auto log = broker_.log();
+        int n = 0;
+        for (std::size_t at = log.find("Sending PUBLISH to "); at != std::string::npos;
+             at = log.find("Sending PUBLISH to ", at + 1)) {
+            const auto line = log.substr(at, log.find('\n', at) - at);
+            n +=
+                line.find("-w9 (") != std::string::npos && line.find("'hold/") != std::string::npos;
+        }
+        return n;
+    };
+    for (int i = 0; i < 200 && sent_to_w9() < 2; ++i) {
+        std::this_thread::sleep_for(50ms);
+    }
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(sent_to_w9(), 2) << broker_.log();
+    std::ofstream(marks.path / "release") << "go";
+    EXPECT_EQ(sub.collect(6, 30s).size(), 6u) << "the rest waited in the session, none was lost";
 }
