@@ -121,6 +121,33 @@ std::uint32_t packet_size(const setting_variable& v, const std::string& value) {
     return static_cast<std::uint32_t>(out);
 }
 
+/// Comma-separated pool names (letters, digits, '-', '_', '.'); empty: none given.
+std::vector<std::string> pool_list(const setting_variable& v, const std::string& value) {
+    std::vector<std::string> out;
+    if (value.empty()) {
+        return out;
+    }
+    std::size_t start = 0;
+    while (true) {
+        const auto comma = value.find(',', start);
+        const auto name = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        const bool ok = !name.empty() && name.size() <= 64 &&
+                        std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                            return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                        });
+        if (!ok) {
+            reject(v, value);
+        }
+        if (std::find(out.begin(), out.end(), name) == out.end()) {
+            out.push_back(name);
+        }
+        if (comma == std::string::npos) {
+            return out;
+        }
+        start = comma + 1;
+    }
+}
+
 std::string client_id_part(const setting_variable& v, const std::string& value) {
     const bool ok = !value.empty() && value.size() <= 64 &&
                     std::all_of(value.begin(), value.end(), [](unsigned char c) {
@@ -205,6 +232,10 @@ const std::vector<setting_variable> kTable = {
      "workers that each serve every shared route. A worker has one process per handler slot "
      "(route option concurrency).",
      ROUTEMQ_SETTER(s.workers.count = parse_int(v, value, 0, 1024))},
+    {"WORKER_POOLS", "", "empty, or pool names separated by commas",
+     "The route pools (route option pool) this instance serves, with or without --workers; "
+     "empty: every pool. One image deploys as one Deployment per pool. --pools overrides it.",
+     ROUTEMQ_SETTER(s.workers.pools = pool_list(v, value))},
     {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
      "Wait before restarting a dead worker; doubles while it keeps dying young.",
      ROUTEMQ_SETTER(s.workers.restart_backoff =

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "http/probe.hpp"
 #include "logging.hpp"
@@ -24,12 +25,17 @@ namespace routemq {
 namespace {
 
 /// Settings from `env_file` (when given or present) and the environment; `file` gets what the
-/// file held, for the startup warnings.
-settings load(const std::string& env_file, bool env_file_given, env_map& file) {
+/// file held, for the startup warnings. `--pools` given: it overrides WORKER_POOLS.
+settings load(const std::string& env_file, bool env_file_given, env_map& file,
+              const std::optional<std::string>& pools) {
     if (env_file_given || std::filesystem::exists(env_file)) {
         file = read_env_file(env_file);
     }
-    return load_settings(file, read_process_environment());
+    auto environment = read_process_environment();
+    if (pools) {
+        environment["WORKER_POOLS"] = *pools;
+    }
+    return load_settings(file, environment);
 }
 
 }  // namespace
@@ -49,6 +55,10 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
                        "0 = the plan)")
             ->expected(0, 1)
             ->check(CLI::Range(0, 1024));
+    std::string pools;
+    auto* pools_opt = app.add_option("--pools", pools,
+                                     "Serve only the routes of these pools (comma-separated; "
+                                     "default: WORKER_POOLS, empty = every pool)");
     detail::worker_invocation invocation;
     detail::worker_invocation::add_options(app, invocation);
     auto* routes_cmd =
@@ -74,6 +84,10 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.require_subcommand(0, 1);
+    // `routemq routes --pools gpu` as well as `routemq --pools gpu routes`.
+    for (auto* sub : app.get_subcommands({})) {
+        sub->fallthrough();
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -89,14 +103,17 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     env_map file;
     router r;
     try {
-        s = load(env_file, env_opt->count() > 0, file);
+        s = load(env_file, env_opt->count() > 0, file,
+                 pools_opt->count() > 0 ? std::optional<std::string>(pools) : std::nullopt);
         routes(r);
+        detail::check_pools(r, s.workers.pools);
     } catch (const error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
         return kExitConfig;
     }
     // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
     invocation.worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.workers.count;
+    invocation.pools = s.workers.pools;
     if (*health_cmd) {
         std::string answer;
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
@@ -130,9 +147,9 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         }
     }
     if (*routes_cmd) {
-        std::cout << detail::format_route_table(r, s.mqtt.group_name) << '\n'
-                  << detail::format_worker_plan(r,
-                                                detail::plan_workers(r, invocation.worker_count));
+        std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools) << '\n'
+                  << detail::format_worker_plan(
+                         r, detail::plan_workers(r, invocation.worker_count, invocation.pools));
         return kExitOk;
     }
 

@@ -53,6 +53,8 @@ TEST(Router, RejectsBadOptionsNamingThePattern) {
     } catch (const routemq::route_error& e) {
         EXPECT_NE(std::string(e.what()).find("needs shared = true"), std::string::npos) << e.what();
     }
+    EXPECT_THROW(r.on("p/bad", &noop, {.pool = ""}), routemq::route_error);
+    EXPECT_THROW(r.on("p/bad", &noop, {.pool = "a b"}), routemq::route_error);
     EXPECT_TRUE(r.routes().empty());
 }
 

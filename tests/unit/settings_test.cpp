@@ -234,3 +234,12 @@ TEST(Settings, WarnsAboutTlsWithoutVerification) {
     EXPECT_NE(lines[0].find("MQTT_TLS_VERIFY=false"), std::string::npos) << lines[0];
     EXPECT_TRUE(routemq::settings_warnings({}, ".env", load_settings({}, {})).empty());
 }
+
+TEST(Settings, PoolsAreANameListOrEmpty) {
+    EXPECT_TRUE(load_settings({}, {}).workers.pools.empty());
+    EXPECT_EQ(load_settings({}, {{"WORKER_POOLS", "gpu,email,gpu"}}).workers.pools,
+              (std::vector<std::string>{"gpu", "email"}));
+    for (const char* bad : {"gpu,", ",gpu", "gpu, email", "a,,b", "g/pu"}) {
+        EXPECT_THROW(load_settings({}, {{"WORKER_POOLS", bad}}), routemq::config_error) << bad;
+    }
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "routemq/errors.hpp"
+
 namespace {
 
 void h(routemq::context&) {}
@@ -83,4 +85,26 @@ TEST(WorkerPlan, ExtraSlotsOfAWorkerServeOnlyTheRoutesThatReachThem) {
               "  w1     a/{x}, b/{x}, c/{x}\n"
               "  w2     b/{x}, c/{x}  (handler slot 2 of worker w1)\n"
               "  w3-w4  b/{x}  (handler slots 3-4 of worker w1)\n");
+}
+
+TEST(WorkerPlan, PoolsSelectTheRoutesPlanned) {
+    routemq::router r;
+    r.on("gpu/{id}", &h, {.shared = true, .worker_count = 2, .pool = "gpu"});
+    r.on("mail/{id}", &h, {.shared = true, .pool = "email"});
+    r.on("mail/admin", &h, {.pool = "email"});
+    r.on("other/{id}", &h, {.shared = true});
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0, {"gpu"}), (plan{{1, {0}}, {2, {0}}}));
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0, {"email"}), (plan{{1, {1}}, {2, {2}}}));
+    EXPECT_EQ(routemq::detail::plan_workers(r, 1, {"gpu", "default"}), (plan{{1, {0, 3}}}));
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0).size(), 5u) << "no selection: every pool";
+    EXPECT_EQ(routemq::detail::routes_in_pools(r, {"email"}), (std::vector<std::size_t>{1, 2}));
+    EXPECT_NO_THROW(routemq::detail::check_pools(r, {"gpu", "email", "default"}));
+    try {
+        routemq::detail::check_pools(r, {"gpus"});
+        FAIL() << "an unknown pool accepted";
+    } catch (const routemq::config_error& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "WORKER_POOLS (or --pools): no route is in pool 'gpus'; the routes' pools are: "
+                  "gpu, email, default");
+    }
 }

@@ -65,6 +65,8 @@ struct worker_settings {
     /// On SIGTERM/SIGINT, workers keep their subscriptions and sessions for a restart with the
     /// same instance name, instead of unsubscribing and ending them.
     bool keep_session_on_stop = false;
+    /// The route pools this instance serves (route option `pool`); empty: every pool.
+    std::vector<std::string> pools;
 };
 
 /// What happens to a message its handler cannot handle (`HANDLER_TIMEOUT_SECONDS`, `RETRY_*`,

@@ -37,6 +37,9 @@ struct route_options {
     /// every message is still acknowledged only after its own handler returned
     /// (docs/concurrency.md).
     int concurrency = 1;
+    /// The pool this route belongs to: an instance started with `--pools` (WORKER_POOLS) serves
+    /// only the routes of those pools, so each pool deploys and scales on its own.
+    std::string pool = "default";
     /// MQTT 5 No Local: the broker does not send this process's own publishes to this route.
     /// Set it on a wildcard route (`#`, `+/+`) whose handler publishes to topics it matches, or
     /// the handler receives its own output, forever. Not allowed on shared routes (MQTT 5).

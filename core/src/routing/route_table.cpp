@@ -10,18 +10,23 @@
 
 namespace routemq::detail {
 
-std::string format_route_table(const router& r, std::string_view group_name) {
-    using row = std::array<std::string, 7>;
+std::string format_route_table(const router& r, std::string_view group_name,
+                               const std::vector<std::string>& pools) {
+    using row = std::array<std::string, 8>;
     std::vector<row> rows{
-        {"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "SLOTS", "HANDLER"}};
+        {"PATTERN", "FILTER", "SUBSCRIPTION", "QOS", "WORKERS", "SLOTS", "POOL", "HANDLER"}};
     for (const auto& rt : r.routes()) {
+        if (!pools.empty() &&
+            std::find(pools.begin(), pools.end(), rt.options.pool) == pools.end()) {
+            continue;  // not served by this instance
+        }
         rows.push_back({rt.pattern.text(), rt.pattern.filter(), subscription_topic(rt, group_name),
                         std::to_string(rt.options.qos),
                         rt.options.shared ? std::to_string(rt.options.worker_count) : "-",
                         rt.options.shared ? std::to_string(rt.options.concurrency) : "-",
-                        rt.handler_name});
+                        rt.options.pool, rt.handler_name});
     }
-    std::array<std::size_t, 7> width{};
+    std::array<std::size_t, 8> width{};
     for (const auto& cells : rows) {
         for (std::size_t i = 0; i < cells.size(); ++i) {
             width[i] = std::max(width[i], cells[i].size());

@@ -2,13 +2,16 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "routemq/router.hpp"
 
 namespace routemq::detail {
 
 /// The route table as printed by `routemq routes`: pattern, filter, subscription topic, qos,
-/// workers and handler, one route per line under a header.
-std::string format_route_table(const router& r, std::string_view group_name);
+/// workers, handler slots, pool and handler, one route per line under a header; only the routes
+/// of `pools` when it is not empty.
+std::string format_route_table(const router& r, std::string_view group_name,
+                               const std::vector<std::string>& pools = {});
 
 }  // namespace routemq::detail

@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <memory>
 
@@ -102,6 +104,15 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
             "invalid route '{}': concurrency {} needs shared = true (each handler slot is a "
             "subscriber of its own; without a share group each would get every message)",
             text, options.concurrency));
+    }
+    const bool pool_ok = !options.pool.empty() && options.pool.size() <= 64 &&
+                         std::all_of(options.pool.begin(), options.pool.end(), [](unsigned char c) {
+                             return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+                         });
+    if (!pool_ok) {
+        throw route_error(fmt::format(
+            "invalid route '{}': pool '{}' must be 1-64 letters, digits, '-', '_' or '.'", text,
+            options.pool));
     }
     if (!h) {
         throw route_error(fmt::format("invalid route '{}': the handler is empty", text));

@@ -157,8 +157,9 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 parts single_parts(const settings& s, const router& r) {
     parts p;
     p.pod = shared_metrics::create(1, r.routes().size());
-    p.route_count = r.routes().size();
-    p.ep = std::make_unique<endpoint>(s, r, "main", every_route(r), false, p.pod, 0);
+    const auto served = routes_in_pools(r, s.workers.pools);
+    p.route_count = served.size();
+    p.ep = std::make_unique<endpoint>(s, r, "main", served, false, p.pod, 0);
     if (p.ep->routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
@@ -169,14 +170,14 @@ parts single_parts(const settings& s, const router& r) {
 /// The manager runs no application code: every route, shared or not, is served by a supervised
 /// worker, so no message can take the whole pod down.
 parts manager_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    auto plan = plan_workers(r, invocation.worker_count);
+    auto plan = plan_workers(r, invocation.worker_count, invocation.pools);
     if (plan.empty()) {
         spdlog::warn("--workers: there are no routes, so no workers to start");
     }
     parts p;
     // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.
     p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
-    p.route_count = r.routes().size();
+    p.route_count = routes_in_pools(r, invocation.pools).size();
     supervision how{s.workers.restart_backoff,
                     s.workers.restart_backoff_max,
                     s.handling.poison_max_crashes,
@@ -191,7 +192,7 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
 }
 
 parts worker_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    const auto plan = plan_workers(r, invocation.worker_count);
+    const auto plan = plan_workers(r, invocation.worker_count, invocation.pools);
     const int slot = invocation.slot;
     if (slot < 1 || slot > static_cast<int>(plan.size())) {
         throw config_error(

@@ -13,6 +13,13 @@ std::vector<std::string> worker_invocation::argv(int worker_slot) const {
     if (!env_file.empty()) {
         out.insert(out.end(), {"--env-file", env_file});
     }
+    if (!pools.empty()) {
+        std::string joined;
+        for (const auto& pool : pools) {
+            joined += (joined.empty() ? "" : ",") + pool;
+        }
+        out.insert(out.end(), {"--pools", joined});
+    }
     out.insert(out.end(),
                {"--workers", std::to_string(worker_count), kSlotOption, std::to_string(worker_slot),
                 kMetricsFdOption, std::to_string(kWorkerMetricsFd)});

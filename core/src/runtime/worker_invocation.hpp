@@ -21,6 +21,8 @@ struct worker_invocation {
     std::string env_file;
     /// As for plan_workers: 0 follows the plan, N runs N workers serving every shared route.
     int worker_count = 0;
+    /// The pools served (WORKER_POOLS or --pools); passed on so a worker plans the same.
+    std::vector<std::string> pools;
     /// The worker's 1-based slot in the plan; 0 in a process that is not a worker.
     int slot = 0;
     /// The inherited metrics region, or -1 (a worker started by hand counts into its own).

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "routemq/errors.hpp"
+
 namespace routemq::detail {
 namespace {
 
@@ -23,9 +25,41 @@ std::string slot_range(int first, int last) {
 
 }  // namespace
 
-std::vector<worker_spec> plan_workers(const router& r, int worker_count) {
-    std::vector<std::size_t> shared;
+std::vector<std::size_t> routes_in_pools(const router& r, const pool_selection& pools) {
+    std::vector<std::size_t> out;
     for (std::size_t i = 0; i < r.routes().size(); ++i) {
+        if (pools.empty() ||
+            std::find(pools.begin(), pools.end(), r.routes()[i].options.pool) != pools.end()) {
+            out.push_back(i);
+        }
+    }
+    return out;
+}
+
+void check_pools(const router& r, const pool_selection& pools) {
+    std::vector<std::string> known;
+    for (const auto& rt : r.routes()) {
+        if (std::find(known.begin(), known.end(), rt.options.pool) == known.end()) {
+            known.push_back(rt.options.pool);
+        }
+    }
+    for (const auto& pool : pools) {
+        if (std::find(known.begin(), known.end(), pool) == known.end()) {
+            std::string names;
+            for (const auto& k : known) {
+                names += (names.empty() ? "" : ", ") + k;
+            }
+            throw config_error(fmt::format(
+                "WORKER_POOLS (or --pools): no route is in pool '{}'; the routes' pools are: {}",
+                pool, names.empty() ? "none (no routes)" : names));
+        }
+    }
+}
+
+std::vector<worker_spec> plan_workers(const router& r, int worker_count,
+                                      const pool_selection& pools) {
+    std::vector<std::size_t> shared;
+    for (auto i : routes_in_pools(r, pools)) {
         if (r.routes()[i].options.shared) {
             shared.push_back(i);
         }
@@ -59,15 +93,15 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count) {
             }
         }
     }
-    if (auto unshared = unshared_routes(r); !unshared.empty()) {
+    if (auto unshared = unshared_routes(r, pools); !unshared.empty()) {
         add_worker(unshared);  // concurrency is 1 on them (the router refuses more)
     }
     return plan;
 }
 
-std::vector<std::size_t> unshared_routes(const router& r) {
+std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools) {
     std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < r.routes().size(); ++i) {
+    for (auto i : routes_in_pools(r, pools)) {
         if (!r.routes()[i].options.shared) {
             out.push_back(i);
         }

@@ -26,6 +26,16 @@ struct worker_spec {
     bool operator==(const worker_spec&) const = default;
 };
 
+/// The pools an instance serves (WORKER_POOLS, --pools); empty: every pool.
+using pool_selection = std::vector<std::string>;
+
+/// The routes in `pools` (every route when it is empty), in registration order.
+std::vector<std::size_t> routes_in_pools(const router& r, const pool_selection& pools);
+
+/// Throws config_error when a selected pool has no route: a typo would otherwise start an
+/// instance that serves nothing.
+void check_pools(const router& r, const pool_selection& pools);
+
 /// The worker processes for a route table: a pure function.
 ///
 /// A worker is one process per handler slot: a process acknowledges a message when its handler
@@ -37,11 +47,13 @@ struct worker_spec {
 /// `worker_count` over shared routes, each dedicated to one route, so a slow route cannot starve
 /// another. With `worker_count` N > 0, N workers that each serve every shared route. Then, when
 /// there are non-shared routes, one more worker that serves all of them (they must not be
-/// subscribed twice). The manager itself runs no application code.
-std::vector<worker_spec> plan_workers(const router& r, int worker_count);
+/// subscribed twice). The manager itself runs no application code. Only the routes of `pools`
+/// are planned.
+std::vector<worker_spec> plan_workers(const router& r, int worker_count,
+                                      const pool_selection& pools = {});
 
-/// Every non-shared route: what the last worker of the plan serves.
-std::vector<std::size_t> unshared_routes(const router& r);
+/// Every non-shared route of `pools`: what the last worker of the plan serves.
+std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools = {});
 
 /// The plan as printed by `routemq routes`: processes and routes per worker.
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan);
