@@ -1,7 +1,8 @@
 // End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
 // baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
 // is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
-// progress. Usage: run_e2e <output-dir> [--quick]
+// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt]; `--only rtt` runs the
+// request/response round-trip case alone (its table is then all of e2e.md).
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -174,10 +175,14 @@ double percentile(std::vector<std::int64_t> v, double p) {
     return static_cast<double>(v[i]) / 1000.0;  // microseconds
 }
 
-/// A running set of workers of one implementation.
+/// A running set of workers of one implementation. The baseline's are `baseline_exe`
+/// processes (usage: <port> <group> <qos> <client-id>) with client ids `<id_prefix>-<i>`.
 class worker_set {
 public:
-    worker_set(bool framework, int workers, int qos, int port) : framework_(framework) {
+    worker_set(bool framework, int workers, int qos, int port,
+               const std::string& baseline_exe = BASELINE_WORKER,
+               const std::string& id_prefix = "baseline")
+        : framework_(framework) {
         const auto t0 = clock_type::now();
         if (framework) {
             manager_ = test::start_app(BENCH_APP, port, {"--workers", std::to_string(workers)},
@@ -193,8 +198,9 @@ public:
         } else {
             for (int i = 0; i < workers; ++i) {
                 baseline_.push_back(std::make_unique<test::child_process>(
-                    std::vector<std::string>{BASELINE_WORKER, std::to_string(port), "bench",
-                                             std::to_string(qos), "baseline-" + std::to_string(i)},
+                    std::vector<std::string>{baseline_exe, std::to_string(port), "bench",
+                                             std::to_string(qos),
+                                             id_prefix + "-" + std::to_string(i)},
                     std::map<std::string, std::string>{}, test::temp_path("baseline.log")));
             }
             for (auto& b : baseline_) {
@@ -334,15 +340,96 @@ void latency_run(load_client& pub, load_client& counter, int qos, int rate, int 
     r.p999 = percentile(lat, 99.9);
 }
 
+/// Round trips of one requester against one responder, in milliseconds.
+struct round_trip_result {
+    double p50 = 0, p99 = 0;
+    std::size_t measured = 0;
+    std::string failures;  // the requester's "unanswered <n> wrong <n>"
+};
+
+/// Starts one worker of `framework` or `baseline_responder`, runs the matching requester
+/// (`bench_requester`, through routemq::client, or the hand-written `baseline_requester`) to
+/// completion: `warm_up` unmeasured requests, then `count` one at a time; reads its round trips.
+round_trip_result round_trips(bool framework, int port, int warm_up, int count) {
+    worker_set w(framework, 1, 1, port, BASELINE_RESPONDER, fmt::format("responder-{}", getpid()));
+    std::vector<std::string> argv;
+    if (framework) {
+        argv = {BENCH_REQUESTER, std::to_string(port), std::to_string(warm_up),
+                std::to_string(count)};
+    } else {
+        argv = {BASELINE_REQUESTER, std::to_string(port), fmt::format("requester-{}", getpid()),
+                std::to_string(warm_up), std::to_string(count)};
+    }
+    test::child_process requester(argv, {}, test::temp_path("requester.log"));
+    const auto exit_code = requester.wait(std::chrono::seconds(60 + count / 10));
+    w.stop();
+    round_trip_result r;
+    std::vector<std::int64_t> ns;
+    std::istringstream lines(requester.output());
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("rtt ", 0) == 0) {
+            ns.push_back(std::stoll(line.substr(4)));
+        } else if (line.rfind("unanswered ", 0) == 0) {
+            r.failures = line;
+        }
+    }
+    if (!exit_code || ns.empty()) {
+        throw std::runtime_error(fmt::format(
+            "{} requester failed:\n{}", framework ? "framework" : "baseline", requester.output()));
+    }
+    r.measured = ns.size();
+    r.p50 = percentile(ns, 50) / 1000.0;
+    r.p99 = percentile(ns, 99) / 1000.0;
+    return r;
+}
+
+/// The round-trip case: baseline then framework on the same broker; a table for e2e.md.
+std::string round_trip_case(int port, bool quick) {
+    const int warm_up = quick ? 50 : 100;
+    const int count = quick ? 200 : 2000;
+    std::map<std::string, round_trip_result> rt;
+    for (bool framework : {false, true}) {
+        const std::string impl = framework ? "framework" : "baseline";
+        rt[impl] = round_trips(framework, port, warm_up, count);
+        std::cerr << fmt::format("round trip {:<9}: p50 {:.3f} ms, p99 {:.3f} ms ({})\n", impl,
+                                 rt[impl].p50, rt[impl].p99, rt[impl].failures);
+    }
+    const auto& f = rt["framework"];
+    const auto& b = rt["baseline"];
+    return fmt::format(
+        "Request/response round trip: {} requests one at a time (after {} unmeasured), QoS 1, one "
+        "worker; the framework's from `routemq::client::request()` to its final answer (`done`, "
+        "after `accepted`), the baseline's from a hand-written Paho C requester to a hand-written "
+        "Paho C responder. Framework: {}; baseline: {}.\n\n"
+        "| Round trip | p50 framework (ms) | p50 baseline (ms) | Ratio | p99 framework (ms) | "
+        "p99 baseline (ms) | Ratio |\n|---|---|---|---|---|---|---|\n"
+        "| QoS 1, 1 worker, sequential | {:.3f} | {:.3f} | {:.2f} | {:.3f} | {:.3f} | {:.2f} |\n",
+        count, warm_up, f.failures, b.failures, f.p50, b.p50, f.p50 / b.p50, f.p99, b.p99,
+        f.p99 / b.p99);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::cerr << "usage: run_e2e <output-dir> [--quick]\n";
+    bool usage = argc < 2;
+    bool quick = false;
+    bool rtt_only = false;
+    for (int i = 2; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--quick") {
+            quick = true;
+        } else if (arg == "--only" && i + 1 < argc && std::string(argv[i + 1]) == "rtt") {
+            rtt_only = true;
+            ++i;
+        } else {
+            usage = true;
+        }
+    }
+    if (usage) {
+        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt]\n";
         return 2;
     }
     const std::string out_dir = argv[1];
-    const bool quick = argc > 2 && std::string(argv[2]) == "--quick";
     const int flood = quick ? 5000 : 20000;
     const int rate = 2000;
     const int latency_count = quick ? 1000 : 6000;
@@ -351,6 +438,10 @@ int main(int argc, char** argv) {
 
     test::mosquitto_broker broker("max_queued_messages 0\nmax_inflight_messages 0\n");
     std::cerr << "mosquitto on 127.0.0.1:" << broker.port() << "\n";
+    if (rtt_only) {
+        std::ofstream(out_dir + "/e2e.md") << round_trip_case(broker.port(), quick);
+        return 0;
+    }
 
     // results[qos][workers][impl]
     std::map<int, std::map<int, std::map<std::string, run_result>>> results;
@@ -465,6 +556,8 @@ int main(int argc, char** argv) {
         }
     }
 
+    const std::string round_trip_table = round_trip_case(broker.port(), quick);
+
     // Markdown tables and the plot's data.
     std::ofstream md(out_dir + "/e2e.md");
     md << "| QoS | Workers | Throughput framework (msg/s) | Baseline (msg/s) | Ratio | "
@@ -515,5 +608,6 @@ int main(int argc, char** argv) {
                           row.at("framework").first, row.at("baseline").first,
                           row.at("framework").second, row.at("baseline").second);
     }
+    md << '\n' << round_trip_table;
     return 0;
 }
