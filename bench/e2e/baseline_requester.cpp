@@ -2,8 +2,9 @@
 // measured against in the round-trip case. It subscribes to a response topic of its own, and for
 // each request publishes (QoS 1) with that Response Topic and a Correlation Data of its own, then
 // waits for the message carrying the same Correlation Data. One request at a time.
-// Usage: baseline_requester <port> <client-id> <warm-up> <count>; prints what
-// bench::measure_round_trips prints.
+// Usage: baseline_requester <port> <client-id> <warm-up> <count> [--two-connections]; prints what
+// bench::measure_round_trips prints. --two-connections: the requests leave on a second
+// connection (<client-id>-out), as routemq::client's do; see baseline_responder for why.
 
 #include <MQTTAsync.h>
 
@@ -15,12 +16,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "round_trips.hpp"
 
 namespace {
 
-MQTTAsync client;
+MQTTAsync client;    // receives the answers
+MQTTAsync requests;  // publishes the requests: `client`, or a second connection
 std::string response_topic;
 
 std::mutex mu;
@@ -88,7 +91,7 @@ std::optional<std::string> ask(const std::string& topic, const std::string& payl
     MQTTProperties_add(&m.properties, &p);
     // Paho passes a message's properties on only through the response options.
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    const int rc = MQTTAsync_sendMessage(client, topic.c_str(), &m, &ro);
+    const int rc = MQTTAsync_sendMessage(requests, topic.c_str(), &m, &ro);
     MQTTProperties_free(&m.properties);  // Paho sends a copy
     if (rc != MQTTASYNC_SUCCESS) {
         return std::nullopt;
@@ -104,8 +107,10 @@ std::optional<std::string> ask(const std::string& topic, const std::string& payl
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 5) {
-        std::fprintf(stderr, "usage: %s <port> <client-id> <warm-up> <count>\n", argv[0]);
+    const bool two = argc == 6 && std::string(argv[5]) == "--two-connections";
+    if (argc != 5 && !two) {
+        std::fprintf(stderr, "usage: %s <port> <client-id> <warm-up> <count> [--two-connections]\n",
+                     argv[0]);
         return 2;
     }
     const std::string uri = std::string("tcp://127.0.0.1:") + argv[1];
@@ -113,6 +118,20 @@ int main(int argc, char** argv) {
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     MQTTAsync_createWithOptions(&client, uri.c_str(), argv[2], MQTTCLIENT_PERSISTENCE_NONE, nullptr,
                                 &co);
+    requests = client;
+    if (two) {
+        const std::string out_id = std::string(argv[2]) + "-out";
+        MQTTAsync_createWithOptions(&requests, uri.c_str(), out_id.c_str(),
+                                    MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+        MQTTAsync_connectOptions out = MQTTAsync_connectOptions_initializer5;
+        out.cleanstart = 1;
+        if (MQTTAsync_connect(requests, &out) != MQTTASYNC_SUCCESS) {
+            return 1;
+        }
+        for (int i = 0; i < 1000 && !MQTTAsync_isConnected(requests); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
     MQTTAsync_setCallbacks(client, nullptr, nullptr, on_message, nullptr);
     MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer5;
     conn.cleanstart = 1;
@@ -141,5 +160,9 @@ int main(int argc, char** argv) {
     d.timeout = 1000;
     MQTTAsync_disconnect(client, &d);
     MQTTAsync_destroy(&client);
+    if (two) {
+        MQTTAsync_disconnect(requests, &d);
+        MQTTAsync_destroy(&requests);
+    }
     return rc;
 }

@@ -1,8 +1,14 @@
 // The baseline responder: a minimal hand-written Paho C (MQTT 5) answerer doing the same work as
 // the framework's bench/{id}/request route. It subscribes to $share/<group>/bench/+/request and
 // publishes each request's payload to its Response Topic with the same Correlation Data, at the
-// same QoS. Usage: baseline_responder <port> <group> <qos> <client-id>. Prints "ready" once
-// subscribed; stops on SIGTERM.
+// same QoS. Usage: baseline_responder <port> <group> <qos> <client-id> [--two-connections].
+// Prints "ready" once subscribed; stops on SIGTERM.
+//
+// With one connection (the minimal program) the PUBACK of a request and its answer leave on the
+// same socket one after the other, and Nagle's algorithm holds the answer until the broker's
+// delayed ACK of the PUBACK (~40 ms on Linux; Paho C offers no TCP_NODELAY). With
+// --two-connections the answers leave on a second connection (<client-id>-out), as a RouteMQ
+// worker's results do.
 
 #include <MQTTAsync.h>
 #include <unistd.h>
@@ -14,7 +20,8 @@
 
 namespace {
 
-MQTTAsync client;
+MQTTAsync client;   // receives the requests
+MQTTAsync answers;  // publishes the answers: `client`, or a second connection
 int qos = 1;
 std::string filter;
 volatile std::sig_atomic_t stop = 0;
@@ -37,7 +44,7 @@ void answer(MQTTAsync_message* m) {
     }
     // Paho passes a message's properties on only through the response options.
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    while (MQTTAsync_sendMessage(client, response_topic.c_str(), &out, &ro) != MQTTASYNC_SUCCESS &&
+    while (MQTTAsync_sendMessage(answers, response_topic.c_str(), &out, &ro) != MQTTASYNC_SUCCESS &&
            !stop) {
         usleep(100);  // Paho's queue is full: wait for it to drain, do not drop
     }
@@ -63,8 +70,10 @@ void on_subscribed(void*, MQTTAsync_successData5*) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 5) {
-        std::fprintf(stderr, "usage: %s <port> <group> <qos> <client-id>\n", argv[0]);
+    const bool two = argc == 6 && std::string(argv[5]) == "--two-connections";
+    if (argc != 5 && !two) {
+        std::fprintf(stderr, "usage: %s <port> <group> <qos> <client-id> [--two-connections]\n",
+                     argv[0]);
         return 2;
     }
     std::signal(SIGTERM, [](int) { stop = 1; });
@@ -77,6 +86,20 @@ int main(int argc, char** argv) {
     co.maxBufferedMessages = 10000;
     MQTTAsync_createWithOptions(&client, uri.c_str(), argv[4], MQTTCLIENT_PERSISTENCE_NONE, nullptr,
                                 &co);
+    answers = client;
+    if (two) {
+        const std::string out_id = std::string(argv[4]) + "-out";
+        MQTTAsync_createWithOptions(&answers, uri.c_str(), out_id.c_str(),
+                                    MQTTCLIENT_PERSISTENCE_NONE, nullptr, &co);
+        MQTTAsync_connectOptions out = MQTTAsync_connectOptions_initializer5;
+        out.cleanstart = 1;
+        if (MQTTAsync_connect(answers, &out) != MQTTASYNC_SUCCESS) {
+            return 1;
+        }
+        for (int i = 0; i < 1000 && !MQTTAsync_isConnected(answers); ++i) {
+            usleep(10000);
+        }
+    }
     MQTTAsync_setCallbacks(client, nullptr, nullptr, on_message, nullptr);
     MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer5;
     conn.cleanstart = 1;
@@ -95,5 +118,9 @@ int main(int argc, char** argv) {
     d.timeout = 1000;
     MQTTAsync_disconnect(client, &d);
     MQTTAsync_destroy(&client);
+    if (two) {
+        MQTTAsync_disconnect(answers, &d);
+        MQTTAsync_destroy(&answers);
+    }
     return 0;
 }
