@@ -33,8 +33,9 @@ cpu=$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)
   echo "Every end-to-end figure is measured twice in the same run on the same broker: once through"
   echo "RouteMQ (\`bench_app --workers N\`: a route \`bench/{id}/data\`, shared, whose handler publishes"
   echo "\`bench/{id}/done\`), once through N hand-written Paho C workers doing the same"
-  echo "(\`bench/e2e/baseline_worker.cpp\`). Ratios are framework over baseline. Method and analysis:"
-  echo "[README.md](README.md)."
+  echo "(\`bench/e2e/baseline_worker.cpp\`). The request/response round trip compares"
+  echo "\`routemq::client\` and a route that calls \`ctx.reply\` with a hand-written Paho C requester and"
+  echo "responder. Ratios are framework over baseline. Method and analysis: [README.md](README.md)."
   echo
   echo "## End to end"
   echo

@@ -1,7 +1,8 @@
 // End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
 // baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
 // is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
-// progress. Usage: run_e2e <output-dir> [--quick]
+// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt]; `--only rtt` runs the
+// request/response round-trip case alone (its table is then all of e2e.md).
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -187,10 +189,16 @@ double percentile(std::vector<std::int64_t> v, double p) {
     return static_cast<double>(v[i]) / 1000.0;  // microseconds
 }
 
-/// A running set of workers of one implementation.
+/// A running set of workers of one implementation. The baseline's are `baseline_exe`
+/// processes (`<port> <group> <qos> <client-id>` and `baseline_args`) with client ids
+/// `<id_prefix>-<i>`.
 class worker_set {
 public:
-    worker_set(bool framework, int workers, int qos, int port) : framework_(framework) {
+    worker_set(bool framework, int workers, int qos, int port,
+               const std::string& baseline_exe = BASELINE_WORKER,
+               const std::string& id_prefix = "baseline",
+               const std::vector<std::string>& baseline_args = {})
+        : framework_(framework) {
         const auto t0 = clock_type::now();
         if (framework) {
             manager_ = test::start_app(BENCH_APP, port, {"--workers", std::to_string(workers)},
@@ -205,10 +213,12 @@ public:
             }
         } else {
             for (int i = 0; i < workers; ++i) {
+                std::vector<std::string> argv{baseline_exe, std::to_string(port), "bench",
+                                              std::to_string(qos),
+                                              id_prefix + "-" + std::to_string(i)};
+                argv.insert(argv.end(), baseline_args.begin(), baseline_args.end());
                 baseline_.push_back(std::make_unique<test::child_process>(
-                    std::vector<std::string>{BASELINE_WORKER, std::to_string(port), "bench",
-                                             std::to_string(qos), "baseline-" + std::to_string(i)},
-                    std::map<std::string, std::string>{}, test::temp_path("baseline.log")));
+                    argv, std::map<std::string, std::string>{}, test::temp_path("baseline.log")));
             }
             for (auto& b : baseline_) {
                 if (!b->wait_for_output("ready", 60s)) {
@@ -347,15 +357,127 @@ void latency_run(load_client& pub, load_client& counter, int qos, int rate, int 
     r.p999 = percentile(lat, 99.9);
 }
 
+/// Round trips of one requester against one responder, in milliseconds.
+struct round_trip_result {
+    double p50 = 0, p99 = 0;
+    int unanswered = 0, wrong = 0;
+};
+
+/// The three requester/responder pairs of the round-trip case.
+enum class rtt_pair {
+    framework,         // routemq::client (bench_requester) -> bench_app --workers 1
+    baseline,          // the hand-written Paho C requester and responder, one connection each
+    baseline_two_conn  // the same with a second connection each for publishing, like RouteMQ
+};
+
+/// Starts the responder of `pair`, runs its requester to completion (`warm_up` unmeasured
+/// requests, then `count` one at a time) and reads the round trips it printed.
+round_trip_result round_trips(rtt_pair pair, int port, int warm_up, int count) {
+    const bool framework = pair == rtt_pair::framework;
+    std::vector<std::string> two;
+    if (pair == rtt_pair::baseline_two_conn) {
+        two = {"--two-connections"};
+    }
+    worker_set w(framework, 1, 1, port, BASELINE_RESPONDER, fmt::format("responder-{}", getpid()),
+                 two);
+    std::vector<std::string> argv;
+    if (framework) {
+        argv = {BENCH_REQUESTER, std::to_string(port), std::to_string(warm_up),
+                std::to_string(count)};
+    } else {
+        argv = {BASELINE_REQUESTER, std::to_string(port), fmt::format("requester-{}", getpid()),
+                std::to_string(warm_up), std::to_string(count)};
+        argv.insert(argv.end(), two.begin(), two.end());
+    }
+    test::child_process requester(argv, {}, test::temp_path("requester.log"));
+    const auto exit_code = requester.wait(std::chrono::seconds(60 + count / 10));
+    w.stop();
+    round_trip_result r;
+    bool finished = false;
+    std::vector<std::int64_t> ns;
+    std::istringstream lines(requester.output());
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("rtt ", 0) == 0) {
+            ns.push_back(std::stoll(line.substr(4)));
+        } else if (std::sscanf(line.c_str(), "unanswered %d wrong %d", &r.unanswered, &r.wrong) ==
+                   2) {
+            finished = true;
+        }
+    }
+    if (!exit_code || !finished || ns.empty()) {
+        throw std::runtime_error("round-trip requester failed:\n" + requester.output());
+    }
+    r.p50 = percentile(ns, 50) / 1000.0;
+    r.p99 = percentile(ns, 99) / 1000.0;
+    return r;
+}
+
+/// The round-trip case: the baselines then the framework on the same broker; a table for e2e.md.
+std::string round_trip_case(int port, bool quick) {
+    const int warm_up = quick ? 50 : 100;
+    const int count = quick ? 200 : 2000;
+    // The one-connection baseline takes ~90 ms a request (see README.md): fewer of them.
+    const int slow_count = quick ? 100 : 300;
+    const std::vector<std::pair<rtt_pair, std::string>> pairs = {
+        {rtt_pair::baseline, "Paho C requester -> Paho C responder, one connection each"},
+        {rtt_pair::baseline_two_conn,
+         "Paho C requester -> Paho C responder, two connections each (publishing apart)"},
+        {rtt_pair::framework, "`routemq::client` -> `bench_app --workers 1`"}};
+    std::vector<round_trip_result> results;
+    std::vector<int> counts;
+    for (const auto& [pair, name] : pairs) {
+        counts.push_back(pair == rtt_pair::baseline ? slow_count : count);
+        results.push_back(round_trips(pair, port, warm_up, counts.back()));
+        const auto& r = results.back();
+        std::cerr << fmt::format(
+            "round trip {}: p50 {:.3f} ms, p99 {:.3f} ms, unanswered {}, wrong {}\n", name, r.p50,
+            r.p99, r.unanswered, r.wrong);
+    }
+    const auto& f = results.back();
+    std::string md = fmt::format(
+        "Request/response round trip: requests one at a time (after {} unmeasured), QoS 1, one "
+        "responder. The framework's is measured from `routemq::client::request()` until its final "
+        "answer (`routemq-status: done`, sent after `accepted`). Ratios are the framework's figure "
+        "over the row's.\n\n"
+        "| Requester -> responder | Requests | p50 (ms) | p99 (ms) | Framework p50 over it | "
+        "Framework p99 over it | Unanswered / wrong |\n|---|---|---|---|---|---|---|\n",
+        warm_up);
+    // Two significant digits for ratios far below 1 (0.0049 rather than 0.00).
+    const auto ratio = [](double x) {
+        return x < 0.1 ? fmt::format("{:.2g}", x) : fmt::format("{:.2f}", x);
+    };
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        const auto& r = results[i];
+        const bool itself = pairs[i].first == rtt_pair::framework;
+        md += fmt::format("| {} | {} | {:.3f} | {:.3f} | {} | {} | {} / {} |\n", pairs[i].second,
+                          counts[i], r.p50, r.p99, itself ? "-" : ratio(f.p50 / r.p50),
+                          itself ? "-" : ratio(f.p99 / r.p99), r.unanswered, r.wrong);
+    }
+    return md;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::cerr << "usage: run_e2e <output-dir> [--quick]\n";
+    bool usage = argc < 2;
+    bool quick = false;
+    bool rtt_only = false;
+    for (int i = 2; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--quick") {
+            quick = true;
+        } else if (arg == "--only" && i + 1 < argc && std::string(argv[i + 1]) == "rtt") {
+            rtt_only = true;
+            ++i;
+        } else {
+            usage = true;
+        }
+    }
+    if (usage) {
+        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt]\n";
         return 2;
     }
     const std::string out_dir = argv[1];
-    const bool quick = argc > 2 && std::string(argv[2]) == "--quick";
     const int flood = quick ? 5000 : 20000;
     const int rate = 2000;
     const int latency_count = quick ? 1000 : 6000;
@@ -364,6 +486,10 @@ int main(int argc, char** argv) {
 
     test::mosquitto_broker broker("max_queued_messages 0\nmax_inflight_messages 0\n");
     std::cerr << "mosquitto on 127.0.0.1:" << broker.port() << "\n";
+    if (rtt_only) {
+        std::ofstream(out_dir + "/e2e.md") << round_trip_case(broker.port(), quick);
+        return 0;
+    }
 
     // results[qos][workers][impl]
     std::map<int, std::map<int, std::map<std::string, run_result>>> results;
@@ -532,6 +658,8 @@ int main(int argc, char** argv) {
         }
     }
 
+    const std::string round_trip_table = round_trip_case(broker.port(), quick);
+
     // Markdown tables and the plot's data.
     std::ofstream md(out_dir + "/e2e.md");
     md << "| QoS | Workers | Throughput framework (msg/s) | Baseline (msg/s) | Ratio | "
@@ -591,5 +719,6 @@ int main(int argc, char** argv) {
                           row.at("framework").first, row.at("baseline").first,
                           row.at("framework").second, row.at("baseline").second);
     }
+    md << '\n' << round_trip_table;
     return 0;
 }
