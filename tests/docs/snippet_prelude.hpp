@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <routemq/routemq.hpp>
 #include <string>
