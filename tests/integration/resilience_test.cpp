@@ -221,3 +221,22 @@ TEST(MaxPacketSize, BiggerMessagesNeverReachAHandlerAndSmallerOnesStillDo) {
     EXPECT_EQ(json::parse(got[0].payload)["device_id"], "2");
     EXPECT_EQ(app->output().find("sensors/1/data"), std::string::npos) << app->output();
 }
+
+TEST(Keepalive, AnIdleWorkersOutgoingConnectionIsKeptAlive) {
+    // Nothing is published for longer than the broker allows a silent client (1.5 keepalives):
+    // the results connection must stay up, or the next message would wait for a reconnect.
+    test::mosquitto_broker broker;
+    auto app = test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {"--workers"},
+                               {{"MQTT_KEEPALIVE", "5"}});
+    ASSERT_TRUE(app->wait_for_output("] serving", 20s, 4)) << app->output();
+    // mosquitto drops a client silent for 7.5 s here, checking every few seconds (seen at 12 s).
+    std::this_thread::sleep_for(16s);
+    EXPECT_EQ(broker.log().find("exceeded timeout"), std::string::npos) << broker.log();
+    test::test_client sub(broker.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    test::publish_readings(broker.port(), 30);
+    EXPECT_EQ(sub.collect(30, 10s).size(), 30u) << app->output();
+    EXPECT_EQ(app->output().find("up again"), std::string::npos)
+        << "a results connection was reconnected:\n"
+        << app->output();
+}

@@ -455,6 +455,16 @@ bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
     }
 }
 
+void confirmed_publisher::keep_alive() noexcept {
+    try {
+        std::unique_lock lock(paho_sync_lock(), std::try_to_lock);
+        if (lock.owns_lock() && impl_->connected()) {
+            impl_->turn(milliseconds(0));
+        }
+    } catch (...) {
+    }
+}
+
 std::size_t confirmed_publisher::unconfirmed() const {
     std::lock_guard lock(paho_sync_lock());
     return impl_->pending.size();

@@ -63,6 +63,12 @@ public:
     /// pays for it); false when `timeout` passed first.
     bool connect(std::chrono::milliseconds timeout) noexcept;
 
+    /// Keeps an idle connection alive: one turn of the network loop that does not wait, in which
+    /// Paho sends the PINGREQ when MQTT_KEEPALIVE is due and reads the PINGRESP. Nothing turns
+    /// the loop of an idle connection otherwise, and the broker drops it after 1.5 keepalives,
+    /// so the next handler would pay for a reconnect. Does nothing while another thread uses
+    /// Paho's synchronous client (a handler confirming turns the loop itself). Never throws.
+    void keep_alive() noexcept;
     /// QoS 1/2 publishes not yet acknowledged.
     std::size_t unconfirmed() const;
 

@@ -26,6 +26,8 @@ public:
              std::shared_ptr<shared_metrics> metrics, std::size_t slot);
 
     void start() { client_.start(); }
+    /// Call often from the main thread: keeps the idle outgoing connection alive.
+    void tick() { out_.keep_alive(); }
     /// Once subscribed, also opens the outgoing connection, so the first handler does not wait
     /// for it.
     subscribe_result wait_subscribed(std::chrono::milliseconds timeout) {

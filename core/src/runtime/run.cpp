@@ -67,6 +67,9 @@ int lifecycle(parts& p, const settings& s) {
         if (p.pod) {
             heartbeat(*p.pod);
         }
+        if (p.ep) {
+            p.ep->tick();
+        }
     };
     const auto grace =
         std::chrono::duration_cast<std::chrono::milliseconds>(s.workers.shutdown_grace);
