@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "control/control.hpp"
 #include "http/probe.hpp"
 #include "logging.hpp"
 #include "routemq/client.hpp"
@@ -83,6 +84,16 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     request_cmd->add_option("--timeout", request_timeout, "Seconds to wait for the answer")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    auto* ctl_cmd = app.add_subcommand(
+        "ctl",
+        "Ask the manager of this host or pod (same MQTT_CLIENT_ID and INSTANCE_NAME): "
+        "'workers' lists every worker process, its state and the message in hand");
+    std::string ctl_command;
+    bool ctl_json = false;
+    ctl_cmd->add_option("command", ctl_command, "workers")
+        ->required()
+        ->check(CLI::IsMember({"workers"}));
+    ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
     app.require_subcommand(0, 1);
     // `routemq routes --pools gpu` as well as `routemq --pools gpu routes`.
     for (auto* sub : app.get_subcommands({})) {
@@ -141,6 +152,17 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         } catch (const config_error& e) {
             std::cerr << "routemq: " << e.what() << '\n';
             return kExitConfig;
+        } catch (const std::exception& e) {
+            std::cerr << "routemq: " << e.what() << '\n';
+            return kExitFailure;
+        }
+    }
+    if (*ctl_cmd) {
+        try {
+            const auto answer = detail::control_request(detail::control_socket_name(s.mqtt),
+                                                        ctl_command, std::chrono::seconds(5));
+            std::cout << (ctl_json ? answer + "\n" : detail::format_workers_report(answer));
+            return kExitOk;
         } catch (const std::exception& e) {
             std::cerr << "routemq: " << e.what() << '\n';
             return kExitFailure;

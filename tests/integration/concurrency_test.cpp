@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -156,4 +158,58 @@ TEST_F(concurrency_test, ReceiveMaximumBoundsWhatTheBrokerSendsToABusySlot) {
     EXPECT_EQ(sent_to_w9(), 2) << broker_.log();
     std::ofstream(marks.path / "release") << "go";
     EXPECT_EQ(sub.collect(6, 30s).size(), 6u) << "the rest waited in the session, none was lost";
+}
+
+TEST_F(concurrency_test, CtlWorkersShowsEverySlotAndTheMessageInHand) {
+    temp_dir marks;
+    // The control socket is named after the client ids: unique ones, so a parallel test's
+    // manager is not the one answering.
+    const std::map<std::string, std::string> ids = {
+        {"MQTT_CLIENT_ID", "ctl"}, {"INSTANCE_NAME", "ctl-" + std::to_string(getpid())}};
+    auto env = ids;
+    env["RENDEZVOUS_DIR"] = marks.path.string();
+    auto app = start_manager(env);
+    const auto ctl = [&](std::vector<std::string> args) {
+        auto run = test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), std::move(args), ids);
+        EXPECT_EQ(run->wait(10s).value_or(-1), 0) << run->output();
+        return run->output();
+    };
+    test::test_client sub(broker_.port(), "ctest-sub");
+    sub.subscribe("held/+");
+    test::test_client pub(broker_.port(), "ctest-pub", false);
+    pub.publish("hold/7", "x");
+    // w9 holds hold/7 until released: the report names it.
+    nlohmann::json report;
+    for (int i = 0; i < 100; ++i) {
+        report = nlohmann::json::parse(ctl({"ctl", "workers", "--json"}));
+        if (!report["workers"][8]["current"].is_null()) {
+            break;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_EQ(report["workers"].size(), 9u) << report.dump();
+    for (int slot = 1; slot <= 9; ++slot) {
+        const auto& w = report["workers"][static_cast<std::size_t>(slot - 1)];
+        EXPECT_EQ(w["worker"], "w" + std::to_string(slot));
+        EXPECT_EQ(w["pid"].get<int>(), test::worker_pid(app->output(), slot));
+        EXPECT_EQ(w["state"], "serving") << w.dump();
+    }
+    EXPECT_EQ(report["workers"][1]["of_worker"], "w1");
+    EXPECT_EQ(report["workers"][1]["handler_slot"], 2);
+    ASSERT_FALSE(report["workers"][8]["current"].is_null()) << report.dump();
+    EXPECT_EQ(report["workers"][8]["current"]["topic"], "hold/7");
+    EXPECT_EQ(report["workers"][8]["current"]["route"], "hold/{id}");
+    EXPECT_NE(ctl({"ctl", "workers"}).find("hold/7 ("), std::string::npos);
+
+    std::ofstream(marks.path / "release") << "go";
+    ASSERT_EQ(sub.collect(1, 30s).size(), 1u);
+    report = nlohmann::json::parse(ctl({"ctl", "workers", "--json"}));
+    EXPECT_TRUE(report["workers"][8]["current"].is_null()) << report.dump();
+    EXPECT_EQ(report["workers"][8]["handled"], 1) << report.dump();
+
+    app->signal(SIGTERM);
+    app->wait(30s);
+    auto none = test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), {"ctl", "workers"}, ids);
+    EXPECT_EQ(none->wait(10s).value_or(-1), 1);
+    EXPECT_NE(none->output().find("no manager answers"), std::string::npos) << none->output();
 }

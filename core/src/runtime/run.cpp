@@ -5,7 +5,9 @@
 
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 
+#include "control/control.hpp"
 #include "http/health_server.hpp"
 #include "metrics/health.hpp"
 #include "metrics/shared_metrics.hpp"
@@ -31,6 +33,8 @@ struct parts {
     /// The pod's metrics region where this process speaks for the pod (not in a worker).
     std::shared_ptr<shared_metrics> pod;
     std::unique_ptr<health_server> http;
+    /// The manager's control socket (`routemq ctl`).
+    std::unique_ptr<control_server> ctl;
     /// Workers unsubscribe before stopping, so the broker sends their share to the others.
     bool unsubscribe_first = false;
     std::size_t route_count = 0;
@@ -69,6 +73,9 @@ int lifecycle(parts& p, const settings& s) {
         }
         if (p.ep) {
             p.ep->tick();
+        }
+        if (p.ctl) {
+            p.ctl->poll();
         }
     };
     const auto grace =
@@ -188,6 +195,17 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     for (const auto& rt : r.routes()) {
         how.route_names.push_back(rt.pattern.text());
     }
+    p.ctl = std::make_unique<control_server>(
+        control_socket_name(s.mqtt),
+        [&r, pod = p.pod, plan](std::string_view command) -> std::string {
+            if (command == "workers") {
+                return workers_report(*pod, plan, r);
+            }
+            return nlohmann::json{{"error", fmt::format("unknown command '{}'; this manager "
+                                                        "knows: workers",
+                                                        command)}}
+                .dump();
+        });
     p.workers = std::make_unique<supervisor>(std::move(plan), invocation, std::move(how), p.pod);
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);

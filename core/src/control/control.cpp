@@ -1,0 +1,247 @@
+#include "control/control.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "routemq/errors.hpp"
+#include "runtime/host.hpp"
+
+namespace routemq::detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// Longest command line a client may send, and how long it may take to send it.
+constexpr std::size_t kMaxCommand = 1024;
+constexpr auto kCommandWait = std::chrono::seconds(1);
+
+/// The abstract address for `name` (sun_path starts with a NUL byte) and its length.
+socklen_t abstract_address(const std::string& name, sockaddr_un& address) {
+    std::memset(&address, 0, sizeof(address));
+    address.sun_family = AF_UNIX;
+    const auto length = std::min(name.size(), sizeof(address.sun_path) - 1);
+    std::memcpy(address.sun_path + 1, name.data(), length);
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + length);
+}
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch())
+        .count();
+}
+
+/// Writes all of `text`, giving up on a client that does not read.
+void write_all(int fd, const std::string& text) {
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const auto n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += static_cast<std::size_t>(n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            pollfd p{fd, POLLOUT, 0};
+            if (::poll(&p, 1, 1000) <= 0) {
+                return;
+            }
+        } else {
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+std::string control_socket_name(const mqtt_settings& mqtt) {
+    return fmt::format("routemq-ctl/{}-{}", mqtt.client_id,
+                       mqtt.instance_name.empty() ? host_name() : mqtt.instance_name);
+}
+
+control_server::control_server(std::string name, answerer answer)
+    : name_(std::move(name)), answer_(std::move(answer)) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    const auto length = abstract_address(name_, address);
+    if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0 ||
+        ::listen(fd, 16) != 0) {
+        const int err = errno;
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        spdlog::warn(
+            "no control socket '@{}': {} (another manager with the same client ids on "
+            "this host?); 'routemq ctl' will not reach this one",
+            name_, std::strerror(err));
+        return;
+    }
+    listener_ = fd;
+}
+
+control_server::~control_server() {
+    for (const auto& c : open_) {
+        ::close(c.fd);
+    }
+    if (listener_ >= 0) {
+        ::close(listener_);
+    }
+}
+
+void control_server::poll() {
+    if (listener_ < 0) {
+        return;
+    }
+    while (true) {
+        const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            break;
+        }
+        open_.push_back({fd, {}, clock::now()});
+    }
+    for (auto it = open_.begin(); it != open_.end();) {
+        char buffer[256];
+        ssize_t n = 0;
+        while ((n = ::recv(it->fd, buffer, sizeof(buffer), 0)) > 0 && it->in.size() < kMaxCommand) {
+            it->in.append(buffer, static_cast<std::size_t>(n));
+        }
+        const auto newline = it->in.find('\n');
+        const bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+        if (newline != std::string::npos) {
+            std::string answer;
+            try {
+                answer = answer_(std::string_view(it->in).substr(0, newline));
+            } catch (const std::exception& e) {
+                answer = nlohmann::json{{"error", e.what()}}.dump();
+            }
+            write_all(it->fd, answer + "\n");
+        } else if (!closed && it->in.size() < kMaxCommand &&
+                   clock::now() - it->opened < kCommandWait) {
+            ++it;
+            continue;  // the command is still coming
+        }
+        ::close(it->fd);
+        it = open_.erase(it);
+    }
+}
+
+std::string control_request(const std::string& name, const std::string& command,
+                            std::chrono::milliseconds timeout) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw error(fmt::format("cannot make a socket: {}", std::strerror(errno)));
+    }
+    sockaddr_un address{};
+    const auto length = abstract_address(name, address);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw error(fmt::format(
+            "no manager answers on '@{}' ({}): is 'routemq --workers' running on this host (or "
+            "in this pod) with the same MQTT_CLIENT_ID and INSTANCE_NAME?",
+            name, std::strerror(err)));
+    }
+    write_all(fd, command + "\n");
+    std::string answer;
+    const auto deadline = steady_ms() + timeout.count();
+    while (true) {
+        const auto left = deadline - steady_ms();
+        pollfd p{fd, POLLIN, 0};
+        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
+            ::close(fd);
+            throw error(fmt::format("the manager on '@{}' did not answer within {} ms", name,
+                                    timeout.count()));
+        }
+        char buffer[4096];
+        const auto n = ::recv(fd, buffer, sizeof(buffer), 0);
+        if (n <= 0) {
+            break;
+        }
+        answer.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    while (!answer.empty() && answer.back() == '\n') {
+        answer.pop_back();
+    }
+    return answer;
+}
+
+std::string workers_report(const shared_metrics& metrics, const std::vector<worker_spec>& plan,
+                           const router& r) {
+    auto workers = nlohmann::json::array();
+    const bool stopping = metrics.manager().stopping.load() != 0;
+    for (const auto& spec : plan) {
+        const auto slot = static_cast<std::size_t>(spec.slot);
+        const auto& cells = metrics.process(slot);
+        const int pid = cells.pid.load();
+        const char* state = pid == 0                       ? (stopping ? "stopped" : "restarting")
+                            : cells.subscribed.load() != 0 ? "serving"
+                            : cells.connected.load() != 0  ? "connected"
+                                                           : "connecting";
+        std::uint64_t handled = 0;
+        for (std::size_t route = 0; route < metrics.routes(); ++route) {
+            handled += metrics.route(slot, route).handled.load();
+        }
+        auto routes = nlohmann::json::array();
+        for (auto index : spec.routes) {
+            routes.push_back(r.routes()[index].pattern.text());
+        }
+        nlohmann::json current = nullptr;
+        const auto work = metrics.work(slot);
+        if (pid != 0 && work.route != 0) {
+            current = {{"route", r.routes()[work.route - 1].pattern.text()},
+                       {"topic", work.topic},
+                       {"age_ms", std::max<std::int64_t>(0, steady_ms() - work.started_ms)}};
+        }
+        workers.push_back({{"worker", fmt::format("w{}", slot)},
+                           {"pid", pid},
+                           {"state", state},
+                           {"handled", handled},
+                           {"handler_slot", spec.handler_slot},
+                           {"of_worker", fmt::format("w{}", spec.worker())},
+                           {"routes", routes},
+                           {"current", current}});
+    }
+    const auto& manager = metrics.manager();
+    return nlohmann::json{{"pid", ::getpid()},
+                          {"planned", manager.workers_planned.load()},
+                          {"running", manager.workers_running.load()},
+                          {"restarts", manager.worker_restarts.load()},
+                          {"workers", workers}}
+        .dump();
+}
+
+std::string format_workers_report(const std::string& json_text) {
+    const auto report = nlohmann::json::parse(json_text);
+    std::string out =
+        fmt::format("manager pid {}: {} of {} workers running, {} restarts\n",
+                    report.at("pid").get<int>(), report.at("running").get<int>(),
+                    report.at("planned").get<int>(), report.at("restarts").get<std::uint64_t>());
+    out += fmt::format("{:<7} {:<8} {:<11} {:>8}  {:<40} {}\n", "WORKER", "PID", "STATE", "HANDLED",
+                       "HANDLING NOW", "ROUTES");
+    for (const auto& w : report.at("workers")) {
+        std::string now = "-";
+        if (!w.at("current").is_null()) {
+            now = fmt::format("{} ({} ms)", w["current"].at("topic").get<std::string>(),
+                              w["current"].at("age_ms").get<std::int64_t>());
+        }
+        std::string routes;
+        for (const auto& route : w.at("routes")) {
+            routes += (routes.empty() ? "" : ", ") + route.get<std::string>();
+        }
+        out +=
+            fmt::format("{:<7} {:<8} {:<11} {:>8}  {:<40} {}\n", w.at("worker").get<std::string>(),
+                        w.at("pid").get<int>(), w.at("state").get<std::string>(),
+                        w.at("handled").get<std::uint64_t>(), now, routes);
+    }
+    return out;
+}
+
+}  // namespace routemq::detail

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "metrics/shared_metrics.hpp"
+#include "routemq/router.hpp"
+#include "routemq/settings.hpp"
+#include "runtime/worker_plan.hpp"
+
+namespace routemq::detail {
+
+/// The manager's control socket: an abstract unix socket (no file, so it works on a read-only
+/// root file system and vanishes with the manager), one per instance on a host or pod:
+/// `routemq-ctl/<MQTT_CLIENT_ID>-<instance>`.
+std::string control_socket_name(const mqtt_settings& mqtt);
+
+/// Answers one-line commands on the control socket, polled from the manager's main loop (no
+/// thread of its own, so the answer is read from the same state the loop keeps).
+class control_server {
+public:
+    /// Turns a command line into the answer's text (JSON).
+    using answerer = std::function<std::string(std::string_view command)>;
+
+    /// Listens on `name`; when another process already does (a second manager with the same
+    /// client ids on this host), logs it and serves nothing.
+    control_server(std::string name, answerer answer);
+    ~control_server();
+    control_server(const control_server&) = delete;
+    control_server& operator=(const control_server&) = delete;
+
+    /// Accepts waiting connections and answers every complete command line; never blocks.
+    void poll();
+
+private:
+    struct connection {
+        int fd;
+        std::string in;
+        std::chrono::steady_clock::time_point opened;
+    };
+    std::string name_;
+    answerer answer_;
+    int listener_ = -1;
+    std::vector<connection> open_;
+};
+
+/// Sends `command` to the manager listening on `name` and returns its answer; throws
+/// routemq::error when no manager listens there or it does not answer within `timeout`.
+std::string control_request(const std::string& name, const std::string& command,
+                            std::chrono::milliseconds timeout);
+
+/// `ctl workers`: every worker process of `plan` as JSON (slot, pid, state, routes, handled, the
+/// message in hand and its age), from the pod's shared region.
+std::string workers_report(const shared_metrics& metrics, const std::vector<worker_spec>& plan,
+                           const router& r);
+
+/// The report as the table `routemq ctl workers` prints.
+std::string format_workers_report(const std::string& json_text);
+
+}  // namespace routemq::detail
