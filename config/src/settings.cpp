@@ -236,6 +236,17 @@ const std::vector<setting_variable> kTable = {
      "The route pools (route option pool) this instance serves, with or without --workers; "
      "empty: every pool. One image deploys as one Deployment per pool. --pools overrides it.",
      ROUTEMQ_SETTER(s.workers.pools = pool_list(v, value))},
+    {"WORKER_MAX_MESSAGES", "0", "an integer 0-1000000000",
+     "With --workers: replace a worker after it handled this many messages (plus up to 10%, so "
+     "workers do not all go at once); the replacement starts first and takes over its session. "
+     "0: never.",
+     ROUTEMQ_SETTER(s.workers.max_messages =
+                        static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000000)))},
+    {"WORKER_MAX_RSS_MB", "0", "an integer 0-1000000",
+     "With --workers: replace a worker whose resident memory reaches this many MiB (checked "
+     "every second), the same way. 0: never.",
+     ROUTEMQ_SETTER(s.workers.max_rss_mb =
+                        static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000)))},
     {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
      "Wait before restarting a dead worker; doubles while it keeps dying young.",
      ROUTEMQ_SETTER(s.workers.restart_backoff =

@@ -89,10 +89,12 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         "Ask the manager of this host or pod (same MQTT_CLIENT_ID and INSTANCE_NAME): "
         "'workers' lists every worker process, its state and the message in hand");
     std::string ctl_command;
+    std::string ctl_target;
     bool ctl_json = false;
-    ctl_cmd->add_option("command", ctl_command, "workers")
+    ctl_cmd->add_option("command", ctl_command, "workers, or recycle WORKER")
         ->required()
-        ->check(CLI::IsMember({"workers"}));
+        ->check(CLI::IsMember({"workers", "recycle"}));
+    ctl_cmd->add_option("worker", ctl_target, "recycle: the worker to replace, e.g. w3");
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
     app.require_subcommand(0, 1);
     // `routemq routes --pools gpu` as well as `routemq --pools gpu routes`.
@@ -158,10 +160,25 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         }
     }
     if (*ctl_cmd) {
+        if ((ctl_command == "recycle") == ctl_target.empty()) {
+            std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); ctl workers none\n";
+            return kExitConfig;
+        }
         try {
-            const auto answer = detail::control_request(detail::control_socket_name(s.mqtt),
-                                                        ctl_command, std::chrono::seconds(5));
-            std::cout << (ctl_json ? answer + "\n" : detail::format_workers_report(answer));
+            const auto answer = detail::control_request(
+                detail::control_socket_name(s.mqtt),
+                ctl_target.empty() ? ctl_command : ctl_command + " " + ctl_target,
+                std::chrono::seconds(5));
+            const auto error = detail::control_error(answer);
+            if (!error.empty()) {
+                std::cerr << "routemq: " << error << '\n';
+                return kExitFailure;
+            }
+            if (ctl_json || ctl_command != "workers") {
+                std::cout << answer << '\n';
+            } else {
+                std::cout << detail::format_workers_report(answer);
+            }
             return kExitOk;
         } catch (const std::exception& e) {
             std::cerr << "routemq: " << e.what() << '\n';

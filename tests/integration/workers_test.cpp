@@ -1,7 +1,9 @@
 // routemq --workers against a real mosquitto: distribution, crash recovery, shutdown, orphans and
 // replicas. Every assertion is on what a user sees: messages on the broker, processes, logs.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
@@ -254,4 +256,50 @@ TEST_F(workers_test, BacklogQueuedWhileTheWorkersWereDownDrainsWithEveryResult) 
     EXPECT_EQ(again->output().find("cannot publish"), std::string::npos) << again->output();
     std::cout << "[ backlog ] " << kMessages << " queued while down, " << devices.size()
               << " distinct results within 20 s of the restart\n";
+}
+
+TEST_F(workers_test, RecycledWorkersHandOverTheirSessionsWithoutLosingAMessage) {
+    // Unique ids: the control socket is named after them.
+    const std::map<std::string, std::string> ids = {
+        {"MQTT_CLIENT_ID", "recycle"}, {"INSTANCE_NAME", "recycle-" + std::to_string(getpid())}};
+    auto env = ids;
+    env["WORKER_MAX_MESSAGES"] = "300";
+    auto app = start_manager(ROUTEMQ_EXECUTABLE, 3, {"--workers"}, env);
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    test::publish_readings(broker_.port(), kMessages);
+    const auto got = collect_processed(sub, kMessages, 60s);
+    const int lost = kMessages - static_cast<int>(got.per_device.size());
+    const auto log = app->output();
+    // Every handover: the replacement was started (and logged) before the old worker was told to
+    // go, and took over only after it had gone.
+    const std::regex started(
+        R"(worker (w\d+) \(pid (\d+)\) has handled \d+ messages .*replacement \(pid (\d+)\) is started)");
+    int handovers = 0;
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
+         it != std::sregex_iterator(); ++it) {
+        const auto took = fmt::format("worker {}: pid {} took over from pid {}", (*it)[1].str(),
+                                      (*it)[3].str(), (*it)[2].str());
+        const auto at = log.find(took);
+        EXPECT_NE(at, std::string::npos) << took << "\n" << log;
+        EXPECT_GT(at, static_cast<std::size_t>(it->position())) << took;
+        ++handovers;
+    }
+    std::cout << "[ recycle ] WORKER_MAX_MESSAGES=300, " << kMessages << " QoS 1 readings over 3 "
+              << "workers: " << handovers << " handovers, " << lost << " lost, " << got.duplicates()
+              << " duplicates\n";
+    EXPECT_EQ(lost, 0) << log;
+    EXPECT_GE(handovers, 3) << log;
+    EXPECT_EQ(log.find("restarting in the same slot"), std::string::npos)
+        << "a recycled worker is replaced, not restarted:\n"
+        << log;
+
+    // On request: routemq ctl recycle.
+    auto ctl = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "recycle", "w2"}, ids);
+    EXPECT_EQ(ctl->wait(10s).value_or(-1), 0) << ctl->output();
+    EXPECT_TRUE(app->wait_for_output("is recycled (routemq ctl)", 5s)) << app->output();
+    EXPECT_TRUE(app->wait_for_output("took over from pid", 10s, handovers + 1)) << app->output();
+    auto bad = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "recycle", "w9"}, ids);
+    EXPECT_EQ(bad->wait(10s).value_or(-1), 1);
+    EXPECT_NE(bad->output().find("there is no worker w9"), std::string::npos) << bad->output();
 }

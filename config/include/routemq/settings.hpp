@@ -67,6 +67,10 @@ struct worker_settings {
     bool keep_session_on_stop = false;
     /// The route pools this instance serves (route option `pool`); empty: every pool.
     std::vector<std::string> pools;
+    /// Recycling: a worker is replaced (replacement first) after this many handled messages
+    /// (plus up to 10%) or this much resident memory; 0: never.
+    std::uint64_t max_messages = 0;
+    std::uint64_t max_rss_mb = 0;
 };
 
 /// What happens to a message its handler cannot handle (`HANDLER_TIMEOUT_SECONDS`, `RETRY_*`,

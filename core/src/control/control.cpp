@@ -218,6 +218,14 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
         .dump();
 }
 
+std::string control_error(const std::string& answer) {
+    const auto parsed = nlohmann::json::parse(answer, nullptr, false);
+    if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
+        return parsed["error"].get<std::string>();
+    }
+    return parsed.is_discarded() ? "the manager's answer is not JSON: " + answer : "";
+}
+
 std::string format_workers_report(const std::string& json_text) {
     const auto report = nlohmann::json::parse(json_text);
     std::string out =

@@ -57,6 +57,9 @@ std::string control_request(const std::string& name, const std::string& command,
 std::string workers_report(const shared_metrics& metrics, const std::vector<worker_spec>& plan,
                            const router& r);
 
+/// The manager's error in an answer (`{"error": ...}`), or "".
+std::string control_error(const std::string& answer);
+
 /// The report as the table `routemq ctl workers` prints.
 std::string format_workers_report(const std::string& json_text);
 

@@ -1,8 +1,11 @@
 #include "runtime/run.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -38,6 +41,8 @@ struct parts {
     /// Workers unsubscribe before stopping, so the broker sends their share to the others.
     bool unsubscribe_first = false;
     std::size_t route_count = 0;
+    /// A replacement worker (recycling): connect only when the manager says so here.
+    int hold_fd = -1;
 };
 
 enum class startup { subscribed, refused, stop_signal };
@@ -63,6 +68,55 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
     }
 }
 
+/// One `routemq ctl` command: `workers`, or `recycle w<N>`.
+std::string control_answer(std::string_view command, const shared_metrics& pod,
+                           const std::vector<worker_spec>& plan, const router& r,
+                           supervisor& workers) {
+    using nlohmann::json;
+    if (command == "workers") {
+        return workers_report(pod, plan, r);
+    }
+    if (command.rfind("recycle ", 0) == 0) {
+        const std::string name(command.substr(8));
+        int slot = 0;
+        if (name.size() > 1 && name[0] == 'w') {
+            std::from_chars(name.data() + 1, name.data() + name.size(), slot);
+        }
+        std::string why;
+        if (slot > 0 && workers.recycle(slot, "is recycled (routemq ctl)", why)) {
+            return json{{"recycling", name}}.dump();
+        }
+        return json{
+            {"error", why.empty() ? fmt::format("'{}' is not a worker (w1, w2, ...)", name) : why}}
+            .dump();
+    }
+    return json{{"error", fmt::format("unknown command '{}'; this manager knows: workers, "
+                                      "recycle wN",
+                                      command)}}
+        .dump();
+}
+
+enum class turn { go, cancelled, stop_signal };
+
+/// A replacement worker waits here, built but not connected, until the worker it replaces has
+/// left its session (both use the slot's client id): a byte on `fd` means go, EOF that the
+/// manager no longer needs it. A stop signal meanwhile is returned in `sig`.
+turn wait_for_turn(int fd, int& sig) {
+    while (true) {
+        pollfd ready{fd, POLLIN, 0};
+        if (::poll(&ready, 1, 50) > 0) {
+            char byte = 0;
+            const auto n = ::read(fd, &byte, 1);
+            ::close(fd);
+            return n == 1 ? turn::go : turn::cancelled;
+        }
+        if ((sig = wait_for_stop_signal(0ms)) != 0) {
+            ::close(fd);
+            return turn::stop_signal;
+        }
+    }
+}
+
 int lifecycle(parts& p, const settings& s) {
     const auto tick = [&p] {
         if (p.workers) {
@@ -85,6 +139,19 @@ int lifecycle(parts& p, const settings& s) {
         p.workers->start_all();
     }
     int sig = 0;
+    if (p.ep && p.hold_fd >= 0) {
+        switch (wait_for_turn(p.hold_fd, sig)) {
+            case turn::go:
+                spdlog::info("taking over the session of the worker this one replaces");
+                break;
+            case turn::cancelled:
+                spdlog::info("the manager no longer needs this replacement; exiting");
+                return kExitOk;
+            case turn::stop_signal:
+                spdlog::info("received {} before taking over; exiting", strsignal(sig));
+                return kExitOk;
+        }
+    }
     if (p.ep) {
         p.ep->start();
         if (wait_until_subscribed(*p.ep, sig, tick) == startup::refused) {
@@ -103,7 +170,11 @@ int lifecycle(parts& p, const settings& s) {
             spdlog::info("serving {} routes on {} subscriptions", p.route_count,
                          p.ep->routes().subscriptions().size());
         }
-        while ((sig = wait_for_stop_signal(100ms)) == 0) {
+        while ((sig = wait_for_stop_signal(100ms)) == 0 ||
+               (sig == kHandOverSignal && !p.unsubscribe_first)) {
+            if (sig != 0) {
+                spdlog::warn("ignoring {}: only a worker hands its session over", strsignal(sig));
+            }
             tick();
         }
     }
@@ -114,16 +185,20 @@ int lifecycle(parts& p, const settings& s) {
     // session for the replacement manager's worker in its slot, which receives what the broker
     // queued meanwhile.
     const bool manager_gone = p.unsubscribe_first && sig == kManagerGoneSignal;
+    // A worker being replaced (recycling) leaves its session to the replacement, like above.
+    const bool handing_over = p.unsubscribe_first && sig == kHandOverSignal;
     // WORKER_KEEP_SESSION_ON_STOP: a stop that a restart with the same name follows (a lone
     // replica, a StatefulSet pod) is handled like a dead manager: nothing is left ungrouped.
     const bool keep_session =
-        manager_gone || (p.unsubscribe_first && s.workers.keep_session_on_stop);
+        manager_gone || handing_over || (p.unsubscribe_first && s.workers.keep_session_on_stop);
     std::size_t killed = 0;
     if (p.workers) {
         spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
         killed = p.workers->stop_all(grace);
     } else if (manager_gone) {
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
+    } else if (handing_over) {
+        spdlog::info("being replaced; finishing and handing this worker's session over");
     } else if (keep_session) {
         spdlog::info("received {}; finishing and keeping this worker's session for its restart",
                      strsignal(sig));
@@ -188,25 +263,17 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.
     p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
     p.route_count = routes_in_pools(r, invocation.pools).size();
-    supervision how{s.workers.restart_backoff,
-                    s.workers.restart_backoff_max,
-                    s.handling.poison_max_crashes,
-                    {}};
+    supervision how{s.workers.restart_backoff,     s.workers.restart_backoff_max,
+                    s.handling.poison_max_crashes, {},
+                    s.workers.max_messages,        s.workers.max_rss_mb};
     for (const auto& rt : r.routes()) {
         how.route_names.push_back(rt.pattern.text());
     }
+    p.workers = std::make_unique<supervisor>(plan, invocation, std::move(how), p.pod);
     p.ctl = std::make_unique<control_server>(
         control_socket_name(s.mqtt),
-        [&r, pod = p.pod, plan](std::string_view command) -> std::string {
-            if (command == "workers") {
-                return workers_report(*pod, plan, r);
-            }
-            return nlohmann::json{{"error", fmt::format("unknown command '{}'; this manager "
-                                                        "knows: workers",
-                                                        command)}}
-                .dump();
-        });
-    p.workers = std::make_unique<supervisor>(std::move(plan), invocation, std::move(how), p.pod);
+        [&r, pod = p.pod, plan, workers = p.workers.get()](std::string_view command)
+            -> std::string { return control_answer(command, *pod, plan, r, *workers); });
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);
     return p;
@@ -230,6 +297,7 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
     parts p;
     p.route_count = routes.size();
     p.unsubscribe_first = true;
+    p.hold_fd = invocation.hold_fd;
     p.ep = std::make_unique<endpoint>(s, r, fmt::format("w{}", slot), routes, true,
                                       std::move(region), static_cast<std::size_t>(slot));
     return p;

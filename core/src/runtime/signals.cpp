@@ -14,6 +14,7 @@ sigset_t stop_signals() {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, kManagerGoneSignal);
+    sigaddset(&set, kHandOverSignal);
     return set;
 }
 

@@ -10,11 +10,18 @@ namespace routemq::detail {
 /// replacement manager with the same instance name receives what the broker queued meanwhile.
 inline constexpr int kManagerGoneSignal = SIGUSR1;
 
-/// Blocks SIGINT, SIGTERM and kManagerGoneSignal in the calling thread; call before any thread
-/// starts so that every thread inherits the mask and only wait_for_stop_signal sees them.
+/// What the manager sends a worker it replaces (recycling): like kManagerGoneSignal, the worker
+/// finishes the message in hand and leaves its subscriptions and session to the replacement,
+/// which is already started and connects with the same client id once this one has gone.
+inline constexpr int kHandOverSignal = SIGUSR2;
+
+/// Blocks SIGINT, SIGTERM, kManagerGoneSignal and kHandOverSignal in the calling thread; call
+/// before any thread starts so that every thread inherits the mask and only wait_for_stop_signal
+/// sees them.
 void block_stop_signals();
 
-/// Waits up to `timeout` for SIGINT, SIGTERM or kManagerGoneSignal; returns the signal, or 0
+/// Waits up to `timeout` for SIGINT, SIGTERM, kManagerGoneSignal or kHandOverSignal; returns the
+/// signal, or 0
 /// when none came.
 int wait_for_stop_signal(std::chrono::milliseconds timeout);
 

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <thread>
 
 #include "metrics/death.hpp"
@@ -75,10 +77,10 @@ void supervisor::start_all() {
     spdlog::info("started {} worker processes", running());
 }
 
-void supervisor::spawn(worker& w) {
+pid_t supervisor::launch(int slot, int hold_fd) {
     // The manager has threads (Paho, spdlog) by now, so the child may only exec: everything it
     // needs is built before fork, and between fork and exec it makes only async-signal-safe calls.
-    auto args = launch_.argv(w.spec.slot);
+    auto args = launch_.argv(slot, hold_fd >= 0);
     const int metrics_fd = metrics_->fd();
     std::vector<char*> argv;
     for (auto& a : args) {
@@ -95,28 +97,158 @@ void supervisor::spawn(worker& w) {
         if (getppid() != parent) {
             _exit(0);
         }
-        // The metrics region becomes descriptor 3 and survives exec (dup2 clears close-on-exec);
-        // the manager's broker and HTTP sockets are not the worker's business.
+        // The metrics region becomes descriptor 3 and survives exec (dup2 clears close-on-exec),
+        // a replacement's hold pipe descriptor 4; the manager's broker and HTTP sockets are not
+        // the worker's business.
         if (metrics_fd == kWorkerMetricsFd ? fcntl(metrics_fd, F_SETFD, 0) != 0
                                            : dup2(metrics_fd, kWorkerMetricsFd) < 0) {
             _exit(127);
         }
-        close_range(kWorkerMetricsFd + 1, ~0U, 0);
+        if (hold_fd >= 0 && dup2(hold_fd, kWorkerHoldFd) < 0) {
+            _exit(127);
+        }
+        close_range(hold_fd >= 0 ? kWorkerHoldFd + 1 : kWorkerMetricsFd + 1, ~0U, 0);
         execv(argv[0], argv.data());
         _exit(127);
     }
     if (pid < 0) {
-        spdlog::error("cannot start worker w{}: fork failed: {}", w.spec.slot, strerror(errno));
+        spdlog::error("cannot start worker w{}: fork failed: {}", slot, strerror(errno));
+    }
+    return pid;
+}
+
+std::uint64_t supervisor::handled(int slot) const {
+    std::uint64_t total = 0;
+    for (std::size_t route = 0; route < metrics_->routes(); ++route) {
+        total += metrics_->route(static_cast<std::size_t>(slot), route).handled.load();
+    }
+    return total;
+}
+
+void supervisor::started_serving(worker& w) {
+    w.started = clock::now();
+    w.timed_out = false;
+    w.handled_base = handled(w.spec.slot);
+    // Up to 10% more, so workers started together are not all replaced together.
+    std::uniform_int_distribution<std::uint64_t> jitter(0, how_.max_messages / 10);
+    w.recycle_after = how_.max_messages == 0 ? 0 : how_.max_messages + jitter(random_);
+    metrics_->process(static_cast<std::size_t>(w.spec.slot)).pid.store(w.pid);
+    publish_pool();
+}
+
+void supervisor::spawn(worker& w) {
+    const pid_t pid = launch(w.spec.slot, -1);
+    if (pid < 0) {
         w.pid = -1;
         w.restart_at = clock::now() + how_.backoff;
         return;
     }
     w.pid = pid;
-    w.started = clock::now();
-    w.timed_out = false;
-    metrics_->process(static_cast<std::size_t>(w.spec.slot)).pid.store(pid);
-    publish_pool();
+    started_serving(w);
     spdlog::info("worker w{} started (pid {})", w.spec.slot, pid);
+}
+
+bool supervisor::recycle(int slot, const std::string& reason, std::string& why) {
+    auto it = std::find_if(workers_.begin(), workers_.end(),
+                           [slot](const worker& w) { return w.spec.slot == slot; });
+    if (it == workers_.end()) {
+        why = fmt::format("there is no worker w{} (the plan has {})", slot, workers_.size());
+        return false;
+    }
+    worker& w = *it;
+    if (stopping_ || w.pid <= 0) {
+        why = fmt::format("worker w{} is not running", slot);
+        return false;
+    }
+    if (w.successor > 0) {
+        why = fmt::format("worker w{} is being replaced already", slot);
+        return false;
+    }
+    if (metrics_->process(static_cast<std::size_t>(slot)).subscribed.load() == 0) {
+        // Stopping it now would cut its subscription off half made (a replacement draining a
+        // session's backlog gets its SUBACK only after the backlog).
+        why = fmt::format("worker w{} is not subscribed yet; try again when it serves", slot);
+        return false;
+    }
+    int hold[2];
+    if (pipe2(hold, O_CLOEXEC) != 0) {
+        why = fmt::format("cannot make a pipe: {}", strerror(errno));
+        return false;
+    }
+    const pid_t pid = launch(w.spec.slot, hold[0]);
+    close(hold[0]);
+    if (pid < 0) {
+        close(hold[1]);
+        why = "fork failed";
+        return false;
+    }
+    w.successor = pid;
+    w.go_fd = hold[1];
+    w.handover_started = clock::now();
+    kill(w.pid, kHandOverSignal);
+    spdlog::info(
+        "worker w{} (pid {}) {}: its replacement (pid {}) is started and takes over its session "
+        "once the message in hand is done",
+        w.spec.slot, w.pid, reason, pid);
+    return true;
+}
+
+void supervisor::hand_over(worker& w, int status) {
+    const auto old = w.pid;
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - w.handover_started);
+    blame_message(w, status);
+    auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
+    cells.connected.store(0);
+    cells.subscribed.store(0);
+    w.pid = w.successor;
+    w.successor = -1;
+    const char go = 'g';
+    const bool told = write(w.go_fd, &go, 1) == 1;
+    close(w.go_fd);
+    w.go_fd = -1;
+    ++recycles_;
+    started_serving(w);
+    if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
+        spdlog::warn("worker w{} (pid {}) {} while handing over", w.spec.slot, old,
+                     describe_death(status));
+    }
+    spdlog::info("worker w{}: pid {} took over from pid {} ({} ms after the handover began){}",
+                 w.spec.slot, w.pid, old, took.count(), told ? "" : "; it could not be told");
+}
+
+void supervisor::check_limits(worker& w) {
+    if (w.successor > 0 || stopping_ ||
+        metrics_->process(static_cast<std::size_t>(w.spec.slot)).subscribed.load() == 0) {
+        return;
+    }
+    if (w.recycle_after > 0) {
+        const auto done = handled(w.spec.slot) - w.handled_base;
+        if (done >= w.recycle_after) {
+            std::string why;
+            recycle(w.spec.slot,
+                    fmt::format("has handled {} messages (WORKER_MAX_MESSAGES {})", done,
+                                how_.max_messages),
+                    why);
+            return;
+        }
+    }
+    if (how_.max_rss_mb > 0 && clock::now() - w.rss_checked >= std::chrono::seconds(1)) {
+        w.rss_checked = clock::now();
+        std::ifstream status(fmt::format("/proc/{}/status", w.pid));
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("VmRSS:", 0) == 0) {
+                const auto mib = std::strtoull(line.c_str() + 6, nullptr, 10) / 1024;
+                if (mib >= how_.max_rss_mb) {
+                    std::string why;
+                    recycle(w.spec.slot,
+                            fmt::format("uses {} MiB (WORKER_MAX_RSS_MB {})", mib, how_.max_rss_mb),
+                            why);
+                }
+                break;
+            }
+        }
+    }
 }
 
 void supervisor::blame_message(worker& w, int status) {
@@ -191,12 +323,29 @@ void supervisor::reaped(worker& w, int status) {
 
 void supervisor::tick() {
     for (auto& w : workers_) {
+        if (w.successor > 0) {
+            int status = 0;
+            if (waitpid(w.successor, &status, WNOHANG) == w.successor) {
+                spdlog::error(
+                    "the replacement of worker w{} (pid {}) {} before taking over; w{} is "
+                    "restarted as usual once pid {} has gone",
+                    w.spec.slot, w.successor, describe_death(status), w.spec.slot, w.pid);
+                close(w.go_fd);
+                w.go_fd = -1;
+                w.successor = -1;
+            }
+        }
         if (w.pid > 0) {
             int status = 0;
             if (waitpid(w.pid, &status, WNOHANG) == w.pid) {
-                reaped(w, status);
+                if (w.successor > 0) {
+                    hand_over(w, status);
+                } else {
+                    reaped(w, status);
+                }
             } else {
                 watch(w);
+                check_limits(w);
             }
         }
         if (w.pid <= 0 && !stopping_ && clock::now() >= w.restart_at) {
@@ -208,6 +357,18 @@ void supervisor::tick() {
 
 std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {
     stopping_ = true;
+    for (auto& w : workers_) {
+        if (w.successor > 0) {
+            // A replacement that has not taken over has nothing in hand: it goes at once.
+            close(w.go_fd);
+            w.go_fd = -1;
+            kill(w.successor, SIGTERM);
+            if (waitpid(w.successor, nullptr, 0) != w.successor) {
+                kill(w.successor, SIGKILL);
+            }
+            w.successor = -1;
+        }
+    }
     for (auto& w : workers_) {
         if (w.pid > 0) {
             kill(w.pid, SIGTERM);

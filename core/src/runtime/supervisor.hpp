@@ -3,6 +3,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,10 @@ struct supervision {
     int poison_max_crashes = 2;
     /// Route patterns, indexed like router::routes(), to name them in logs.
     std::vector<std::string> route_names;
+    /// Recycling: replace a worker after this many handled messages (plus up to 10% jitter, so
+    /// workers do not all go at once) or this much resident memory; 0: never.
+    std::uint64_t max_messages = 0;
+    std::uint64_t max_rss_mb = 0;
 };
 
 /// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
@@ -45,7 +51,14 @@ public:
     /// how many had to be killed.
     std::size_t stop_all(std::chrono::milliseconds grace);
 
+    /// Replaces the worker in `slot` without a gap: starts its replacement (built, not yet
+    /// connected), tells the old one to finish the message in hand and leave its session, then
+    /// lets the replacement connect with the same client id. False (with `why`) when the slot is
+    /// not running or is being replaced already.
+    bool recycle(int slot, const std::string& reason, std::string& why);
+
     std::size_t planned() const noexcept { return workers_.size(); }
+    int recycles() const noexcept { return recycles_; }
     std::size_t running() const noexcept;
     int restarts() const noexcept { return restarts_; }
 
@@ -59,9 +72,26 @@ private:
         int quick_deaths = 0;
         /// Killed by the supervisor for a handler past its timeout.
         bool timed_out = false;
+        /// Recycling: its handled count when it started, and after how many more to replace it.
+        std::uint64_t handled_base = 0;
+        std::uint64_t recycle_after = 0;
+        clock::time_point rss_checked{};
+        /// While it is being replaced: the replacement's pid, and the pipe that lets it connect.
+        pid_t successor = -1;
+        int go_fd = -1;
+        clock::time_point handover_started{};
     };
 
     void spawn(worker& w);
+    /// fork + exec of slot `slot`'s worker; `hold_fd` >= 0 makes it a replacement waiting on it.
+    pid_t launch(int slot, int hold_fd);
+    /// Counters and limits of a worker that just took its slot.
+    void started_serving(worker& w);
+    /// The old worker of a slot being replaced exited: the replacement takes over.
+    void hand_over(worker& w, int status);
+    /// Checks the recycling limits of a running worker.
+    void check_limits(worker& w);
+    std::uint64_t handled(int slot) const;
     void reaped(worker& w, int status);
     /// Kills `w` when its handler runs past its timeout.
     void watch(worker& w);
@@ -76,6 +106,8 @@ private:
     std::shared_ptr<shared_metrics> metrics_;
     supervision how_;
     int restarts_ = 0;
+    int recycles_ = 0;
+    std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;
 };
 

@@ -6,9 +6,10 @@ namespace routemq::detail {
 namespace {
 constexpr const char* kSlotOption = "--worker-slot";
 constexpr const char* kMetricsFdOption = "--metrics-fd";
+constexpr const char* kHoldFdOption = "--hold-fd";
 }  // namespace
 
-std::vector<std::string> worker_invocation::argv(int worker_slot) const {
+std::vector<std::string> worker_invocation::argv(int worker_slot, bool held) const {
     std::vector<std::string> out{executable};
     if (!env_file.empty()) {
         out.insert(out.end(), {"--env-file", env_file});
@@ -23,12 +24,19 @@ std::vector<std::string> worker_invocation::argv(int worker_slot) const {
     out.insert(out.end(),
                {"--workers", std::to_string(worker_count), kSlotOption, std::to_string(worker_slot),
                 kMetricsFdOption, std::to_string(kWorkerMetricsFd)});
+    if (held) {
+        out.insert(out.end(), {kHoldFdOption, std::to_string(kWorkerHoldFd)});
+    }
     return out;
 }
 
 void worker_invocation::add_options(CLI::App& app, worker_invocation& into) {
     auto* slot = app.add_option(kSlotOption, into.slot)->group("")->check(CLI::Range(1, 65536));
     app.add_option(kMetricsFdOption, into.metrics_fd)
+        ->group("")
+        ->needs(slot)
+        ->check(CLI::NonNegativeNumber);
+    app.add_option(kHoldFdOption, into.hold_fd)
         ->group("")
         ->needs(slot)
         ->check(CLI::NonNegativeNumber);

@@ -11,6 +11,8 @@ namespace routemq::detail {
 
 /// The descriptor number under which a worker finds the pod's shared metrics region.
 inline constexpr int kWorkerMetricsFd = 3;
+/// The descriptor on which a replacement worker waits for its turn to connect (recycling).
+inline constexpr int kWorkerHoldFd = 4;
 
 /// How the manager starts a worker and how that worker learns its part: the one place where the
 /// worker command line is both written (argv) and read (add_options).
@@ -27,9 +29,12 @@ struct worker_invocation {
     int slot = 0;
     /// The inherited metrics region, or -1 (a worker started by hand counts into its own).
     int metrics_fd = -1;
+    /// A replacement worker: connect only after a byte arrives here (EOF: exit); -1 otherwise.
+    int hold_fd = -1;
 
-    /// The command line of worker `worker_slot`, which finds the region as kWorkerMetricsFd.
-    std::vector<std::string> argv(int worker_slot) const;
+    /// The command line of worker `worker_slot`, which finds the region as kWorkerMetricsFd
+    /// (and, when `held`, waits on kWorkerHoldFd before it connects).
+    std::vector<std::string> argv(int worker_slot, bool held = false) const;
 
     /// Registers the options only a manager passes (hidden from --help), filling `into`.
     static void add_options(CLI::App& app, worker_invocation& into);
