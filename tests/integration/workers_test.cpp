@@ -271,18 +271,22 @@ TEST_F(workers_test, RecycledWorkersHandOverTheirSessionsWithoutLosingAMessage) 
     const auto got = collect_processed(sub, kMessages, 60s);
     const int lost = kMessages - static_cast<int>(got.per_device.size());
     const auto log = app->output();
-    // Every handover: the replacement was started (and logged) before the old worker was told to
-    // go, and took over only after it had gone.
+    // Every handover: the replacement was started, then said it was ready, and only then was the
+    // old worker told to go; the replacement took over after it had gone.
     const std::regex started(
-        R"(worker (w\d+) \(pid (\d+)\) has handled \d+ messages .*replacement \(pid (\d+)\) is started)");
+        R"(worker (w\d+) \(pid (\d+)\) has handled \d+ messages .*starting its replacement \(pid (\d+)\))");
     int handovers = 0;
     for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
          it != std::sregex_iterator(); ++it) {
         const auto took = fmt::format("worker {}: pid {} took over from pid {}", (*it)[1].str(),
                                       (*it)[3].str(), (*it)[2].str());
+        const auto ready = fmt::format("its replacement (pid {}) is ready; pid {} finishes",
+                                       (*it)[3].str(), (*it)[2].str());
+        const auto told = log.find(ready);
         const auto at = log.find(took);
         EXPECT_NE(at, std::string::npos) << took << "\n" << log;
-        EXPECT_GT(at, static_cast<std::size_t>(it->position())) << took;
+        EXPECT_GT(told, static_cast<std::size_t>(it->position())) << ready;
+        EXPECT_GT(at, told) << took;
         ++handovers;
     }
     std::cout << "[ recycle ] WORKER_MAX_MESSAGES=300, " << kMessages << " QoS 1 readings over 3 "

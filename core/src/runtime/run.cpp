@@ -99,9 +99,16 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
 enum class turn { go, cancelled, stop_signal };
 
 /// A replacement worker waits here, built but not connected, until the worker it replaces has
-/// left its session (both use the slot's client id): a byte on `fd` means go, EOF that the
-/// manager no longer needs it. A stop signal meanwhile is returned in `sig`.
+/// left its session (both use the slot's client id). It first tells the manager it is ready
+/// (only then is the old worker asked to go, so a replacement that cannot start leaves it
+/// serving); then a byte on `fd` means go, EOF that the manager no longer needs it. A stop
+/// signal meanwhile is returned in `sig`.
 turn wait_for_turn(int fd, int& sig) {
+    const char ready = 'r';
+    if (::write(fd, &ready, 1) != 1) {
+        ::close(fd);
+        return turn::cancelled;
+    }
     while (true) {
         pollfd ready{fd, POLLIN, 0};
         if (::poll(&ready, 1, 50) > 0) {

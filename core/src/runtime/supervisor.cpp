@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,8 +172,8 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
         return false;
     }
     int hold[2];
-    if (pipe2(hold, O_CLOEXEC) != 0) {
-        why = fmt::format("cannot make a pipe: {}", strerror(errno));
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold) != 0) {
+        why = fmt::format("cannot make a socket pair: {}", strerror(errno));
         return false;
     }
     const pid_t pid = launch(w.spec.slot, hold[0]);
@@ -182,15 +183,31 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
         why = "fork failed";
         return false;
     }
+    fcntl(hold[1], F_SETFL, fcntl(hold[1], F_GETFL) | O_NONBLOCK);
     w.successor = pid;
     w.go_fd = hold[1];
+    w.told_to_go = false;
+    w.recycle_reason = reason;
     w.handover_started = clock::now();
-    kill(w.pid, kHandOverSignal);
-    spdlog::info(
-        "worker w{} (pid {}) {}: its replacement (pid {}) is started and takes over its session "
-        "once the message in hand is done",
-        w.spec.slot, w.pid, reason, pid);
+    spdlog::info("worker w{} (pid {}) {}: starting its replacement (pid {})", w.spec.slot, w.pid,
+                 reason, pid);
     return true;
+}
+
+void supervisor::follow_handover(worker& w) {
+    if (w.told_to_go) {
+        return;
+    }
+    char ready = 0;
+    if (read(w.go_fd, &ready, 1) == 1 && ready == 'r') {
+        // The replacement is built and waits: only now is the old worker asked to go.
+        w.told_to_go = true;
+        kill(w.pid, kHandOverSignal);
+        spdlog::info(
+            "worker w{}: its replacement (pid {}) is ready; pid {} finishes the message in hand "
+            "and hands its session over",
+            w.spec.slot, w.successor, w.pid);
+    }
 }
 
 void supervisor::hand_over(worker& w, int status) {
@@ -326,13 +343,22 @@ void supervisor::tick() {
         if (w.successor > 0) {
             int status = 0;
             if (waitpid(w.successor, &status, WNOHANG) == w.successor) {
-                spdlog::error(
-                    "the replacement of worker w{} (pid {}) {} before taking over; w{} is "
-                    "restarted as usual once pid {} has gone",
-                    w.spec.slot, w.successor, describe_death(status), w.spec.slot, w.pid);
+                if (w.told_to_go) {
+                    spdlog::error(
+                        "the replacement of worker w{} (pid {}) {} before taking over; w{} is "
+                        "restarted as usual once pid {} has gone",
+                        w.spec.slot, w.successor, describe_death(status), w.spec.slot, w.pid);
+                } else {
+                    spdlog::error(
+                        "the replacement of worker w{} (pid {}) {} before it was ready; pid {} "
+                        "keeps serving",
+                        w.spec.slot, w.successor, describe_death(status), w.pid);
+                }
                 close(w.go_fd);
                 w.go_fd = -1;
                 w.successor = -1;
+            } else {
+                follow_handover(w);
             }
         }
         if (w.pid > 0) {

@@ -76,9 +76,12 @@ private:
         std::uint64_t handled_base = 0;
         std::uint64_t recycle_after = 0;
         clock::time_point rss_checked{};
-        /// While it is being replaced: the replacement's pid, and the pipe that lets it connect.
+        /// While it is being replaced: the replacement's pid, the socket to it (it says when it
+        /// is ready; we say when it may connect), and whether this worker was told to go.
         pid_t successor = -1;
         int go_fd = -1;
+        bool told_to_go = false;
+        std::string recycle_reason = {};
         clock::time_point handover_started{};
     };
 
@@ -89,6 +92,8 @@ private:
     void started_serving(worker& w);
     /// The old worker of a slot being replaced exited: the replacement takes over.
     void hand_over(worker& w, int status);
+    /// Tells the old worker to go once its replacement says it is ready.
+    void follow_handover(worker& w);
     /// Checks the recycling limits of a running worker.
     void check_limits(worker& w);
     std::uint64_t handled(int slot) const;
