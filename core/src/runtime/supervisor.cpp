@@ -187,7 +187,6 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
     w.successor = pid;
     w.go_fd = hold[1];
     w.told_to_go = false;
-    w.recycle_reason = reason;
     w.handover_started = clock::now();
     spdlog::info("worker w{} (pid {}) {}: starting its replacement (pid {})", w.spec.slot, w.pid,
                  reason, pid);

@@ -81,7 +81,6 @@ private:
         pid_t successor = -1;
         int go_fd = -1;
         bool told_to_go = false;
-        std::string recycle_reason = {};
         clock::time_point handover_started{};
     };
 
