@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -17,6 +18,7 @@
 
 #include "support/app_runner.hpp"
 #include "support/broker.hpp"
+#include "support/http.hpp"
 #include "support/process.hpp"
 #include "support/test_client.hpp"
 
@@ -306,4 +308,50 @@ TEST_F(workers_test, RecycledWorkersHandOverTheirSessionsWithoutLosingAMessage) 
     auto bad = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "recycle", "w9"}, ids);
     EXPECT_EQ(bad->wait(10s).value_or(-1), 1);
     EXPECT_NE(bad->output().find("there is no worker w9"), std::string::npos) << bad->output();
+}
+
+TEST_F(workers_test, ReloadUnderLoadReplacesEveryWorkerWithoutLossAndABadOneChangesNothing) {
+    // Settings from a file that the test edits (start_app reads none).
+    const auto env_file = test::temp_path("reload.env");
+    std::ofstream(env_file) << "RETRY_ATTEMPTS=3\n";
+    auto app = std::make_unique<test::child_process>(
+        std::vector<std::string>{ROUTEMQ_EXECUTABLE, "--env-file", env_file, "--workers"},
+        std::map<std::string, std::string>{
+            {"MQTT_BROKER", "127.0.0.1"},
+            {"MQTT_PORT", std::to_string(broker_.port())},
+            {"MQTT_GROUP_NAME", "itest"},
+            {"HTTP_HOST", "127.0.0.1"},
+            {"HTTP_PORT", std::to_string(test::free_loopback_port())}},
+        test::temp_path("app.log"));
+    ASSERT_TRUE(app->wait_for_output("] serving", 20s, 4)) << app->output();
+    test::test_client sub(broker_.port(), "itest-sub");
+    sub.subscribe("sensors/+/processed");
+    test::publish_readings(broker_.port(), kMessages, [&](std::size_t sent) {
+        if (sent == kMessages / 3) {
+            app->signal(SIGHUP);
+        }
+    });
+    const auto got = collect_processed(sub, kMessages, 60s);
+    const int lost = kMessages - static_cast<int>(got.per_device.size());
+    EXPECT_TRUE(app->wait_for_output("took over from pid", 30s, 4)) << app->output();
+    const auto log = app->output();
+    std::cout << "[ reload ] SIGHUP after " << kMessages / 3 << " of " << kMessages
+              << " QoS 1 readings: " << test::count_occurrences(log, "took over from pid")
+              << " workers replaced, " << lost << " lost, " << got.duplicates() << " duplicates\n";
+    EXPECT_EQ(lost, 0) << log;
+    EXPECT_EQ(test::count_occurrences(log, "is reloaded (SIGHUP)"), 4) << log;
+    for (const char* cut : {"killed by", "died", "restarting in the same slot", "overran"}) {
+        EXPECT_EQ(log.find(cut), std::string::npos) << "a handler was cut off (" << cut << "):\n"
+                                                    << log;
+    }
+
+    // Settings that no longer load: refused, nothing replaced, the workers keep serving.
+    std::ofstream(env_file) << "RETRY_ATTEMPTS=zero\n";
+    app->signal(SIGHUP);
+    EXPECT_TRUE(app->wait_for_output("reload refused", 10s)) << app->output();
+    EXPECT_NE(app->output().find("RETRY_ATTEMPTS"), std::string::npos) << app->output();
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(test::count_occurrences(app->output(), "is reloaded (SIGHUP)"), 4);
+    test::publish_readings(broker_.port(), 100);
+    EXPECT_EQ(collect_processed(sub, 100, 30s).per_device.size(), 100u) << app->output();
 }

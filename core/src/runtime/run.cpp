@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -61,7 +62,10 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
             }
             return startup::subscribed;
         }
-        if ((sig = wait_for_stop_signal(0ms)) != 0) {
+        if ((sig = wait_for_stop_signal(0ms)) == kReloadSignal) {
+            spdlog::warn("ignoring SIGHUP while starting");
+            sig = 0;
+        } else if (sig != 0) {
             return startup::stop_signal;
         }
         tick();
@@ -117,14 +121,35 @@ turn wait_for_turn(int fd, int& sig) {
             ::close(fd);
             return n == 1 ? turn::go : turn::cancelled;
         }
-        if ((sig = wait_for_stop_signal(0ms)) != 0) {
+        if ((sig = wait_for_stop_signal(0ms)) != 0 && sig != kReloadSignal) {
             ::close(fd);
             return turn::stop_signal;
         }
     }
 }
 
-int lifecycle(parts& p, const settings& s) {
+/// SIGHUP: with --workers, replaces every worker one by one, unless the settings on disk no
+/// longer load (then nothing changes and the reason is logged).
+void reload(parts& p, const worker_invocation& invocation) {
+    if (!p.workers) {
+        spdlog::warn(
+            "ignoring SIGHUP: reload replaces workers, and this process runs none "
+            "(start it with --workers)");
+        return;
+    }
+    const std::string env_file = invocation.env_file.empty() ? ".env" : invocation.env_file;
+    try {
+        const env_map file =
+            std::filesystem::exists(env_file) ? read_env_file(env_file) : env_map{};
+        (void)load_settings(file, read_process_environment());
+    } catch (const std::exception& e) {
+        spdlog::error("reload refused, the workers keep running as they are: {}", e.what());
+        return;
+    }
+    p.workers->reload();
+}
+
+int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) {
     const auto tick = [&p] {
         if (p.workers) {
             p.workers->tick();
@@ -177,9 +202,11 @@ int lifecycle(parts& p, const settings& s) {
             spdlog::info("serving {} routes on {} subscriptions", p.route_count,
                          p.ep->routes().subscriptions().size());
         }
-        while ((sig = wait_for_stop_signal(100ms)) == 0 ||
+        while ((sig = wait_for_stop_signal(100ms)) == 0 || sig == kReloadSignal ||
                (sig == kHandOverSignal && !p.unsubscribe_first)) {
-            if (sig != 0) {
+            if (sig == kReloadSignal) {
+                reload(p, invocation);
+            } else if (sig != 0) {
                 spdlog::warn("ignoring {}: only a worker hands its session over", strsignal(sig));
             }
             tick();
@@ -325,7 +352,7 @@ int run(role what, const settings& s, const router& r, const worker_invocation& 
             p = worker_parts(s, r, invocation);
             break;
     }
-    return lifecycle(p, s);
+    return lifecycle(p, s, invocation);
 }
 
 }  // namespace routemq::detail

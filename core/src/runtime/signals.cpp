@@ -15,6 +15,7 @@ sigset_t stop_signals() {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, kManagerGoneSignal);
     sigaddset(&set, kHandOverSignal);
+    sigaddset(&set, kReloadSignal);
     return set;
 }
 

@@ -15,13 +15,17 @@ inline constexpr int kManagerGoneSignal = SIGUSR1;
 /// which is already started and connects with the same client id once this one has gone.
 inline constexpr int kHandOverSignal = SIGUSR2;
 
-/// Blocks SIGINT, SIGTERM, kManagerGoneSignal and kHandOverSignal in the calling thread; call
+/// What an operator sends the manager to replace every worker, one by one, with the settings and
+/// the binary now on disk (`routemq --workers` only).
+inline constexpr int kReloadSignal = SIGHUP;
+
+/// Blocks SIGINT, SIGTERM, kManagerGoneSignal, kHandOverSignal and kReloadSignal in the calling
+/// thread; call
 /// before any thread starts so that every thread inherits the mask and only wait_for_stop_signal
 /// sees them.
 void block_stop_signals();
 
-/// Waits up to `timeout` for SIGINT, SIGTERM, kManagerGoneSignal or kHandOverSignal; returns the
-/// signal, or 0
+/// Waits up to `timeout` for one of the signals above; returns the signal, or 0
 /// when none came.
 int wait_for_stop_signal(std::chrono::milliseconds timeout);
 

@@ -233,6 +233,33 @@ void supervisor::hand_over(worker& w, int status) {
                  w.spec.slot, w.pid, old, took.count(), told ? "" : "; it could not be told");
 }
 
+void supervisor::reload() {
+    reload_queue_.clear();
+    for (const auto& w : workers_) {
+        reload_queue_.push_back(w.spec.slot);
+    }
+    spdlog::info("reloading: replacing {} workers one at a time", reload_queue_.size());
+}
+
+void supervisor::continue_reload() {
+    if (reload_queue_.empty() || stopping_ ||
+        std::any_of(workers_.begin(), workers_.end(),
+                    [](const worker& w) { return w.successor > 0; })) {
+        return;
+    }
+    const int slot = reload_queue_.front();
+    auto& w = *std::find_if(workers_.begin(), workers_.end(),
+                            [slot](const worker& x) { return x.spec.slot == slot; });
+    std::string why;
+    // A worker that is restarting starts anew anyway; one still subscribing is tried again.
+    if (w.pid <= 0 || recycle(slot, "is reloaded (SIGHUP)", why)) {
+        reload_queue_.pop_front();
+        if (reload_queue_.empty()) {
+            spdlog::info("reload: the last worker is being replaced");
+        }
+    }
+}
+
 void supervisor::check_limits(worker& w) {
     if (w.successor > 0 || stopping_ ||
         metrics_->process(static_cast<std::size_t>(w.spec.slot)).subscribed.load() == 0) {
@@ -373,6 +400,7 @@ void supervisor::tick() {
                 check_limits(w);
             }
         }
+        continue_reload();
         if (w.pid <= 0 && !stopping_ && clock::now() >= w.restart_at) {
             ++restarts_;
             spawn(w);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,6 +58,10 @@ public:
     /// not running or is being replaced already.
     bool recycle(int slot, const std::string& reason, std::string& why);
 
+    /// Replaces every worker, one at a time, the way recycle() does (SIGHUP): each replacement
+    /// is a new exec of the binary on disk and reads the settings anew.
+    void reload();
+
     std::size_t planned() const noexcept { return workers_.size(); }
     int recycles() const noexcept { return recycles_; }
     std::size_t running() const noexcept;
@@ -96,6 +101,8 @@ private:
     /// Checks the recycling limits of a running worker.
     void check_limits(worker& w);
     std::uint64_t handled(int slot) const;
+    /// Starts the next replacement of a reload when none is under way.
+    void continue_reload();
     void reaped(worker& w, int status);
     /// Kills `w` when its handler runs past its timeout.
     void watch(worker& w);
@@ -111,6 +118,8 @@ private:
     supervision how_;
     int restarts_ = 0;
     int recycles_ = 0;
+    /// Slots a reload has still to replace, in order.
+    std::deque<int> reload_queue_;
     std::mt19937_64 random_{std::random_device{}()};
     bool stopping_ = false;
 };
