@@ -91,9 +91,9 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     std::string ctl_command;
     std::string ctl_target;
     bool ctl_json = false;
-    ctl_cmd->add_option("command", ctl_command, "workers, or recycle WORKER")
+    ctl_cmd->add_option("command", ctl_command, "workers, recycle WORKER or reload")
         ->required()
-        ->check(CLI::IsMember({"workers", "recycle"}));
+        ->check(CLI::IsMember({"workers", "recycle", "reload"}));
     ctl_cmd->add_option("worker", ctl_target, "recycle: the worker to replace, e.g. w3");
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
     app.require_subcommand(0, 1);
@@ -161,7 +161,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     }
     if (*ctl_cmd) {
         if ((ctl_command == "recycle") == ctl_target.empty()) {
-            std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); ctl workers none\n";
+            std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); workers and reload none\n";
             return kExitConfig;
         }
         try {

@@ -317,6 +317,8 @@ TEST_F(workers_test, ReloadUnderLoadReplacesEveryWorkerWithoutLossAndABadOneChan
     auto app = std::make_unique<test::child_process>(
         std::vector<std::string>{ROUTEMQ_EXECUTABLE, "--env-file", env_file, "--workers"},
         std::map<std::string, std::string>{
+            {"MQTT_CLIENT_ID", "reload"},
+            {"INSTANCE_NAME", "reload-" + std::to_string(getpid())},
             {"MQTT_BROKER", "127.0.0.1"},
             {"MQTT_PORT", std::to_string(broker_.port())},
             {"MQTT_GROUP_NAME", "itest"},
@@ -354,4 +356,15 @@ TEST_F(workers_test, ReloadUnderLoadReplacesEveryWorkerWithoutLossAndABadOneChan
     EXPECT_EQ(test::count_occurrences(app->output(), "is reloaded (SIGHUP)"), 4);
     test::publish_readings(broker_.port(), 100);
     EXPECT_EQ(collect_processed(sub, 100, 30s).per_device.size(), 100u) << app->output();
+
+    // The same through routemq ctl reload: refused while the file is bad, done once it is fixed.
+    const std::map<std::string, std::string> ids = {
+        {"MQTT_CLIENT_ID", "reload"}, {"INSTANCE_NAME", "reload-" + std::to_string(getpid())}};
+    auto refused = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "reload"}, ids);
+    EXPECT_EQ(refused->wait(10s).value_or(-1), 1);
+    EXPECT_NE(refused->output().find("reload refused"), std::string::npos) << refused->output();
+    std::ofstream(env_file) << "RETRY_ATTEMPTS=2\n";
+    auto done = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "reload"}, ids);
+    EXPECT_EQ(done->wait(10s).value_or(-1), 0) << done->output();
+    EXPECT_TRUE(app->wait_for_output("took over from pid", 30s, 8)) << app->output();
 }

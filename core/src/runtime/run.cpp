@@ -72,13 +72,25 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
     }
 }
 
-/// One `routemq ctl` command: `workers`, or `recycle w<N>`.
+std::string settings_problem(const worker_invocation& invocation);
+
+/// One `routemq ctl` command: `workers`, `recycle w<N>` or `reload`.
 std::string control_answer(std::string_view command, const shared_metrics& pod,
                            const std::vector<worker_spec>& plan, const router& r,
-                           supervisor& workers) {
+                           supervisor& workers, const worker_invocation& invocation) {
     using nlohmann::json;
     if (command == "workers") {
         return workers_report(pod, plan, r);
+    }
+    if (command == "reload") {
+        if (const auto problem = settings_problem(invocation); !problem.empty()) {
+            spdlog::error("reload refused, the workers keep running as they are: {}", problem);
+            return json{
+                {"error", "reload refused, the workers keep running as they are: " + problem}}
+                .dump();
+        }
+        workers.reload();
+        return json{{"reloading", plan.size()}}.dump();
     }
     if (command.rfind("recycle ", 0) == 0) {
         const std::string name(command.substr(8));
@@ -95,7 +107,7 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
             .dump();
     }
     return json{{"error", fmt::format("unknown command '{}'; this manager knows: workers, "
-                                      "recycle wN",
+                                      "recycle wN, reload",
                                       command)}}
         .dump();
 }
@@ -128,6 +140,19 @@ turn wait_for_turn(int fd, int& sig) {
     }
 }
 
+/// Why the settings on disk would not load now (empty: they do); checked before a reload.
+std::string settings_problem(const worker_invocation& invocation) {
+    const std::string env_file = invocation.env_file.empty() ? ".env" : invocation.env_file;
+    try {
+        const env_map file =
+            std::filesystem::exists(env_file) ? read_env_file(env_file) : env_map{};
+        (void)load_settings(file, read_process_environment());
+        return "";
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
 /// SIGHUP: with --workers, replaces every worker one by one, unless the settings on disk no
 /// longer load (then nothing changes and the reason is logged).
 void reload(parts& p, const worker_invocation& invocation) {
@@ -137,13 +162,8 @@ void reload(parts& p, const worker_invocation& invocation) {
             "(start it with --workers)");
         return;
     }
-    const std::string env_file = invocation.env_file.empty() ? ".env" : invocation.env_file;
-    try {
-        const env_map file =
-            std::filesystem::exists(env_file) ? read_env_file(env_file) : env_map{};
-        (void)load_settings(file, read_process_environment());
-    } catch (const std::exception& e) {
-        spdlog::error("reload refused, the workers keep running as they are: {}", e.what());
+    if (const auto problem = settings_problem(invocation); !problem.empty()) {
+        spdlog::error("reload refused, the workers keep running as they are: {}", problem);
         return;
     }
     p.workers->reload();
@@ -304,10 +324,12 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
         how.route_names.push_back(rt.pattern.text());
     }
     p.workers = std::make_unique<supervisor>(plan, invocation, std::move(how), p.pod);
-    p.ctl = std::make_unique<control_server>(
-        control_socket_name(s.mqtt),
-        [&r, pod = p.pod, plan, workers = p.workers.get()](std::string_view command)
-            -> std::string { return control_answer(command, *pod, plan, r, *workers); });
+    p.ctl = std::make_unique<control_server>(control_socket_name(s.mqtt),
+                                             [&r, pod = p.pod, plan, workers = p.workers.get(),
+                                              invocation](std::string_view command) -> std::string {
+                                                 return control_answer(command, *pod, plan, r,
+                                                                       *workers, invocation);
+                                             });
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);
     return p;
