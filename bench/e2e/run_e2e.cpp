@@ -311,6 +311,20 @@ void warm_up(load_client& pub, load_client& counter, int qos) {
     }
 }
 
+/// Waits until `count` replies arrived, or none arrived for `quiet` (QoS 0 may drop under
+/// overload, and a stalled run must end): afterwards, count what arrived.
+void await_replies(load_client& counter, std::size_t count, std::chrono::milliseconds quiet) {
+    auto quiet_since = clock_type::now();
+    std::size_t seen = 0;
+    while (counter.received() < count && clock_type::now() - quiet_since < quiet) {
+        std::this_thread::sleep_for(5ms);
+        if (counter.received() != seen) {
+            seen = counter.received();
+            quiet_since = clock_type::now();
+        }
+    }
+}
+
 /// Floods `count` messages, waits for the replies, and measures throughput and worker CPU.
 void throughput_run(worker_set& w, load_client& pub, load_client& counter, int qos, int count,
                     run_result& r) {
@@ -321,17 +335,7 @@ void throughput_run(worker_set& w, load_client& pub, load_client& counter, int q
         pub.publish(fmt::format("bench/{}/data", i % 1000), payload(static_cast<std::size_t>(i)),
                     qos);
     }
-    auto quiet_since = clock_type::now();
-    std::size_t seen = 0;
-    while (counter.received() < static_cast<std::size_t>(count)) {
-        std::this_thread::sleep_for(5ms);
-        if (counter.received() != seen) {
-            seen = counter.received();
-            quiet_since = clock_type::now();
-        } else if (clock_type::now() - quiet_since > 3s) {
-            break;  // QoS 0 may drop under overload: count what arrived
-        }
-    }
+    await_replies(counter, static_cast<std::size_t>(count), 3s);
     const auto elapsed = std::chrono::duration<double>(counter.last_arrival() - t0).count();
     r.throughput = static_cast<double>(counter.received()) / elapsed;
     r.lost = static_cast<std::size_t>(count) - counter.received();
@@ -571,16 +575,7 @@ int main(int argc, char** argv) {
         }
         const auto t0 = clock_type::now();
         worker_set again(true, backlog_workers, 1, defaults.port());
-        auto quiet_since = clock_type::now();
-        std::size_t seen = 0;
-        while (counter.received() < static_cast<std::size_t>(backlog) &&
-               clock_type::now() - quiet_since < 10s) {
-            std::this_thread::sleep_for(5ms);
-            if (counter.received() != seen) {
-                seen = counter.received();
-                quiet_since = clock_type::now();
-            }
-        }
+        await_replies(counter, static_cast<std::size_t>(backlog), 10s);
         drained = counter.received();
         drain_seconds = std::chrono::duration<double>(counter.last_arrival() - t0).count();
         again.stop();
@@ -618,16 +613,7 @@ int main(int argc, char** argv) {
             pub.publish(fmt::format("bench/{}/slow", i % 1000),
                         payload(static_cast<std::size_t>(i)), 1);
         }
-        auto quiet_since = clock_type::now();
-        std::size_t seen = 0;
-        while (counter.received() < static_cast<std::size_t>(count) &&
-               clock_type::now() - quiet_since < 5s) {
-            std::this_thread::sleep_for(5ms);
-            if (counter.received() != seen) {
-                seen = counter.received();
-                quiet_since = clock_type::now();
-            }
-        }
+        await_replies(counter, static_cast<std::size_t>(count), 5s);
         auto& row = slots[c];
         row.rate = static_cast<double>(counter.received()) /
                    std::chrono::duration<double>(counter.last_arrival() - t0).count();
