@@ -130,7 +130,10 @@ std::vector<std::string> pool_list(const setting_variable& v, const std::string&
     std::size_t start = 0;
     while (true) {
         const auto comma = value.find(',', start);
-        const auto name = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        auto name = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        // "gpu, email" as well as "gpu,email".
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
         const bool ok = !name.empty() && name.size() <= 64 &&
                         std::all_of(name.begin(), name.end(), [](unsigned char c) {
                             return std::isalnum(c) || c == '-' || c == '_' || c == '.';

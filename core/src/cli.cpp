@@ -39,6 +39,57 @@ settings load(const std::string& env_file, bool env_file_given, env_map& file,
     return load_settings(file, environment);
 }
 
+/// `routemq ctl ...`: finds the manager by MQTT_CLIENT_ID and INSTANCE_NAME alone, so that it
+/// still answers (and says why it refuses a reload) while other settings do not load.
+int control_command(const std::string& env_file, bool env_file_given, const std::string& command,
+                    const std::string& target, bool json) {
+    if ((command == "recycle") == target.empty()) {
+        std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); workers and reload none\n";
+        return kExitConfig;
+    }
+    try {
+        const env_map file = env_file_given || std::filesystem::exists(env_file)
+                                 ? read_env_file(env_file)
+                                 : env_map{};
+        const env_map environment = read_process_environment();
+        const auto value = [&](const char* name, const char* fallback) {
+            if (auto it = environment.find(name); it != environment.end()) {
+                return it->second;
+            }
+            if (auto it = file.find(name); it != file.end()) {
+                return it->second;
+            }
+            return std::string(fallback);
+        };
+        mqtt_settings ids;
+        ids.client_id = value("MQTT_CLIENT_ID", "routemq");
+        ids.instance_name = value("INSTANCE_NAME", "");
+        const auto answer = detail::control_request(
+            detail::control_socket_name(ids), target.empty() ? command : command + " " + target,
+            std::chrono::seconds(5));
+        if (const auto error = detail::control_error(answer); !error.empty()) {
+            std::cerr << "routemq: " << error << '\n';
+            return kExitFailure;
+        }
+        if (json) {
+            std::cout << answer << '\n';
+        } else if (command == "workers") {
+            std::cout << detail::format_workers_report(answer);
+        } else if (command == "recycle") {
+            std::cout << "replacing " << target << "; the manager's log follows the handover\n";
+        } else {
+            std::cout << "reloading: every worker is replaced, one at a time\n";
+        }
+        return kExitOk;
+    } catch (const config_error& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitConfig;
+    } catch (const std::exception& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const route_registrar& routes) {
@@ -112,21 +163,33 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         std::cout << settings_markdown();
         return kExitOk;
     }
+    if (*ctl_cmd) {
+        return control_command(env_file, env_opt->count() > 0, ctl_command, ctl_target, ctl_json);
+    }
     settings s;
     env_map file;
     router r;
+    const bool is_worker = invocation.slot > 0;
     try {
         s = load(env_file, env_opt->count() > 0, file,
                  pools_opt->count() > 0 ? std::optional<std::string>(pools) : std::nullopt);
         routes(r);
-        detail::check_pools(r, s.workers.pools);
+        if (is_worker) {
+            // The manager decided the plan and passes it on (--workers, --pools): the settings
+            // file may have changed since (before a restart or a reload); the plan must not.
+            invocation.worker_count = workers;
+            invocation.pools = pools_opt->count() > 0 ? s.workers.pools : detail::pool_selection{};
+        } else {
+            // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
+            invocation.worker_count =
+                workers_opt->count() > 0 && workers > 0 ? workers : s.workers.count;
+            invocation.pools = s.workers.pools;
+        }
+        detail::check_pools(r, invocation.pools);
     } catch (const error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
         return kExitConfig;
     }
-    // --workers without a value, or not given: WORKER_COUNT decides (0 = the plan).
-    invocation.worker_count = workers_opt->count() > 0 && workers > 0 ? workers : s.workers.count;
-    invocation.pools = s.workers.pools;
     if (*health_cmd) {
         std::string answer;
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
@@ -159,32 +222,6 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             return kExitFailure;
         }
     }
-    if (*ctl_cmd) {
-        if ((ctl_command == "recycle") == ctl_target.empty()) {
-            std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); workers and reload none\n";
-            return kExitConfig;
-        }
-        try {
-            const auto answer = detail::control_request(
-                detail::control_socket_name(s.mqtt),
-                ctl_target.empty() ? ctl_command : ctl_command + " " + ctl_target,
-                std::chrono::seconds(5));
-            const auto error = detail::control_error(answer);
-            if (!error.empty()) {
-                std::cerr << "routemq: " << error << '\n';
-                return kExitFailure;
-            }
-            if (ctl_json || ctl_command != "workers") {
-                std::cout << answer << '\n';
-            } else {
-                std::cout << detail::format_workers_report(answer);
-            }
-            return kExitOk;
-        } catch (const std::exception& e) {
-            std::cerr << "routemq: " << e.what() << '\n';
-            return kExitFailure;
-        }
-    }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools) << '\n'
                   << detail::format_worker_plan(
@@ -193,7 +230,6 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     }
 
     detail::block_stop_signals();
-    const bool is_worker = invocation.slot > 0;
     detail::setup_logging(is_worker ? fmt::format("w{}", invocation.slot) : "main", s.logging.level,
                           s.logging.format);
     if (!is_worker) {  // workers read the same settings: one warning per pod is enough

@@ -188,7 +188,7 @@ const results = readFileSync(path.join(root, "docs/benchmarks/results.md"), "utf
 const measuredMiB = Number(/Resident memory per worker[^:]*: framework ([\d.]+) MiB/.exec(results)?.[1]);
 const version = execFileSync(routemq, ["--version"], { encoding: "utf8" }).trim();
 const plan = execFileSync(routemq, ["--env-file", "/dev/null", "routes"], { encoding: "utf8" });
-const plannedWorkers = Number(/^WORKERS \((\d+) processes with --workers/m.exec(plan)?.[1]);
+const plannedWorkers = Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(plan)?.[1]);
 
 const mebibytes = (q) => {
   const m = /^(\d+)(Mi|Gi)$/.exec(q ?? "");

@@ -239,7 +239,9 @@ TEST(Settings, PoolsAreANameListOrEmpty) {
     EXPECT_TRUE(load_settings({}, {}).workers.pools.empty());
     EXPECT_EQ(load_settings({}, {{"WORKER_POOLS", "gpu,email,gpu"}}).workers.pools,
               (std::vector<std::string>{"gpu", "email"}));
-    for (const char* bad : {"gpu,", ",gpu", "gpu, email", "a,,b", "g/pu"}) {
+    EXPECT_EQ(load_settings({}, {{"WORKER_POOLS", "gpu, email"}}).workers.pools,
+              (std::vector<std::string>{"gpu", "email"}));
+    for (const char* bad : {"gpu,", ",gpu", "gpu, ", "a,,b", "g/pu", "g pu"}) {
         EXPECT_THROW(load_settings({}, {{"WORKER_POOLS", bad}}), routemq::config_error) << bad;
     }
 }

@@ -504,15 +504,22 @@ struct mqtt_client::impl {
     }
 
     void sub_answered(std::size_t index, int code, const char* why) {
+        bool cut_off = false;
         {
             std::lock_guard lock(mu);
             ++sub_answers;
+            cut_off = stopping;
             if (code != 0) {
                 refused.push_back(fmt::format("'{}' refused: {} (code {})", subs[index].topic,
                                               why != nullptr ? why : "unknown", code));
             }
         }
-        if (code != 0) {
+        if (code != 0 && cut_off) {
+            // Stopped before the SUBACK came (a worker replaced while it drained its session's
+            // backlog): a persistent session keeps the subscription anyway.
+            spdlog::debug("subscription to '{}' not answered before the stop ({})",
+                          subs[index].topic, why != nullptr ? why : "unknown");
+        } else if (code != 0) {
             spdlog::error("subscription to '{}' refused: {} (code {})", subs[index].topic,
                           why != nullptr ? why : "unknown", code);
         } else {

@@ -101,6 +101,9 @@ pid_t supervisor::launch(int slot, int hold_fd) {
         // The metrics region becomes descriptor 3 and survives exec (dup2 clears close-on-exec),
         // a replacement's hold pipe descriptor 4; the manager's broker and HTTP sockets are not
         // the worker's business.
+        if (hold_fd == kWorkerMetricsFd && (hold_fd = dup(hold_fd)) < 0) {
+            _exit(127);  // (never in practice: the region is made first and holds the low number)
+        }
         if (metrics_fd == kWorkerMetricsFd ? fcntl(metrics_fd, F_SETFD, 0) != 0
                                            : dup2(metrics_fd, kWorkerMetricsFd) < 0) {
             _exit(127);
@@ -165,10 +168,11 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
         why = fmt::format("worker w{} is being replaced already", slot);
         return false;
     }
-    if (metrics_->process(static_cast<std::size_t>(slot)).subscribed.load() == 0) {
-        // Stopping it now would cut its subscription off half made (a replacement draining a
-        // session's backlog gets its SUBACK only after the backlog).
-        why = fmt::format("worker w{} is not subscribed yet; try again when it serves", slot);
+    if (metrics_->process(static_cast<std::size_t>(slot)).connected.load() == 0) {
+        // Not connected: its session cannot be handed over now. (Connected but not subscribed
+        // is fine: a worker draining its session's backlog gets its SUBACK only after the
+        // backlog, and the session keeps its subscriptions.)
+        why = fmt::format("worker w{} is not connected; try again when it serves", slot);
         return false;
     }
     int hold[2];
@@ -252,7 +256,7 @@ void supervisor::continue_reload() {
                             [slot](const worker& x) { return x.spec.slot == slot; });
     std::string why;
     // A worker that is restarting starts anew anyway; one still subscribing is tried again.
-    if (w.pid <= 0 || recycle(slot, "is reloaded (SIGHUP)", why)) {
+    if (w.pid <= 0 || recycle(slot, "is reloaded", why)) {
         reload_queue_.pop_front();
         if (reload_queue_.empty()) {
             spdlog::info("reload: the last worker is being replaced");
@@ -262,7 +266,7 @@ void supervisor::continue_reload() {
 
 void supervisor::check_limits(worker& w) {
     if (w.successor > 0 || stopping_ ||
-        metrics_->process(static_cast<std::size_t>(w.spec.slot)).subscribed.load() == 0) {
+        metrics_->process(static_cast<std::size_t>(w.spec.slot)).connected.load() == 0) {
         return;
     }
     if (w.recycle_after > 0) {

@@ -110,8 +110,9 @@ std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& 
 }
 
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan) {
-    std::string out = fmt::format(
-        "WORKERS ({} processes with --workers; the manager runs no routes)\n", plan.size());
+    std::string out =
+        fmt::format("WORKERS ({} process{} with --workers; the manager runs no routes)\n",
+                    plan.size(), plan.size() == 1 ? "" : "es");
     if (plan.empty()) {
         return out + "  none: no routes\n";
     }
