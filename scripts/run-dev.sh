@@ -24,7 +24,10 @@ if [ -z "$configured" ]; then
     printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence true\npersistence_location %s/\n' \
       "$port" "$dir/data" >"$dir/mosquitto.conf"
     mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-    "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
+    # In a session of its own: Ctrl-C goes to the whole foreground process group, and a broker
+    # gone first would leave the workers nothing to finish their stop with (they would wait out
+    # SHUTDOWN_GRACE_SECONDS). The trap stops it after the application.
+    setsid "$mosquitto" -c "$dir/mosquitto.conf" >"$dir/mosquitto.log" 2>&1 &
     broker=$!
     trap 'kill $broker 2>/dev/null || true; wait $broker 2>/dev/null || true; rm -rf "$dir"' EXIT
     for _ in $(seq 50); do
