@@ -240,3 +240,17 @@ TEST(Keepalive, AnIdleWorkersOutgoingConnectionIsKeptAlive) {
         << "a results connection was reconnected:\n"
         << app->output();
 }
+
+TEST(Stop, WorkersStoppedAsTheirBrokerGoesAwayDoNotWaitOutTheGracePeriod) {
+    // Ctrl-C on a terminal signals the broker started beside the application too: the workers'
+    // UNSUBACK never comes, and the stop must not wait SHUTDOWN_GRACE_SECONDS for it.
+    test::mosquitto_broker broker;
+    auto app = test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {"--workers"},
+                               {{"SHUTDOWN_GRACE_SECONDS", "20"}});
+    ASSERT_TRUE(app->wait_for_output("] serving", 20s, 4)) << app->output();
+    app->signal(SIGTERM);
+    broker.stop();
+    const auto status = app->wait(15s);
+    EXPECT_EQ(status.value_or(-1), 0) << app->output();
+    EXPECT_EQ(app->output().find("overran"), std::string::npos) << app->output();
+}

@@ -305,6 +305,9 @@ struct mqtt_client::impl {
         {
             std::lock_guard lock(mu);
             connected = false;
+            // Wakes a stop waiting for the broker's UNSUBACK: it will not come now (without
+            // this a worker stopped as its broker went away waited out SHUTDOWN_GRACE_SECONDS).
+            cv.notify_all();
             if (stopping) {
                 return;
             }
