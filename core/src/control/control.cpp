@@ -34,11 +34,6 @@ socklen_t abstract_address(const std::string& name, sockaddr_un& address) {
     return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + length);
 }
 
-std::int64_t steady_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now().time_since_epoch())
-        .count();
-}
-
 /// Writes all of `text`, giving up on a client that does not read.
 void write_all(int fd, const std::string& text) {
     std::size_t done = 0;
@@ -150,9 +145,10 @@ std::string control_request(const std::string& name, const std::string& command,
     }
     write_all(fd, command + "\n");
     std::string answer;
-    const auto deadline = steady_ms() + timeout.count();
+    const auto deadline = clock::now() + timeout;
     while (true) {
-        const auto left = deadline - steady_ms();
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
         pollfd p{fd, POLLIN, 0};
         if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) {
             ::close(fd);
@@ -185,10 +181,6 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
                             : cells.subscribed.load() != 0 ? "serving"
                             : cells.connected.load() != 0  ? "connected"
                                                            : "connecting";
-        std::uint64_t handled = 0;
-        for (std::size_t route = 0; route < metrics.routes(); ++route) {
-            handled += metrics.route(slot, route).handled.load();
-        }
         auto routes = nlohmann::json::array();
         for (auto index : spec.routes) {
             routes.push_back(r.routes()[index].pattern.text());
@@ -198,12 +190,12 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
         if (pid != 0 && work.route != 0) {
             current = {{"route", r.routes()[work.route - 1].pattern.text()},
                        {"topic", work.topic},
-                       {"age_ms", std::max<std::int64_t>(0, steady_ms() - work.started_ms)}};
+                       {"age_ms", std::max<std::int64_t>(0, region_clock_ms() - work.started_ms)}};
         }
         workers.push_back({{"worker", fmt::format("w{}", slot)},
                            {"pid", pid},
                            {"state", state},
-                           {"handled", handled},
+                           {"handled", metrics.handled(slot)},
                            {"handler_slot", spec.handler_slot},
                            {"of_worker", fmt::format("w{}", spec.worker())},
                            {"routes", routes},

@@ -5,16 +5,6 @@
 #include "metrics/exposition.hpp"
 
 namespace routemq::detail {
-namespace {
-
-std::int64_t steady_ms() noexcept {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
-
 readiness check_readiness(const shared_metrics& m) {
     readiness out;
     if (m.manager().stopping.load() != 0) {
@@ -37,7 +27,7 @@ readiness check_readiness(const shared_metrics& m) {
         }
         if (p.work.route.load() != 0 && p.work.timeout_ms.load() > 0) {
             const auto work = m.work(slot);
-            const auto elapsed = steady_ms() - work.started_ms;
+            const auto elapsed = region_clock_ms() - work.started_ms;
             if (work.route != 0 && work.timeout_ms > 0 && elapsed > work.timeout_ms) {
                 out.missing.push_back(
                     fmt::format("{}: handler stuck on topic '{}' for {} ms (timeout {} ms)", name,
@@ -50,14 +40,14 @@ readiness check_readiness(const shared_metrics& m) {
 }
 
 void heartbeat(const shared_metrics& m) noexcept {
-    m.manager().heartbeat_ms.store(steady_ms());
+    m.manager().heartbeat_ms.store(region_clock_ms());
 }
 
 bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept {
     // While stopping, the main thread waits for workers for up to SHUTDOWN_GRACE_SECONDS; a
     // liveness failure then would only cut the graceful stop short.
     return m.manager().stopping.load() != 0 ||
-           steady_ms() - m.manager().heartbeat_ms.load() <= max_silence.count();
+           region_clock_ms() - m.manager().heartbeat_ms.load() <= max_silence.count();
 }
 
 }  // namespace routemq::detail

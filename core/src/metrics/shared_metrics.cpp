@@ -188,6 +188,20 @@ void shared_metrics::record(std::size_t slot, std::size_t route, outcome o,
     cells.duration_sum_ns.fetch_add(duration_ns, kRelaxed);
 }
 
+std::uint64_t shared_metrics::handled(std::size_t slot) const noexcept {
+    std::uint64_t total = 0;
+    for (std::size_t r = 0; r < routes_; ++r) {
+        total += route(slot, r).handled.load();
+    }
+    return total;
+}
+
+std::int64_t region_clock_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 void shared_metrics::begin_work(std::size_t slot, std::size_t route, std::string_view topic,
                                 std::uint64_t digest,
                                 std::chrono::milliseconds timeout) const noexcept {
@@ -200,9 +214,7 @@ void shared_metrics::begin_work(std::size_t slot, std::size_t route, std::string
     w.topic_length.store(static_cast<std::uint32_t>(length));
     w.digest.store(digest);
     w.timeout_ms.store(timeout.count());
-    w.started_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count());
+    w.started_ms.store(region_clock_ms());
     w.route.store(static_cast<std::uint32_t>(route + 1));
     w.sequence.fetch_add(1);
 }

@@ -96,6 +96,10 @@ struct poison_entry {
 inline constexpr std::int32_t kTimedOut = -1;
 inline constexpr std::size_t kPoisonEntries = 256;
 
+/// The clock of every time kept in the region (work_cells::started_ms,
+/// manager_cells::heartbeat_ms): monotonic milliseconds, the same in every process of the machine.
+std::int64_t region_clock_ms() noexcept;
+
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
     /// Set by the manager: this slot is meant to have an MQTT client (readiness waits for it).
@@ -159,6 +163,9 @@ public:
     manager_cells& manager() const noexcept;
     process_cells& process(std::size_t slot) const noexcept;
     route_cells& route(std::size_t slot, std::size_t route) const noexcept;
+
+    /// Handler runs of `slot` over every route, restarts of the slot's process included.
+    std::uint64_t handled(std::size_t slot) const noexcept;
 
     /// Counts one run of a route's handler chain.
     void record(std::size_t slot, std::size_t route, outcome o,

@@ -28,12 +28,6 @@ constexpr auto kHealthyUptime = std::chrono::seconds(10);
 /// unacknowledged on purpose, and the message is not to blame (see dispatcher.hpp).
 constexpr int kExitUnconfirmed = 75;
 
-std::int64_t steady_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
 }  // namespace
 
 supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch, supervision how,
@@ -121,18 +115,10 @@ pid_t supervisor::launch(int slot, int hold_fd) {
     return pid;
 }
 
-std::uint64_t supervisor::handled(int slot) const {
-    std::uint64_t total = 0;
-    for (std::size_t route = 0; route < metrics_->routes(); ++route) {
-        total += metrics_->route(static_cast<std::size_t>(slot), route).handled.load();
-    }
-    return total;
-}
-
 void supervisor::started_serving(worker& w) {
     w.started = clock::now();
     w.timed_out = false;
-    w.handled_base = handled(w.spec.slot);
+    w.handled_base = metrics_->handled(static_cast<std::size_t>(w.spec.slot));
     // Up to 10% more, so workers started together are not all replaced together.
     std::uniform_int_distribution<std::uint64_t> jitter(0, how_.max_messages / 10);
     w.recycle_after = how_.max_messages == 0 ? 0 : how_.max_messages + jitter(random_);
@@ -270,7 +256,7 @@ void supervisor::check_limits(worker& w) {
         return;
     }
     if (w.recycle_after > 0) {
-        const auto done = handled(w.spec.slot) - w.handled_base;
+        const auto done = metrics_->handled(static_cast<std::size_t>(w.spec.slot)) - w.handled_base;
         if (done >= w.recycle_after) {
             std::string why;
             recycle(w.spec.slot,
@@ -318,7 +304,7 @@ void supervisor::blame_message(worker& w, int status) {
         "in); it has killed {} of at most {} workers{}",
         w.spec.slot, describe_death(w.timed_out ? kTimedOut : status), work.topic,
         route < how_.route_names.size() ? how_.route_names[route] : "?", work.digest,
-        steady_ms() - work.started_ms, crashes, how_.poison_max_crashes,
+        region_clock_ms() - work.started_ms, crashes, how_.poison_max_crashes,
         crashes >= how_.poison_max_crashes ? "; when it comes back it goes to the dead-letter topic"
                                            : "");
 }
@@ -330,7 +316,7 @@ void supervisor::watch(worker& w) {
         return;
     }
     const auto work = metrics_->work(slot);
-    const auto elapsed = steady_ms() - work.started_ms;
+    const auto elapsed = region_clock_ms() - work.started_ms;
     if (work.route == 0 || work.timeout_ms <= 0 || elapsed <= work.timeout_ms) {
         return;
     }

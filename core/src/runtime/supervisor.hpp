@@ -100,7 +100,6 @@ private:
     void follow_handover(worker& w);
     /// Checks the recycling limits of a running worker.
     void check_limits(worker& w);
-    std::uint64_t handled(int slot) const;
     /// Starts the next replacement of a reload when none is under way.
     void continue_reload();
     void reaped(worker& w, int status);
