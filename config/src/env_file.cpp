@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "routemq/errors.hpp"
@@ -79,6 +80,13 @@ env_map read_env_file(const std::string& path) {
         out[name] = value;
     }
     return out;
+}
+
+env_map read_env_file_if_present(const std::string& path, bool required) {
+    if (!required && !std::filesystem::exists(path)) {
+        return {};
+    }
+    return read_env_file(path);
 }
 
 }  // namespace routemq

@@ -134,11 +134,7 @@ std::vector<std::string> pool_list(const setting_variable& v, const std::string&
         // "gpu, email" as well as "gpu,email".
         name.erase(0, name.find_first_not_of(' '));
         name.erase(name.find_last_not_of(' ') + 1);
-        const bool ok = !name.empty() && name.size() <= 64 &&
-                        std::all_of(name.begin(), name.end(), [](unsigned char c) {
-                            return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                        });
-        if (!ok) {
+        if (!is_plain_name(name)) {
             reject(v, value);
         }
         if (std::find(out.begin(), out.end(), name) == out.end()) {
@@ -152,11 +148,7 @@ std::vector<std::string> pool_list(const setting_variable& v, const std::string&
 }
 
 std::string client_id_part(const setting_variable& v, const std::string& value) {
-    const bool ok = !value.empty() && value.size() <= 64 &&
-                    std::all_of(value.begin(), value.end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                    });
-    if (!ok) {
+    if (!is_plain_name(value)) {
         reject(v, value);
     }
     return value;
@@ -357,6 +349,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+bool is_plain_name(std::string_view name) noexcept {
+    return !name.empty() && name.size() <= 64 &&
+           std::all_of(name.begin(), name.end(), [](unsigned char c) {
+               return std::isalnum(c) || c == '-' || c == '_' || c == '.';
+           });
+}
 
 const std::vector<setting_variable>& settings_table() {
     return kTable;

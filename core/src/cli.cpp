@@ -29,14 +29,27 @@ namespace {
 /// file held, for the startup warnings. `--pools` given: it overrides WORKER_POOLS.
 settings load(const std::string& env_file, bool env_file_given, env_map& file,
               const std::optional<std::string>& pools) {
-    if (env_file_given || std::filesystem::exists(env_file)) {
-        file = read_env_file(env_file);
-    }
+    file = read_env_file_if_present(env_file, env_file_given);
     auto environment = read_process_environment();
     if (pools) {
         environment["WORKER_POOLS"] = *pools;
     }
     return load_settings(file, environment);
+}
+
+/// Runs a command that does one thing and exits: what it throws becomes one line on stderr and
+/// its exit status (invalid settings 2, anything else 1).
+template <class Body>
+int one_shot(Body&& body) {
+    try {
+        return body();
+    } catch (const config_error& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitConfig;
+    } catch (const std::exception& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitFailure;
+    }
 }
 
 /// `routemq ctl ...`: finds the manager by MQTT_CLIENT_ID and INSTANCE_NAME alone, so that it
@@ -47,10 +60,8 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
         std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); workers and reload none\n";
         return kExitConfig;
     }
-    try {
-        const env_map file = env_file_given || std::filesystem::exists(env_file)
-                                 ? read_env_file(env_file)
-                                 : env_map{};
+    return one_shot([&] {
+        const env_map file = read_env_file_if_present(env_file, env_file_given);
         const env_map environment = read_process_environment();
         const auto value = [&](const char* name, const char* fallback) {
             if (auto it = environment.find(name); it != environment.end()) {
@@ -81,13 +92,7 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
             std::cout << "reloading: every worker is replaced, one at a time\n";
         }
         return kExitOk;
-    } catch (const config_error& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return kExitConfig;
-    } catch (const std::exception& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return kExitFailure;
-    }
+    });
 }
 
 }  // namespace
@@ -198,7 +203,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     }
     if (*request_cmd) {
         detail::setup_logging("request", "warn", s.logging.format);
-        try {
+        return one_shot([&] {
             client caller(s, "request");
             const auto result = caller.request(
                 request_topic, request_payload,
@@ -214,13 +219,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             std::cerr << result.status << '\n';
             std::cout << result.payload << '\n';
             return result.status == "done" ? kExitOk : kExitFailure;
-        } catch (const config_error& e) {
-            std::cerr << "routemq: " << e.what() << '\n';
-            return kExitConfig;
-        } catch (const std::exception& e) {
-            std::cerr << "routemq: " << e.what() << '\n';
-            return kExitFailure;
-        }
+        });
     }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools) << '\n'

@@ -130,6 +130,10 @@ struct setting_variable {
     bool secret = false;
 };
 
+/// A name that goes into client ids, group names and pool names: 1-64 letters, digits, '-', '_'
+/// or '.' (no wildcard, separator or space a broker or a shell would read).
+bool is_plain_name(std::string_view name) noexcept;
+
 /// The table of every variable, in documentation order.
 const std::vector<setting_variable>& settings_table();
 
@@ -140,6 +144,10 @@ using env_map = std::map<std::string, std::string, std::less<>>;
 /// values in single or double quotes. Throws routemq::config_error naming the file, the line and
 /// the variable when it can be read, never the value (it may be a secret).
 env_map read_env_file(const std::string& path);
+
+/// read_env_file(path), or nothing when the file does not exist and was not `required` (the
+/// default `.env` is optional, a file named on the command line is not).
+env_map read_env_file_if_present(const std::string& path, bool required);
 
 /// The variables of the table that are set in the process environment.
 env_map read_process_environment();

@@ -4,12 +4,11 @@
 #include <dlfcn.h>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <memory>
 
 #include "routemq/errors.hpp"
+#include "routemq/settings.hpp"
 
 namespace routemq {
 namespace {
@@ -105,11 +104,7 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
             "subscriber of its own; without a share group each would get every message)",
             text, options.concurrency));
     }
-    const bool pool_ok = !options.pool.empty() && options.pool.size() <= 64 &&
-                         std::all_of(options.pool.begin(), options.pool.end(), [](unsigned char c) {
-                             return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-                         });
-    if (!pool_ok) {
+    if (!is_plain_name(options.pool)) {
         throw route_error(fmt::format(
             "invalid route '{}': pool '{}' must be 1-64 letters, digits, '-', '_' or '.'", text,
             options.pool));

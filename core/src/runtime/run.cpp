@@ -7,7 +7,6 @@
 
 #include <charconv>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -144,8 +143,7 @@ turn wait_for_turn(int fd, int& sig) {
 std::string settings_problem(const worker_invocation& invocation) {
     const std::string env_file = invocation.env_file.empty() ? ".env" : invocation.env_file;
     try {
-        const env_map file =
-            std::filesystem::exists(env_file) ? read_env_file(env_file) : env_map{};
+        const env_map file = read_env_file_if_present(env_file, !invocation.env_file.empty());
         (void)load_settings(file, read_process_environment());
         return "";
     } catch (const std::exception& e) {
