@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,20 +26,6 @@ namespace {
 constexpr int kMessages = 3000;
 const std::string kSensorRoute = "sensors/{device_id}/data";
 
-/// Polls GET `path` until `done` holds (returns that response) or `timeout` passes (returns
-/// the last one, which the caller's assertion then shows).
-test::http_response poll(int port, const std::string& path,
-                         const std::function<bool(const test::http_response&)>& done,
-                         std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto res = test::http_get(port, path);
-    while (!done(res) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(25ms);
-        res = test::http_get(port, path);
-    }
-    return res;
-}
-
 bool has_status(const test::http_response& r, int status) {
     return r.status == status;
 }
@@ -48,7 +33,7 @@ bool has_status(const test::http_response& r, int status) {
 /// Polls /metrics until the handled messages matching `labels` reach `count` (or the timeout).
 void wait_for_handled(int port, double count, const std::map<std::string, std::string>& labels,
                       std::chrono::milliseconds timeout) {
-    poll(
+    test::http_poll(
         port, "/metrics",
         [&](const test::http_response& r) {
             return r.status == 200 && test::parse_prometheus(r.body).sum(
@@ -86,7 +71,7 @@ protected:
 TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
     // A restart delay long enough to tell "dead" apart from "restarted, not subscribed yet".
     auto app = start({"--workers"}, 4, {{"WORKER_RESTART_BACKOFF_MS", "3000"}});
-    ASSERT_EQ(poll(
+    ASSERT_EQ(test::http_poll(
                   http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 10s)
                   .status,
               200)
@@ -112,14 +97,14 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
     const int victim = test::worker_pid(app->output(), 2);
     ASSERT_GT(victim, 0);
     kill(victim, SIGKILL);
-    const auto down = poll(
+    const auto down = test::http_poll(
         http_port_, "/readyz", [](auto& r) { return has_status(r, 503); }, 1s);
     ASSERT_EQ(down.status, 503) << "a dead worker must make the pod unready at once";
     EXPECT_EQ(json::parse(down.body),
               (json{{"ready", false}, {"missing", json::array({"w2: not running"})}}));
     EXPECT_EQ(scrape(http_port_).sum("routemq_workers_running"), 3);
 
-    EXPECT_EQ(poll(
+    EXPECT_EQ(test::http_poll(
                   http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 20s)
                   .status,
               200)
@@ -134,13 +119,13 @@ TEST_F(health_test, MetricsSumEveryWorkerAndReadinessFollowsARestart) {
 
 TEST_F(health_test, ReadinessFollowsTheBroker) {
     auto app = start({"--workers"}, 4, {{"MQTT_RECONNECT_MAX_SECONDS", "1"}});
-    ASSERT_EQ(poll(
+    ASSERT_EQ(test::http_poll(
                   http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 10s)
                   .status,
               200);
 
     broker_.stop();
-    const auto down = poll(
+    const auto down = test::http_poll(
         http_port_, "/readyz", [](auto& r) { return has_status(r, 503); }, 10s);
     ASSERT_EQ(down.status, 503);
     EXPECT_NE(down.body.find("w4: not connected to the broker"), std::string::npos) << down.body;
@@ -150,7 +135,7 @@ TEST_F(health_test, ReadinessFollowsTheBroker) {
     EXPECT_EQ(scrape(http_port_).sum("routemq_mqtt_connected"), 0);
 
     broker_.start();
-    const auto up = poll(
+    const auto up = test::http_poll(
         http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 30s);
     EXPECT_EQ(up.status, 200) << up.body;
     const auto m = scrape(http_port_);
@@ -162,7 +147,7 @@ TEST_F(health_test, ReadinessFollowsTheBroker) {
 
 TEST_F(health_test, SingleProcessServesTheSameEndpoint) {
     auto app = start({}, 1);
-    ASSERT_EQ(poll(
+    ASSERT_EQ(test::http_poll(
                   http_port_, "/readyz", [](auto& r) { return has_status(r, 200); }, 10s)
                   .status,
               200);

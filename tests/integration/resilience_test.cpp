@@ -7,7 +7,6 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -27,20 +26,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 namespace {
-
-/// Polls GET `path` until `done` holds (returns that response) or `timeout` passes (returns the
-/// last one, which the caller's assertion then shows).
-test::http_response poll(int port, const std::string& path,
-                         const std::function<bool(const test::http_response&)>& done,
-                         std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    auto res = test::http_get(port, path);
-    while (!done(res) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(10ms);
-        res = test::http_get(port, path);
-    }
-    return res;
-}
 
 /// Runs `routemq <args>` with no broker settings of the test's own, and returns its exit status
 /// and output (it is expected to stop at once).
@@ -62,10 +47,10 @@ void ready_again_after_broker_restart(const std::vector<std::string>& args, int 
                                {{"HTTP_PORT", std::to_string(http)}});
     ASSERT_TRUE(app->wait_for_output("] serving", 20s, processes)) << app->output();
     const auto ready = [](const test::http_response& r) { return r.status == 200; };
-    ASSERT_EQ(poll(http, "/readyz", ready, 10s).status, 200) << app->output();
+    ASSERT_EQ(test::http_poll(http, "/readyz", ready, 10s).status, 200) << app->output();
 
     broker.stop();
-    const auto down = poll(
+    const auto down = test::http_poll(
         http, "/readyz",
         [](const test::http_response& r) {
             return r.status == 503 &&
@@ -76,7 +61,7 @@ void ready_again_after_broker_restart(const std::vector<std::string>& args, int 
 
     broker.start();
     const auto back = std::chrono::steady_clock::now();
-    const auto up = poll(http, "/readyz", ready, 15s);
+    const auto up = test::http_poll(http, "/readyz", ready, 15s);
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - back);
     std::cout << "[ measured ] routemq " << (args.empty() ? "" : args.front()) << ": /readyz 200 "
@@ -113,7 +98,7 @@ TEST(ConnectErrors, RefusedCredentialsAreNamedInTheLogAndInReadyz) {
                                {{"HTTP_PORT", std::to_string(http)},
                                 {"MQTT_USERNAME", "itest"},
                                 {"MQTT_PASSWORD", "hunter2-secret"}});
-    const auto refused = poll(
+    const auto refused = test::http_poll(
         http, "/readyz",
         [](const test::http_response& r) {
             return r.body.find("not authorized (CONNACK 135)") != std::string::npos;

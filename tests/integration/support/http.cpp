@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <thread>
 
 namespace test {
 
@@ -37,6 +38,18 @@ http_response http_get(int port, const std::string& path) {
         out.body = res->body;
     }
     return out;
+}
+
+http_response http_poll(int port, const std::string& path,
+                        const std::function<bool(const http_response&)>& done,
+                        std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto res = http_get(port, path);
+    while (!done(res) && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        res = http_get(port, path);
+    }
+    return res;
 }
 
 }  // namespace test
