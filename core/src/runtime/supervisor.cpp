@@ -390,12 +390,12 @@ void supervisor::tick() {
                 check_limits(w);
             }
         }
-        continue_reload();
         if (w.pid <= 0 && !stopping_ && clock::now() >= w.restart_at) {
             ++restarts_;
             spawn(w);
         }
     }
+    continue_reload();
 }
 
 std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {
