@@ -87,6 +87,7 @@ struct mqtt_client::impl {
     std::size_t unsub_answers = 0;
     std::vector<std::string> refused;
     std::chrono::steady_clock::time_point last_message{};
+    bool in_message = false;             // a message's handler is running (wait_quiet waits for it)
     std::uint64_t connect_failures = 0;  // every failed attempt, for the state handler
     std::string connect_error;           // why not connected; empty while connected
 
@@ -272,6 +273,19 @@ struct mqtt_client::impl {
     // ---- what the callbacks do ----
 
     void deliver(const char* topic, int topic_len, const MQTTAsync_message& m) {
+        {
+            std::lock_guard lock(mu);
+            in_message = true;
+        }
+        // However the handler ends (the callback wrapper catches what it throws).
+        struct done_with_message {
+            impl& self;
+            ~done_with_message() {
+                std::lock_guard lock(self.mu);
+                self.last_message = std::chrono::steady_clock::now();
+                self.in_message = false;
+            }
+        } done{*this};
         message msg;
         msg.topic = topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
                                   : std::string(topic);
@@ -296,8 +310,6 @@ struct mqtt_client::impl {
             }
         }
         on_message(msg);
-        std::lock_guard lock(mu);
-        last_message = std::chrono::steady_clock::now();
     }
 
     void lost(const char* cause) {
@@ -777,12 +789,15 @@ void mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milli
     m.last_message = std::max(m.last_message, std::chrono::steady_clock::now());
     while (m.connected) {
         const auto now = std::chrono::steady_clock::now();
-        const auto quiet_until = m.last_message + quiet;
+        // A handler running longer than `quiet` is not quiet: its message is still unacknowledged
+        // and the session that would bring it again is about to end.
+        const auto quiet_until = m.in_message ? now + quiet : m.last_message + quiet;
         if (now >= quiet_until || now >= deadline) {
             return;
         }
         lock.unlock();
-        std::this_thread::sleep_for(std::min(quiet_until, deadline) - now);
+        std::this_thread::sleep_for(
+            std::min({quiet_until, deadline, now + std::chrono::milliseconds(20)}) - now);
         lock.lock();
     }
 }
