@@ -242,6 +242,31 @@ const std::vector<setting_variable> kTable = {
      "every second), the same way. 0: never.",
      ROUTEMQ_SETTER(s.workers.max_rss_mb =
                         static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000)))},
+    {"AUTOSCALE_MIN_WORKERS", "1", "an integer 1-256",
+     "With --workers: the fewest workers of an autoscaled shared route whose min_workers is 0; it "
+     "starts with them.",
+     ROUTEMQ_SETTER(s.workers.autoscale_min = parse_int(v, value, 1, 256))},
+    {"AUTOSCALE_MAX_WORKERS", "0", "an integer 0-256",
+     "With --workers: the most workers of a shared route whose max_workers is 0, which makes "
+     "every such route autoscale; 0: they keep their worker_count.",
+     ROUTEMQ_SETTER(s.workers.autoscale_max = parse_int(v, value, 0, 256))},
+    {"AUTOSCALE_BUSY_HIGH_PERCENT", "80", "an integer 1-100",
+     "Add a worker to an autoscaled route while its workers spend more than this share of their "
+     "time in handlers.",
+     ROUTEMQ_SETTER(s.workers.busy_high_percent = parse_int(v, value, 1, 100))},
+    {"AUTOSCALE_BUSY_LOW_PERCENT", "30", "an integer 0-99, below AUTOSCALE_BUSY_HIGH_PERCENT",
+     "Remove a worker (it finishes and hands back its messages first) while they spend less "
+     "than this share in handlers.",
+     ROUTEMQ_SETTER(s.workers.busy_low_percent = parse_int(v, value, 0, 99))},
+    {"AUTOSCALE_UP_AFTER_SECONDS", "10", "an integer 1-3600",
+     "How long the busy ratio must stay above the high mark before a worker is added (and "
+     "between additions).",
+     ROUTEMQ_SETTER(s.workers.scale_up_after = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
+    {"AUTOSCALE_DOWN_AFTER_SECONDS", "60", "an integer 1-86400",
+     "How long it must stay below the low mark before a worker is removed (and between "
+     "removals).",
+     ROUTEMQ_SETTER(s.workers.scale_down_after =
+                        std::chrono::seconds(parse_int(v, value, 1, 86400)))},
     {"WORKER_RESTART_BACKOFF_MS", "500", "an integer 10-600000",
      "Wait before restarting a dead worker; doubles while it keeps dying young.",
      ROUTEMQ_SETTER(s.workers.restart_backoff =
@@ -401,6 +426,12 @@ settings load_settings(const env_map& file, const env_map& environment) {
             fmt::format("invalid WORKER_RESTART_BACKOFF_MAX_MS='{}': allowed at least "
                         "WORKER_RESTART_BACKOFF_MS ({})",
                         s.workers.restart_backoff_max.count(), s.workers.restart_backoff.count()));
+    }
+    if (s.workers.busy_low_percent >= s.workers.busy_high_percent) {
+        throw config_error(
+            fmt::format("invalid AUTOSCALE_BUSY_LOW_PERCENT='{}': allowed below "
+                        "AUTOSCALE_BUSY_HIGH_PERCENT ({})",
+                        s.workers.busy_low_percent, s.workers.busy_high_percent));
     }
     if (s.handling.retry_backoff_max < s.handling.retry_backoff) {
         throw config_error(

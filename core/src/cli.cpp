@@ -55,10 +55,17 @@ int one_shot(Body&& body) {
 /// `routemq ctl ...`: finds the manager by MQTT_CLIENT_ID and INSTANCE_NAME alone, so that it
 /// still answers (and says why it refuses a reload) while other settings do not load.
 int control_command(const std::string& env_file, bool env_file_given, const std::string& command,
-                    const std::string& target, bool json) {
-    if ((command == "recycle") == target.empty()) {
-        std::cerr << "routemq: ctl recycle takes a worker (e.g. w3); workers and reload none\n";
+                    const std::vector<std::string>& args, bool json) {
+    const std::size_t wanted = command == "scale" ? 2 : command == "recycle" ? 1 : 0;
+    if (args.size() != wanted) {
+        std::cerr << "routemq: ctl scale takes a route and a number of workers (e.g. scale "
+                     "'jobs/{id}' 4), ctl recycle a worker (e.g. w3); workers and reload "
+                     "nothing\n";
         return kExitConfig;
+    }
+    std::string target;
+    for (const auto& arg : args) {
+        target += (target.empty() ? "" : " ") + arg;
     }
     return one_shot([&] {
         const env_map file = read_env_file_if_present(env_file, env_file_given);
@@ -86,6 +93,9 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
             std::cout << answer << '\n';
         } else if (command == "workers") {
             std::cout << detail::format_workers_report(answer);
+        } else if (command == "scale") {
+            std::cout << "scaling " << args[0] << " to " << args[1]
+                      << " workers; removed ones finish what they hold first\n";
         } else if (command == "recycle") {
             std::cout << "replacing " << target << "; the manager's log follows the handover\n";
         } else {
@@ -145,12 +155,14 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         "Ask the manager of this host or pod (same MQTT_CLIENT_ID and INSTANCE_NAME): "
         "'workers' lists every worker process, its state and the message in hand");
     std::string ctl_command;
-    std::string ctl_target;
+    std::vector<std::string> ctl_args;
     bool ctl_json = false;
-    ctl_cmd->add_option("command", ctl_command, "workers, recycle WORKER or reload")
+    ctl_cmd->add_option("command", ctl_command, "workers, scale ROUTE N, recycle WORKER or reload")
         ->required()
-        ->check(CLI::IsMember({"workers", "recycle", "reload"}));
-    ctl_cmd->add_option("worker", ctl_target, "recycle: the worker to replace, e.g. w3");
+        ->check(CLI::IsMember({"workers", "scale", "recycle", "reload"}));
+    ctl_cmd->add_option("args", ctl_args,
+                        "scale: the route (its pattern or name) and its workers; recycle: the "
+                        "worker to replace, e.g. w3");
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
     app.require_subcommand(0, 1);
     // `routemq routes --pools gpu` as well as `routemq --pools gpu routes`.
@@ -169,7 +181,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         return kExitOk;
     }
     if (*ctl_cmd) {
-        return control_command(env_file, env_opt->count() > 0, ctl_command, ctl_target, ctl_json);
+        return control_command(env_file, env_opt->count() > 0, ctl_command, ctl_args, ctl_json);
     }
     settings s;
     env_map file;
@@ -189,6 +201,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             invocation.worker_count =
                 workers_opt->count() > 0 && workers > 0 ? workers : s.workers.count;
             invocation.pools = s.workers.pools;
+            invocation.scaling = {s.workers.autoscale_min, s.workers.autoscale_max};
         }
         detail::check_pools(r, invocation.pools);
     } catch (const error& e) {
@@ -224,7 +237,8 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools) << '\n'
                   << detail::format_worker_plan(
-                         r, detail::plan_workers(r, invocation.worker_count, invocation.pools));
+                         r, detail::plan_workers(r, invocation.worker_count, invocation.pools,
+                                                 invocation.scaling));
         return kExitOk;
     }
 

@@ -55,6 +55,16 @@ TEST(Router, RejectsBadOptionsNamingThePattern) {
     }
     EXPECT_THROW(r.on("p/bad", &noop, {.pool = ""}), routemq::route_error);
     EXPECT_THROW(r.on("p/bad", &noop, {.pool = "a b"}), routemq::route_error);
+    EXPECT_THROW(r.on("s/bad", &noop, {.shared = true, .min_workers = 3, .max_workers = 2}),
+                 routemq::route_error);
+    EXPECT_THROW(r.on("s/bad", &noop, {.shared = true, .max_workers = 257}), routemq::route_error);
+    EXPECT_THROW(r.on("s/bad", &noop, {.shared = true, .min_workers = -1}), routemq::route_error);
+    try {
+        r.on("s/unshared", &noop, {.max_workers = 4});
+        FAIL() << "autoscaling without a share group accepted";
+    } catch (const routemq::route_error& e) {
+        EXPECT_NE(std::string(e.what()).find("need shared = true"), std::string::npos) << e.what();
+    }
     EXPECT_TRUE(r.routes().empty());
 }
 

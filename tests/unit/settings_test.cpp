@@ -102,6 +102,10 @@ TEST(Settings, EveryRejectionNamesVariableValueAndAllowed) {
         {"HTTP_HOST", "http://0.0.0.0"},
         {"HTTP_PORT", "0"},
         {"HTTP_PORT", "8080a"},
+        {"AUTOSCALE_MAX_WORKERS", "257"},
+        {"AUTOSCALE_MIN_WORKERS", "0"},
+        {"AUTOSCALE_BUSY_HIGH_PERCENT", "0"},
+        {"AUTOSCALE_UP_AFTER_SECONDS", "0"},
     };
     for (const auto& [name, value] : bad) {
         const auto why = rejection(name, value);
@@ -243,5 +247,21 @@ TEST(Settings, PoolsAreANameListOrEmpty) {
               (std::vector<std::string>{"gpu", "email"}));
     for (const char* bad : {"gpu,", ",gpu", "gpu, ", "a,,b", "g/pu", "g pu"}) {
         EXPECT_THROW(load_settings({}, {{"WORKER_POOLS", bad}}), routemq::config_error) << bad;
+    }
+}
+
+TEST(Settings, TheLowBusyMarkMustBeBelowTheHighOne) {
+    const auto s = load_settings(
+        {}, {{"AUTOSCALE_BUSY_HIGH_PERCENT", "90"}, {"AUTOSCALE_BUSY_LOW_PERCENT", "10"}});
+    EXPECT_EQ(s.workers.busy_high_percent, 90);
+    EXPECT_EQ(s.workers.busy_low_percent, 10);
+    try {
+        load_settings(
+            {}, {{"AUTOSCALE_BUSY_HIGH_PERCENT", "50"}, {"AUTOSCALE_BUSY_LOW_PERCENT", "50"}});
+        FAIL() << "accepted";
+    } catch (const routemq::config_error& e) {
+        EXPECT_STREQ(e.what(),
+                     "invalid AUTOSCALE_BUSY_LOW_PERCENT='50': allowed below "
+                     "AUTOSCALE_BUSY_HIGH_PERCENT (50)");
     }
 }

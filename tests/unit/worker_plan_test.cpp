@@ -108,3 +108,46 @@ TEST(WorkerPlan, PoolsSelectTheRoutesPlanned) {
                   "gpu, email, default");
     }
 }
+
+TEST(WorkerPlan, AnAutoscaledRouteReservesItsMaximumAndMarksWorkersPastItsMinimumSpare) {
+    routemq::router r;
+    r.on("jobs/{id}", &h, {.shared = true, .min_workers = 1, .max_workers = 3, .concurrency = 2});
+    r.on("fixed", &h, {.shared = true, .worker_count = 2});
+    const plan expected = {{1, {0}, 1, false}, {2, {0}, 2, false}, {3, {0}, 1, true},
+                           {4, {0}, 2, true},  {5, {0}, 1, true},  {6, {0}, 2, true},
+                           {7, {1}, 1, false}, {8, {1}, 1, false}};
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0), expected);
+    EXPECT_EQ(routemq::detail::format_worker_plan(r, routemq::detail::plan_workers(r, 0)),
+              "WORKERS (8 processes with --workers, 4 of them started only when busy; the "
+              "manager runs no routes)\n"
+              "  w1-w6  jobs/{id}  (autoscaled: 1 to 3 workers of 2 handler slots)\n"
+              "  w7     fixed\n"
+              "  w8     fixed\n");
+    // --workers N: N workers serve every shared route; nothing scales.
+    EXPECT_EQ(routemq::detail::plan_workers(r, 1), (plan{{1, {0, 1}, 1}, {2, {0}, 2}}));
+}
+
+TEST(WorkerPlan, TheSettingsDefaultsMakeEverySharedRouteWithoutItsOwnLimitsAutoscale) {
+    routemq::router r;
+    r.on("a", &h, {.shared = true, .worker_count = 5});
+    r.on("b", &h, {.shared = true, .min_workers = 3});
+    r.on("c", &h, {.shared = true, .max_workers = 1});
+    r.on("local", &h);
+    using routemq::detail::route_workers;
+    const routemq::detail::scaling_defaults off{1, 0};
+    const routemq::detail::scaling_defaults on{2, 4};
+    const auto range = [](const routemq::detail::worker_range& w) {
+        return std::tuple(w.min, w.max, w.autoscaled);
+    };
+    EXPECT_EQ(range(route_workers(r.routes()[0].options, off)), std::tuple(5, 5, false));
+    EXPECT_EQ(range(route_workers(r.routes()[0].options, on)), std::tuple(2, 4, true))
+        << "autoscaled: worker_count is not used";
+    EXPECT_EQ(range(route_workers(r.routes()[1].options, off)), std::tuple(1, 1, false))
+        << "min_workers alone does not make a route autoscale";
+    EXPECT_EQ(range(route_workers(r.routes()[1].options, on)), std::tuple(3, 4, true));
+    EXPECT_EQ(range(route_workers(r.routes()[2].options, on)), std::tuple(1, 1, true))
+        << "the default min yields to the route's max";
+    EXPECT_EQ(range(route_workers(r.routes()[3].options, on)), std::tuple(1, 1, false))
+        << "a route that is not shared never scales";
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0, {}, on).size(), 4u + 4 + 1 + 1);
+}

@@ -71,6 +71,15 @@ struct worker_settings {
     /// (plus up to 10%) or this much resident memory; 0: never.
     std::uint64_t max_messages = 0;
     std::uint64_t max_rss_mb = 0;
+    /// Autoscaling: the defaults of the route options min_workers and max_workers (a max of 0:
+    /// fixed worker_count), the busy ratios (percent of wall time in handlers) above which a
+    /// worker is added and below which one is removed, and how long each must hold first.
+    int autoscale_min = 1;
+    int autoscale_max = 0;
+    int busy_high_percent = 80;
+    int busy_low_percent = 30;
+    std::chrono::seconds scale_up_after{10};
+    std::chrono::seconds scale_down_after{60};
 };
 
 /// What happens to a message its handler cannot handle (`HANDLER_TIMEOUT_SECONDS`, `RETRY_*`,

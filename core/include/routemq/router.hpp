@@ -30,8 +30,14 @@ struct route_options {
     int qos = 0;
     /// Subscribe through `$share/<MQTT_GROUP_NAME>/...` so the broker spreads messages.
     bool shared = false;
-    /// Worker processes for a shared route (at least 1).
+    /// Worker processes for a shared route (at least 1). Not used when the route autoscales.
     int worker_count = 1;
+    /// Autoscaling (with `--workers`): the manager keeps between `min_workers` and `max_workers`
+    /// workers on this shared route, adding one while they are busy and removing one, without
+    /// loss, while they idle (docs/workers.md). 0: AUTOSCALE_MIN_WORKERS / AUTOSCALE_MAX_WORKERS;
+    /// a `max_workers` of 0 there too means a fixed `worker_count`.
+    int min_workers = 0;
+    int max_workers = 0;
     /// Handlers of this route one worker runs at once (1 to 256; more than 1 needs `shared`).
     /// Each handler slot is a process of its own with its own session in the share group, so
     /// every message is still acknowledged only after its own handler returned

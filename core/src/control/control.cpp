@@ -177,7 +177,11 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
         const auto slot = static_cast<std::size_t>(spec.slot);
         const auto& cells = metrics.process(slot);
         const int pid = cells.pid.load();
-        const char* state = pid == 0                       ? (stopping ? "stopped" : "restarting")
+        const bool expected = cells.expected.load() != 0;
+        const char* state = pid == 0                       ? (stopping    ? "stopped"
+                                                              : !expected ? "spare"
+                                                                          : "restarting")
+                            : !expected                    ? "leaving"
                             : cells.subscribed.load() != 0 ? "serving"
                             : cells.connected.load() != 0  ? "connected"
                                                            : "connecting";
@@ -196,17 +200,35 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
                            {"pid", pid},
                            {"state", state},
                            {"handled", metrics.handled(slot)},
+                           {"busy", cells.busy_ppm.load() / 1e6},
+                           {"pool", r.routes()[spec.routes.front()].options.pool},
                            {"handler_slot", spec.handler_slot},
                            {"of_worker", fmt::format("w{}", spec.worker())},
                            {"routes", routes},
                            {"current", current}});
     }
+    // Per route served: how busy its workers are and how many serve it (the autoscaler's view).
+    auto routes = nlohmann::json::array();
+    for (std::size_t i = 0; i < r.routes().size(); ++i) {
+        const auto& scaling = metrics.scaling(i);
+        if (scaling.max_workers.load() == 0) {
+            continue;  // not in this instance's pools
+        }
+        routes.push_back({{"route", r.routes()[i].pattern.text()},
+                          {"busy", scaling.busy_ppm.load() / 1e6},
+                          {"workers", scaling.workers.load()},
+                          {"max_workers", scaling.max_workers.load()}});
+    }
     const auto& manager = metrics.manager();
-    return nlohmann::json{{"pid", ::getpid()},
-                          {"planned", manager.workers_planned.load()},
-                          {"running", manager.workers_running.load()},
-                          {"restarts", manager.worker_restarts.load()},
-                          {"workers", workers}}
+    return nlohmann::json{
+        {"pid", ::getpid()},
+        {"planned", manager.workers_planned.load()},
+        {"running", manager.workers_running.load()},
+        {"restarts", manager.worker_restarts.load()},
+        {"heartbeat_age_ms",
+         std::max<std::int64_t>(0, region_clock_ms() - manager.heartbeat_ms.load())},
+        {"workers", workers},
+        {"routes", routes}}
         .dump();
 }
 
@@ -224,8 +246,8 @@ std::string format_workers_report(const std::string& json_text) {
         fmt::format("manager pid {}: {} of {} workers running, {} restarts\n",
                     report.at("pid").get<int>(), report.at("running").get<int>(),
                     report.at("planned").get<int>(), report.at("restarts").get<std::uint64_t>());
-    out += fmt::format("{:<7} {:<8} {:<11} {:>8}  {:<40} {}\n", "WORKER", "PID", "STATE", "HANDLED",
-                       "HANDLING NOW", "ROUTES");
+    out += fmt::format("{:<7} {:<8} {:<11} {:>8} {:>5}  {:<40} {}\n", "WORKER", "PID", "STATE",
+                       "HANDLED", "BUSY", "HANDLING NOW", "ROUTES");
     for (const auto& w : report.at("workers")) {
         std::string now = "-";
         if (!w.at("current").is_null()) {
@@ -236,10 +258,19 @@ std::string format_workers_report(const std::string& json_text) {
         for (const auto& route : w.at("routes")) {
             routes += (routes.empty() ? "" : ", ") + route.get<std::string>();
         }
-        out +=
-            fmt::format("{:<7} {:<8} {:<11} {:>8}  {:<40} {}\n", w.at("worker").get<std::string>(),
-                        w.at("pid").get<int>(), w.at("state").get<std::string>(),
-                        w.at("handled").get<std::uint64_t>(), now, routes);
+        out += fmt::format("{:<7} {:<8} {:<11} {:>8} {:>4.0f}%  {:<40} {}\n",
+                           w.at("worker").get<std::string>(), w.at("pid").get<int>(),
+                           w.at("state").get<std::string>(), w.at("handled").get<std::uint64_t>(),
+                           w.at("busy").get<double>() * 100, now, routes);
+    }
+    if (report.contains("routes") && !report["routes"].empty()) {
+        out += fmt::format("\n{:<40} {:>7} {:>5}\n", "ROUTE", "WORKERS", "BUSY");
+        for (const auto& rt : report["routes"]) {
+            out += fmt::format(
+                "{:<40} {:>7} {:>4.0f}%\n", rt.at("route").get<std::string>(),
+                fmt::format("{}/{}", rt.at("workers").get<int>(), rt.at("max_workers").get<int>()),
+                rt.at("busy").get<double>() * 100);
+        }
     }
     return out;
 }

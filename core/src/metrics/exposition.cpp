@@ -190,6 +190,57 @@ std::string render_prometheus(const shared_metrics& m,
                cumulative);
     }
 
+    // The autoscaler's signal, for an HPA or KEDA to scale pods on it too (manager only: the
+    // manager samples it every second; the same pattern twice adds up).
+    struct scaling_totals {
+        std::string label;
+        double busy = 0;
+        std::uint64_t workers = 0, max = 0, up = 0, down = 0;
+    };
+    std::vector<scaling_totals> scaling;
+    for (std::size_t i = 0; i < m.routes() && i < route_labels.size(); ++i) {
+        const auto& c = m.scaling(i);
+        if (c.max_workers.load(kRelaxed) == 0) {
+            continue;
+        }
+        auto it = std::find_if(scaling.begin(), scaling.end(),
+                               [&](const auto& t) { return t.label == route_labels[i]; });
+        if (it == scaling.end()) {
+            it = scaling.insert(scaling.end(), {route_labels[i]});
+        }
+        it->busy = std::max(it->busy, c.busy_ppm.load(kRelaxed) / 1e6);
+        it->workers += c.workers.load(kRelaxed);
+        it->max += c.max_workers.load(kRelaxed);
+        it->up += c.scaled_up.load(kRelaxed);
+        it->down += c.scaled_down.load(kRelaxed);
+    }
+    if (!scaling.empty()) {
+        family(out, "routemq_route_busy_ratio", "gauge",
+               "Time in the route's handlers over the wall time of the processes serving it, "
+               "over the last second (0 to 1).");
+        for (const auto& t : scaling) {
+            append(out, "routemq_route_busy_ratio{{route=\"{}\"}} {}\n", t.label, t.busy);
+        }
+        family(out, "routemq_route_workers", "gauge", "Workers serving the route now.");
+        for (const auto& t : scaling) {
+            append(out, "routemq_route_workers{{route=\"{}\"}} {}\n", t.label, t.workers);
+        }
+        family(out, "routemq_route_workers_max", "gauge",
+               "The most workers the route can have in this pod (max_workers, else its "
+               "workers).");
+        for (const auto& t : scaling) {
+            append(out, "routemq_route_workers_max{{route=\"{}\"}} {}\n", t.label, t.max);
+        }
+        family(out, "routemq_route_scaling_total", "counter",
+               "Workers added (up) and removed (down) by autoscaling or routemq ctl scale.");
+        for (const auto& t : scaling) {
+            append(out, "routemq_route_scaling_total{{route=\"{}\",direction=\"up\"}} {}\n",
+                   t.label, t.up);
+            append(out, "routemq_route_scaling_total{{route=\"{}\",direction=\"down\"}} {}\n",
+                   t.label, t.down);
+        }
+    }
+
     const auto& mgr = m.manager();
     family(out, "routemq_workers_planned", "gauge", "Worker processes in the plan.");
     append(out, "routemq_workers_planned {}\n", mgr.workers_planned.load(kRelaxed));

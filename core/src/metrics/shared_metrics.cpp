@@ -15,7 +15,7 @@
 namespace routemq::detail {
 namespace {
 
-constexpr std::uint64_t kMagic = 0x524d514d45545232;  // "RMQMETR2": bump with any layout change
+constexpr std::uint64_t kMagic = 0x524d514d45545233;  // "RMQMETR3": bump with any layout change
 
 struct layout_header {
     std::uint64_t magic;
@@ -24,14 +24,18 @@ struct layout_header {
 };
 
 constexpr std::size_t kManagerOffset = sizeof(layout_header);
-constexpr std::size_t kProcessesOffset = kManagerOffset + sizeof(manager_cells);
+constexpr std::size_t kScalingOffset = kManagerOffset + sizeof(manager_cells);
+
+std::size_t processes_offset(std::size_t routes) {
+    return kScalingOffset + routes * sizeof(scaling_cells);
+}
 
 std::size_t process_stride(std::size_t routes) {
     return sizeof(process_cells) + routes * sizeof(route_cells);
 }
 
 std::size_t region_size(std::size_t processes, std::size_t routes) {
-    return kProcessesOffset + processes * process_stride(routes);
+    return processes_offset(routes) + processes * process_stride(routes);
 }
 
 [[noreturn]] void fail(const char* what) {
@@ -77,8 +81,11 @@ std::shared_ptr<shared_metrics> shared_metrics::create(std::size_t processes, st
     auto* bytes = static_cast<std::byte*>(base);
     new (bytes) layout_header{kMagic, processes, routes};
     new (bytes + kManagerOffset) manager_cells{};
+    for (std::size_t r = 0; r < routes; ++r) {
+        new (bytes + kScalingOffset + r * sizeof(scaling_cells)) scaling_cells{};
+    }
     for (std::size_t p = 0; p < processes; ++p) {
-        auto* block = bytes + kProcessesOffset + p * process_stride(routes);
+        auto* block = bytes + processes_offset(routes) + p * process_stride(routes);
         new (block) process_cells{};
         for (std::size_t r = 0; r < routes; ++r) {
             new (block + sizeof(process_cells) + r * sizeof(route_cells)) route_cells{};
@@ -154,12 +161,17 @@ manager_cells& shared_metrics::manager() const noexcept {
 
 process_cells& shared_metrics::process(std::size_t slot) const noexcept {
     auto* block =
-        static_cast<std::byte*>(base_) + kProcessesOffset + slot * process_stride(routes_);
+        static_cast<std::byte*>(base_) + processes_offset(routes_) + slot * process_stride(routes_);
     return *std::launder(reinterpret_cast<process_cells*>(block));
 }
 
+scaling_cells& shared_metrics::scaling(std::size_t route) const noexcept {
+    return *std::launder(reinterpret_cast<scaling_cells*>(
+        static_cast<std::byte*>(base_) + kScalingOffset + route * sizeof(scaling_cells)));
+}
+
 route_cells& shared_metrics::route(std::size_t slot, std::size_t route) const noexcept {
-    auto* block = static_cast<std::byte*>(base_) + kProcessesOffset +
+    auto* block = static_cast<std::byte*>(base_) + processes_offset(routes_) +
                   slot * process_stride(routes_) + sizeof(process_cells) +
                   route * sizeof(route_cells);
     return *std::launder(reinterpret_cast<route_cells*>(block));

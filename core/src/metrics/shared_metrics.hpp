@@ -111,6 +111,8 @@ struct process_cells {
     std::atomic<std::uint32_t> subscribed;
     counter reconnects;
     counter received;
+    /// Time in handlers over wall time, parts per million, over the manager's last sample.
+    std::atomic<std::uint32_t> busy_ppm;
     counter no_route;
     work_cells work;
 
@@ -138,6 +140,20 @@ struct manager_cells {
     std::atomic<std::uint32_t> poison_next;
 };
 
+/// How busy a route's workers are and how many serve it, written by the manager (its autoscaler
+/// samples every second) for /metrics and `routemq ctl workers`.
+struct scaling_cells {
+    /// Time in the route's handlers over wall time of the processes serving it, in parts per
+    /// million, over the last sample.
+    std::atomic<std::uint32_t> busy_ppm;
+    /// Workers serving the route now, and the most it may have (its reserved workers).
+    std::atomic<std::uint32_t> workers;
+    std::atomic<std::uint32_t> max_workers;
+    /// Workers added and removed by the autoscaler or `routemq ctl scale`.
+    counter scaled_up;
+    counter scaled_down;
+};
+
 /// The metrics of every process of one `routemq` run, in one memfd mapping. The manager creates
 /// it before starting workers; each worker maps the inherited descriptor and writes only its own
 /// slot, so `/metrics` in the manager sees the whole pod without asking anyone. Every cell is a
@@ -161,6 +177,7 @@ public:
     std::size_t routes() const noexcept { return routes_; }
 
     manager_cells& manager() const noexcept;
+    scaling_cells& scaling(std::size_t route) const noexcept;
     process_cells& process(std::size_t slot) const noexcept;
     route_cells& route(std::size_t slot, std::size_t route) const noexcept;
 

@@ -15,6 +15,8 @@ namespace {
 
 /// Each handler slot is a process; past this a pod is better scaled by replicas.
 constexpr int kMaxConcurrency = 256;
+/// Most workers a route can autoscale to.
+constexpr int kMaxWorkers = 256;
 
 std::string demangle(const char* symbol) {
     int status = 0;
@@ -91,6 +93,23 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
     if (options.worker_count < 1) {
         throw route_error(fmt::format("invalid route '{}': worker_count is {}, must be at least 1",
                                       text, options.worker_count));
+    }
+    if (options.min_workers < 0 || options.min_workers > kMaxWorkers || options.max_workers < 0 ||
+        options.max_workers > kMaxWorkers) {
+        throw route_error(fmt::format(
+            "invalid route '{}': min_workers is {} and max_workers {}, allowed 0 to {} each", text,
+            options.min_workers, options.max_workers, kMaxWorkers));
+    }
+    if (options.max_workers > 0 && options.min_workers > options.max_workers) {
+        throw route_error(
+            fmt::format("invalid route '{}': min_workers {} is more than max_workers {}", text,
+                        options.min_workers, options.max_workers));
+    }
+    if ((options.min_workers > 0 || options.max_workers > 0) && !options.shared) {
+        throw route_error(fmt::format(
+            "invalid route '{}': min_workers and max_workers need shared = true (a route that is "
+            "not shared is served by exactly one process)",
+            text));
     }
     if (options.concurrency < 1 || options.concurrency > kMaxConcurrency) {
         throw route_error(fmt::format("invalid route '{}': concurrency is {}, allowed 1 to {}",

@@ -73,7 +73,7 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
 
 std::string settings_problem(const worker_invocation& invocation);
 
-/// One `routemq ctl` command: `workers`, `recycle w<N>` or `reload`.
+/// One `routemq ctl` command: `workers`, `scale ROUTE N`, `recycle w<N>` or `reload`.
 std::string control_answer(std::string_view command, const shared_metrics& pod,
                            const std::vector<worker_spec>& plan, const router& r,
                            supervisor& workers, const worker_invocation& invocation) {
@@ -91,6 +91,39 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
         workers.reload();
         return json{{"reloading", plan.size()}}.dump();
     }
+    if (command.rfind("scale ", 0) == 0) {
+        // "scale ROUTE N": the route by its pattern (as `routemq routes` prints it) or its name.
+        const auto space = command.rfind(' ');
+        const std::string name(command.substr(6, space > 6 ? space - 6 : 0));
+        int count = 0;
+        const auto number = command.substr(space + 1);
+        const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
+        if (space <= 6 || ec != std::errc() || end != number.data() + number.size()) {
+            return json{{"error",
+                         "scale takes a route and a number of workers, e.g. scale "
+                         "'jobs/{id}' 4"}}
+                .dump();
+        }
+        std::vector<std::size_t> matches;
+        for (std::size_t i = 0; i < r.routes().size(); ++i) {
+            const auto& rt = r.routes()[i];
+            if (rt.pattern.text() == name || rt.options.name == name) {
+                matches.push_back(i);
+            }
+        }
+        if (matches.size() != 1) {
+            return json{{"error", fmt::format("{} route is '{}' (give the pattern as `routemq "
+                                              "routes` prints it, or the route's name)",
+                                              matches.empty() ? "no" : "more than one", name)}}
+                .dump();
+        }
+        std::string why;
+        if (!workers.scale(matches.front(), count, why)) {
+            return json{{"error", fmt::format("cannot scale '{}' to {}: {}", name, count, why)}}
+                .dump();
+        }
+        return json{{"scaled", name}, {"workers", count}}.dump();
+    }
     if (command.rfind("recycle ", 0) == 0) {
         const std::string name(command.substr(8));
         int slot = 0;
@@ -106,7 +139,7 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
             .dump();
     }
     return json{{"error", fmt::format("unknown command '{}'; this manager knows: workers, "
-                                      "recycle wN, reload",
+                                      "scale ROUTE N, recycle wN, reload",
                                       command)}}
         .dump();
 }
@@ -221,11 +254,12 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
                          p.ep->routes().subscriptions().size());
         }
         while ((sig = wait_for_stop_signal(100ms)) == 0 || sig == kReloadSignal ||
-               (sig == kHandOverSignal && !p.unsubscribe_first)) {
+               ((sig == kHandOverSignal || sig == retire_signal()) && !p.unsubscribe_first)) {
             if (sig == kReloadSignal) {
                 reload(p, invocation);
             } else if (sig != 0) {
-                spdlog::warn("ignoring {}: only a worker hands its session over", strsignal(sig));
+                spdlog::warn("ignoring {}: only a worker hands its session over or retires",
+                             strsignal(sig));
             }
             tick();
         }
@@ -241,8 +275,11 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
     const bool handing_over = p.unsubscribe_first && sig == kHandOverSignal;
     // WORKER_KEEP_SESSION_ON_STOP: a stop that a restart with the same name follows (a lone
     // replica, a StatefulSet pod) is handled like a dead manager: nothing is left ungrouped.
-    const bool keep_session =
-        manager_gone || handing_over || (p.unsubscribe_first && s.workers.keep_session_on_stop);
+    // A worker removed by scaling leaves nothing behind, whatever WORKER_KEEP_SESSION_ON_STOP
+    // says: no process will serve its session.
+    const bool retiring = p.unsubscribe_first && sig == retire_signal();
+    const bool keep_session = manager_gone || handing_over ||
+                              (p.unsubscribe_first && s.workers.keep_session_on_stop && !retiring);
     std::size_t killed = 0;
     if (p.workers) {
         spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
@@ -251,6 +288,10 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
     } else if (handing_over) {
         spdlog::info("being replaced; finishing and handing this worker's session over");
+    } else if (retiring) {
+        spdlog::info(
+            "removed by scaling: unsubscribing, handling what the broker had queued for this "
+            "worker, and ending its session");
     } else if (keep_session) {
         spdlog::info("received {}; finishing and keeping this worker's session for its restart",
                      strsignal(sig));
@@ -307,7 +348,7 @@ parts single_parts(const settings& s, const router& r) {
 /// The manager runs no application code: every route, shared or not, is served by a supervised
 /// worker, so no message can take the whole pod down.
 parts manager_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    auto plan = plan_workers(r, invocation.worker_count, invocation.pools);
+    auto plan = plan_workers(r, invocation.worker_count, invocation.pools, invocation.scaling);
     if (plan.empty()) {
         spdlog::warn("--workers: there are no routes, so no workers to start");
     }
@@ -315,12 +356,18 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.
     p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
     p.route_count = routes_in_pools(r, invocation.pools).size();
-    supervision how{s.workers.restart_backoff,     s.workers.restart_backoff_max,
-                    s.handling.poison_max_crashes, {},
-                    s.workers.max_messages,        s.workers.max_rss_mb};
+    supervision how{s.workers.restart_backoff,
+                    s.workers.restart_backoff_max,
+                    s.handling.poison_max_crashes,
+                    {},
+                    s.workers.max_messages,
+                    s.workers.max_rss_mb,
+                    {}};
     for (const auto& rt : r.routes()) {
         how.route_names.push_back(rt.pattern.text());
     }
+    how.marks = {s.workers.busy_high_percent / 100.0, s.workers.busy_low_percent / 100.0,
+                 s.workers.scale_up_after, s.workers.scale_down_after};
     p.workers = std::make_unique<supervisor>(plan, invocation, std::move(how), p.pod);
     p.ctl = std::make_unique<control_server>(control_socket_name(s.mqtt),
                                              [&r, pod = p.pod, plan, workers = p.workers.get(),
@@ -334,7 +381,8 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
 }
 
 parts worker_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    const auto plan = plan_workers(r, invocation.worker_count, invocation.pools);
+    const auto plan =
+        plan_workers(r, invocation.worker_count, invocation.pools, invocation.scaling);
     const int slot = invocation.slot;
     if (slot < 1 || slot > static_cast<int>(plan.size())) {
         throw config_error(

@@ -16,6 +16,7 @@ sigset_t stop_signals() {
     sigaddset(&set, kManagerGoneSignal);
     sigaddset(&set, kHandOverSignal);
     sigaddset(&set, kReloadSignal);
+    sigaddset(&set, retire_signal());
     return set;
 }
 

@@ -19,8 +19,15 @@ inline constexpr int kHandOverSignal = SIGUSR2;
 /// the binary now on disk (`routemq --workers` only).
 inline constexpr int kReloadSignal = SIGHUP;
 
-/// Blocks SIGINT, SIGTERM, kManagerGoneSignal, kHandOverSignal and kReloadSignal in the calling
-/// thread; call
+/// What the manager sends a worker it removes (autoscaling, `routemq ctl scale`): whatever
+/// WORKER_KEEP_SESSION_ON_STOP says, the worker unsubscribes, handles what the broker had queued
+/// for it, and ends its session, so nothing waits in a session no process serves.
+inline int retire_signal() noexcept {
+    return SIGRTMIN;
+}
+
+/// Blocks SIGINT, SIGTERM, kManagerGoneSignal, kHandOverSignal, kReloadSignal and
+/// retire_signal() in the calling thread; call
 /// before any thread starts so that every thread inherits the mask and only wait_for_stop_signal
 /// sees them.
 void block_stop_signals();

@@ -34,9 +34,31 @@ supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch, 
                        std::shared_ptr<shared_metrics> metrics)
     : launch_(std::move(launch)), metrics_(std::move(metrics)), how_(std::move(how)) {
     for (auto& spec : plan) {
-        metrics_->process(static_cast<std::size_t>(spec.slot)).expected.store(1);
+        metrics_->process(static_cast<std::size_t>(spec.slot)).expected.store(spec.spare ? 0 : 1);
         workers_.push_back({std::move(spec)});
     }
+    // The workers dedicated to one route scale together: runs of workers whose routes are that
+    // one route. The plan's spare workers make a route autoscaled.
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        const auto& spec = workers_[i].spec;
+        if (spec.handler_slot != 1 || spec.routes.size() != 1) {
+            continue;
+        }
+        if (groups_.empty() || groups_.back().route != spec.routes.front() ||
+            workers_[groups_.back().firsts.back()].spec.routes != spec.routes) {
+            route_workers_group g;
+            g.route = spec.routes.front();
+            groups_.push_back(std::move(g));
+        }
+        auto& g = groups_.back();
+        g.firsts.push_back(i);
+        g.range.max = static_cast<int>(g.firsts.size());
+        g.range.min = static_cast<int>(std::count_if(
+            g.firsts.begin(), g.firsts.end(), [&](auto f) { return !workers_[f].spec.spare; }));
+        g.range.autoscaled = g.range.min < g.range.max;
+    }
+    route_busy_ns_.assign(metrics_->routes(), 0);
+    worker_busy_ns_.assign(workers_.size(), 0);
     publish_pool();
 }
 
@@ -66,10 +88,23 @@ std::size_t supervisor::running() const noexcept {
 }
 
 void supervisor::start_all() {
+    std::size_t sweeping = 0;
     for (auto& w : workers_) {
+        if (w.spec.spare) {
+            // A previous run with this instance name (a manager killed and replaced) may have
+            // left this spare's session subscribed, collecting its share of messages: it starts
+            // once to handle them and end that session, then goes.
+            w.retiring = true;
+            ++sweeping;
+        }
         spawn(w);
     }
-    spdlog::info("started {} worker processes", running());
+    spdlog::info("started {} worker processes{}", running() - sweeping,
+                 sweeping == 0 ? ""
+                               : fmt::format(" and {} spare ones that release what a previous "
+                                             "run may have left in their sessions, then go",
+                                             sweeping));
+    sampled_ = clock::now();
 }
 
 pid_t supervisor::launch(int slot, int hold_fd) {
@@ -134,6 +169,7 @@ void supervisor::spawn(worker& w) {
         return;
     }
     w.pid = pid;
+    w.retire_sent = false;
     started_serving(w);
     spdlog::info("worker w{} started (pid {})", w.spec.slot, pid);
 }
@@ -152,6 +188,10 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
     }
     if (w.successor > 0) {
         why = fmt::format("worker w{} is being replaced already", slot);
+        return false;
+    }
+    if (w.retiring) {
+        why = fmt::format("worker w{} is being removed (scaling)", slot);
         return false;
     }
     if (metrics_->process(static_cast<std::size_t>(slot)).connected.load() == 0) {
@@ -251,7 +291,7 @@ void supervisor::continue_reload() {
 }
 
 void supervisor::check_limits(worker& w) {
-    if (w.successor > 0 || stopping_ ||
+    if (w.successor > 0 || stopping_ || w.retiring ||
         metrics_->process(static_cast<std::size_t>(w.spec.slot)).connected.load() == 0) {
         return;
     }
@@ -341,6 +381,14 @@ void supervisor::reaped(worker& w, int status) {
     if (stopping_) {
         return;
     }
+    if (w.retiring && w.retire_sent && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        // Removed by scaling and gone cleanly: its session is ended, nothing waits in it.
+        w.retiring = false;
+        w.active = false;
+        metrics_->process(static_cast<std::size_t>(w.spec.slot)).expected.store(0);
+        spdlog::info("worker w{} has gone (removed by scaling; its session is ended)", w.spec.slot);
+        return;
+    }
     w.quick_deaths = uptime >= kHealthyUptime ? 1 : w.quick_deaths + 1;
     auto delay = how_.backoff;
     for (int i = 1; i < w.quick_deaths && delay < how_.backoff_max; ++i) {
@@ -390,12 +438,200 @@ void supervisor::tick() {
                 check_limits(w);
             }
         }
-        if (w.pid <= 0 && !stopping_ && clock::now() >= w.restart_at) {
+        if (w.pid > 0 && w.retiring && !w.retire_sent &&
+            metrics_->process(static_cast<std::size_t>(w.spec.slot)).connected.load() != 0) {
+            // Only once connected: a worker that never connected would leave its session.
+            w.retire_sent = true;
+            kill(w.pid, retire_signal());
+        }
+        if (w.pid <= 0 && w.active && !stopping_ && clock::now() >= w.restart_at) {
             ++restarts_;
             spawn(w);
         }
     }
     continue_reload();
+    if (clock::now() - sampled_ >= std::chrono::seconds(1)) {
+        sample();
+    }
+}
+
+void supervisor::sample() {
+    const auto now = clock::now();
+    const auto wall_ns = static_cast<double>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - sampled_).count());
+    sampled_ = now;
+    const auto clock_ms = region_clock_ms();
+    // Handler time so far of a process on one route: finished runs, and the run in hand.
+    const auto busy_ns = [&](std::size_t slot, std::size_t route) {
+        std::uint64_t ns = metrics_->route(slot, route).duration_sum_ns.load();
+        const auto& work = metrics_->process(slot).work;
+        if (work.route.load() == route + 1) {
+            ns += static_cast<std::uint64_t>(
+                      std::max<std::int64_t>(0, clock_ms - work.started_ms.load())) *
+                  1000000;
+        }
+        return ns;
+    };
+    const auto ratio = [wall_ns](std::uint64_t before, std::uint64_t after, std::size_t procs) {
+        if (procs == 0 || after <= before || wall_ns <= 0) {
+            return 0.0;
+        }
+        return std::min(
+            1.0, static_cast<double>(after - before) / (wall_ns * static_cast<double>(procs)));
+    };
+    std::vector<double> route_busy(metrics_->routes(), 0.0);
+    std::vector<std::uint64_t> route_ns(metrics_->routes(), 0);
+    std::vector<std::size_t> route_procs(metrics_->routes(), 0);
+    std::vector<std::uint32_t> route_workers(metrics_->routes(), 0);
+    std::vector<std::uint32_t> route_max(metrics_->routes(), 0);
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        auto& w = workers_[i];
+        const auto slot = static_cast<std::size_t>(w.spec.slot);
+        std::uint64_t mine = 0;
+        for (auto route : w.spec.routes) {
+            const auto ns = busy_ns(slot, route);
+            mine += ns;
+            route_ns[route] += ns;
+            route_procs[route] += w.pid > 0 ? 1 : 0;
+            if (w.spec.handler_slot == 1) {
+                route_max[route] += 1;
+                route_workers[route] += w.active && !w.retiring ? 1 : 0;
+            }
+        }
+        metrics_->process(slot).busy_ppm.store(
+            static_cast<std::uint32_t>(ratio(worker_busy_ns_[i], mine, w.pid > 0 ? 1 : 0) * 1e6));
+        worker_busy_ns_[i] = mine;
+    }
+    for (std::size_t route = 0; route < route_ns.size(); ++route) {
+        route_busy[route] = ratio(route_busy_ns_[route], route_ns[route], route_procs[route]);
+        route_busy_ns_[route] = route_ns[route];
+        auto& cells = metrics_->scaling(route);
+        cells.busy_ppm.store(static_cast<std::uint32_t>(route_busy[route] * 1e6));
+        cells.workers.store(route_workers[route]);
+        cells.max_workers.store(route_max[route]);
+    }
+    if (stopping_) {
+        return;
+    }
+    for (auto& g : groups_) {
+        if (!g.range.autoscaled) {
+            continue;
+        }
+        const auto busy = route_busy[g.route];
+        const int workers = serving(g);
+        const auto held = std::chrono::duration_cast<std::chrono::seconds>(g.trend.held(now));
+        const int change = g.trend.observe(busy, workers, g.range, how_.marks, now);
+        const auto& name = g.route < how_.route_names.size() ? how_.route_names[g.route] : "?";
+        if (change > 0) {
+            add_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (above {:.0f}%)", name,
+                                      busy * 100, held.count() + 1, how_.marks.high * 100));
+        } else if (change < 0) {
+            remove_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (below {:.0f}%)", name,
+                                         busy * 100, held.count() + 1, how_.marks.low * 100));
+        }
+    }
+}
+
+int supervisor::serving(const route_workers_group& g) const {
+    return static_cast<int>(std::count_if(g.firsts.begin(), g.firsts.end(), [&](auto f) {
+        return workers_[f].active && !workers_[f].retiring;
+    }));
+}
+
+std::vector<supervisor::worker*> supervisor::processes_of(std::size_t first) {
+    std::vector<worker*> out{&workers_[first]};
+    for (auto i = first + 1; i < workers_.size() && workers_[i].spec.handler_slot > 1; ++i) {
+        out.push_back(&workers_[i]);
+    }
+    return out;
+}
+
+bool supervisor::add_worker(route_workers_group& g, const std::string& reason) {
+    // The first worker that is neither serving nor leaving (a leaving one finishes first).
+    const auto it =
+        std::find_if(g.firsts.begin(), g.firsts.end(), [&](auto f) { return !workers_[f].active; });
+    if (it == g.firsts.end()) {
+        return false;
+    }
+    const int before = serving(g);
+    for (auto* w : processes_of(*it)) {
+        w->active = true;
+        w->restart_at = clock::now();
+        metrics_->process(static_cast<std::size_t>(w->spec.slot)).expected.store(1);
+        spawn(*w);
+    }
+    metrics_->scaling(g.route).scaled_up.fetch_add(1);
+    spdlog::info("{}: adding worker w{} ({} -> {} of at most {})", reason, workers_[*it].spec.slot,
+                 before, before + 1, g.range.max);
+    return true;
+}
+
+bool supervisor::remove_worker(route_workers_group& g, const std::string& reason) {
+    const auto it = std::find_if(g.firsts.rbegin(), g.firsts.rend(), [&](auto f) {
+        return workers_[f].active && !workers_[f].retiring;
+    });
+    if (it == g.firsts.rend()) {
+        return false;
+    }
+    const int before = serving(g);
+    for (auto* w : processes_of(*it)) {
+        retire(*w);
+    }
+    metrics_->scaling(g.route).scaled_down.fetch_add(1);
+    spdlog::info(
+        "{}: removing worker w{} ({} -> {}); it unsubscribes, handles what the broker had "
+        "queued for it and ends its session",
+        reason, workers_[*it].spec.slot, before, before - 1);
+    return true;
+}
+
+void supervisor::retire(worker& w) {
+    w.retiring = true;
+    w.retire_sent = false;
+    // No longer counted for readiness: the pod is ready without it.
+    metrics_->process(static_cast<std::size_t>(w.spec.slot)).expected.store(0);
+    if (w.successor > 0) {
+        // A replacement not yet connected just goes; the old process retires as planned.
+        close(w.go_fd);
+        w.go_fd = -1;
+        kill(w.successor, SIGTERM);
+        waitpid(w.successor, nullptr, 0);
+        w.successor = -1;
+    }
+}
+
+bool supervisor::scale(std::size_t route, int workers, std::string& why) {
+    const auto g = std::find_if(groups_.begin(), groups_.end(),
+                                [route](const auto& x) { return x.route == route; });
+    if (g == groups_.end()) {
+        why =
+            "it has no workers of its own (only a route with its own workers in the plan, "
+            "i.e. started without --workers N, scales)";
+        return false;
+    }
+    if (stopping_) {
+        why = "the manager is stopping";
+        return false;
+    }
+    if (workers < 1 || workers > g->range.max) {
+        why = fmt::format(
+            "it can have 1 to {} workers (max_workers, or worker_count when it does "
+            "not autoscale)",
+            g->range.max);
+        return false;
+    }
+    const auto& name = route < how_.route_names.size() ? how_.route_names[route] : "?";
+    const auto reason = fmt::format("route '{}' scaled to {} (routemq ctl)", name, workers);
+    while (serving(*g) < workers && add_worker(*g, reason)) {
+    }
+    while (serving(*g) > workers && remove_worker(*g, reason)) {
+    }
+    if (serving(*g) != workers) {
+        why = fmt::format("{} workers are still leaving; try again once they have gone",
+                          workers - serving(*g));
+        return false;
+    }
+    return true;
 }
 
 std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "metrics/shared_metrics.hpp"
+#include "runtime/autoscaler.hpp"
 #include "runtime/worker_invocation.hpp"
 #include "runtime/worker_plan.hpp"
 
@@ -27,6 +28,8 @@ struct supervision {
     /// workers do not all go at once) or this much resident memory; 0: never.
     std::uint64_t max_messages = 0;
     std::uint64_t max_rss_mb = 0;
+    /// When autoscaled routes gain and lose workers.
+    scaling_marks marks;
 };
 
 /// Starts the planned workers, restarts any that die (same slot, exponential backoff), and stops
@@ -58,6 +61,12 @@ public:
     /// not running or is being replaced already.
     bool recycle(int slot, const std::string& reason, std::string& why);
 
+    /// Sets how many workers serve `route` (an index into router::routes()), between 1 and the
+    /// workers the plan reserved for it: starts spare ones, or removes the last ones without
+    /// loss (each unsubscribes, handles what the broker had queued for it and ends its session).
+    /// An autoscaled route goes on scaling from there. False (with `why`) when it cannot.
+    bool scale(std::size_t route, int workers, std::string& why);
+
     /// Replaces every worker, one at a time, the way recycle() does (SIGHUP): each replacement
     /// is a new exec of the binary on disk and reads the settings anew.
     void reload();
@@ -87,6 +96,19 @@ private:
         int go_fd = -1;
         bool told_to_go = false;
         clock::time_point handover_started{};
+        /// Scaling: a spare worker not started (inactive), or one leaving: it is sent
+        /// retire_signal() once connected and is not restarted after a clean exit.
+        bool active = true;
+        bool retiring = false;
+        bool retire_sent = false;
+    };
+    /// The workers of one route in the per-route plan, which scale together.
+    struct route_workers_group {
+        std::size_t route = 0;
+        /// Index in workers_ of each worker's first process; a worker's processes follow it.
+        std::vector<std::size_t> firsts;
+        worker_range range;
+        busy_trend trend;
     };
 
     void spawn(worker& w);
@@ -110,6 +132,17 @@ private:
     /// The worker's process is gone: it is neither running nor connected.
     void forget(worker& w);
     void publish_pool() const;
+    /// Every second: busy ratios per route and per process into the region; autoscaling.
+    void sample();
+    /// Workers of `g` serving now (started and not leaving).
+    int serving(const route_workers_group& g) const;
+    /// The processes of the worker whose first process is workers_[first].
+    std::vector<worker*> processes_of(std::size_t first);
+    /// Starts a spare worker of `g`; false when none is left.
+    bool add_worker(route_workers_group& g, const std::string& reason);
+    /// Removes the last serving worker of `g` gracefully; false when none is left.
+    bool remove_worker(route_workers_group& g, const std::string& reason);
+    void retire(worker& w);
 
     std::vector<worker> workers_;
     worker_invocation launch_;
@@ -117,6 +150,12 @@ private:
     supervision how_;
     int restarts_ = 0;
     int recycles_ = 0;
+    std::vector<route_workers_group> groups_;
+    /// Per route: its handler time (ns) at the last sample; and when that was.
+    std::vector<std::uint64_t> route_busy_ns_;
+    /// Per worker (workers_ order): its handler time at the last sample.
+    std::vector<std::uint64_t> worker_busy_ns_;
+    clock::time_point sampled_{};
     /// Slots a reload has still to replace, in order.
     std::deque<int> reload_queue_;
     std::mt19937_64 random_{std::random_device{}()};

@@ -7,6 +7,8 @@ namespace {
 constexpr const char* kSlotOption = "--worker-slot";
 constexpr const char* kMetricsFdOption = "--metrics-fd";
 constexpr const char* kHoldFdOption = "--hold-fd";
+constexpr const char* kMinWorkersOption = "--autoscale-min";
+constexpr const char* kMaxWorkersOption = "--autoscale-max";
 }  // namespace
 
 std::vector<std::string> worker_invocation::argv(int worker_slot, bool held) const {
@@ -23,7 +25,9 @@ std::vector<std::string> worker_invocation::argv(int worker_slot, bool held) con
     }
     out.insert(out.end(),
                {"--workers", std::to_string(worker_count), kSlotOption, std::to_string(worker_slot),
-                kMetricsFdOption, std::to_string(kWorkerMetricsFd)});
+                kMetricsFdOption, std::to_string(kWorkerMetricsFd), kMinWorkersOption,
+                std::to_string(scaling.min_workers), kMaxWorkersOption,
+                std::to_string(scaling.max_workers)});
     if (held) {
         out.insert(out.end(), {kHoldFdOption, std::to_string(kWorkerHoldFd)});
     }
@@ -36,6 +40,14 @@ void worker_invocation::add_options(CLI::App& app, worker_invocation& into) {
         ->group("")
         ->needs(slot)
         ->check(CLI::NonNegativeNumber);
+    app.add_option(kMinWorkersOption, into.scaling.min_workers)
+        ->group("")
+        ->needs(slot)
+        ->check(CLI::Range(1, 256));
+    app.add_option(kMaxWorkersOption, into.scaling.max_workers)
+        ->group("")
+        ->needs(slot)
+        ->check(CLI::Range(0, 256));
     app.add_option(kHoldFdOption, into.hold_fd)
         ->group("")
         ->needs(slot)

@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/worker_plan.hpp"
+
 namespace CLI {
 class App;
 }
@@ -25,6 +27,8 @@ struct worker_invocation {
     int worker_count = 0;
     /// The pools served (WORKER_POOLS or --pools); passed on so a worker plans the same.
     std::vector<std::string> pools;
+    /// AUTOSCALE_MIN_WORKERS and AUTOSCALE_MAX_WORKERS; passed on so a worker plans the same.
+    scaling_defaults scaling;
     /// The worker's 1-based slot in the plan; 0 in a process that is not a worker.
     int slot = 0;
     /// The inherited metrics region, or -1 (a worker started by hand counts into its own).

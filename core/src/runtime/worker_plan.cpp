@@ -56,8 +56,22 @@ void check_pools(const router& r, const pool_selection& pools) {
     }
 }
 
+worker_range route_workers(const route_options& options, const scaling_defaults& defaults) {
+    const int max = options.max_workers > 0 ? options.max_workers : defaults.max_workers;
+    if (!options.shared || max <= 0) {
+        return {options.worker_count, options.worker_count, false};
+    }
+    // An explicit min_workers raises a default max (a route's own pair is checked at
+    // registration); the default min yields to the max.
+    if (options.min_workers > 0) {
+        return {options.min_workers, std::max(max, options.min_workers), true};
+    }
+    return {std::min(defaults.min_workers, max), max, true};
+}
+
 std::vector<worker_spec> plan_workers(const router& r, int worker_count,
-                                      const pool_selection& pools) {
+                                      const pool_selection& pools,
+                                      const scaling_defaults& scaling) {
     std::vector<std::size_t> shared;
     for (auto i : routes_in_pools(r, pools)) {
         if (r.routes()[i].options.shared) {
@@ -67,7 +81,7 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count,
     std::vector<worker_spec> plan;
     int slot = 1;
     // One worker serving `routes`: a process per handler slot of its most concurrent route.
-    const auto add_worker = [&](const std::vector<std::size_t>& routes) {
+    const auto add_worker = [&](const std::vector<std::size_t>& routes, bool spare) {
         int most = 1;
         for (auto index : routes) {
             most = std::max(most, r.routes()[index].options.concurrency);
@@ -79,22 +93,23 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count,
                     mine.push_back(index);
                 }
             }
-            plan.push_back({slot++, std::move(mine), k});
+            plan.push_back({slot++, std::move(mine), k, spare});
         }
     };
     if (!shared.empty() && worker_count > 0) {
         for (int n = 0; n < worker_count; ++n) {
-            add_worker(shared);
+            add_worker(shared, false);
         }
     } else {
         for (auto index : shared) {
-            for (int n = 0; n < r.routes()[index].options.worker_count; ++n) {
-                add_worker({index});
+            const auto range = route_workers(r.routes()[index].options, scaling);
+            for (int n = 0; n < range.max; ++n) {
+                add_worker({index}, n >= range.min);
             }
         }
     }
     if (auto unshared = unshared_routes(r, pools); !unshared.empty()) {
-        add_worker(unshared);  // concurrency is 1 on them (the router refuses more)
+        add_worker(unshared, false);  // concurrency is 1 on them (the router refuses more)
     }
     return plan;
 }
@@ -110,15 +125,41 @@ std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& 
 }
 
 std::string format_worker_plan(const router& r, const std::vector<worker_spec>& plan) {
+    const auto spares =
+        std::count_if(plan.begin(), plan.end(), [](const worker_spec& w) { return w.spare; });
     std::string out =
-        fmt::format("WORKERS ({} process{} with --workers; the manager runs no routes)\n",
-                    plan.size(), plan.size() == 1 ? "" : "es");
+        fmt::format("WORKERS ({} process{} with --workers{}; the manager runs no routes)\n",
+                    plan.size(), plan.size() == 1 ? "" : "es",
+                    spares == 0 ? "" : fmt::format(", {} of them started only when busy", spares));
     if (plan.empty()) {
         return out + "  none: no routes\n";
     }
-    // One line per run of processes of one worker that serve the same routes.
     for (std::size_t i = 0; i < plan.size();) {
-        std::size_t end = i + 1;
+        // An autoscaled route: one line for all its workers, the spare ones included.
+        std::size_t end = i;
+        while (end < plan.size() && plan[end].routes == plan[i].routes &&
+               plan[end].routes.size() == 1 && r.routes()[plan[i].routes.front()].options.shared) {
+            ++end;
+        }
+        if (std::any_of(plan.begin() + static_cast<std::ptrdiff_t>(i),
+                        plan.begin() + static_cast<std::ptrdiff_t>(end),
+                        [](const worker_spec& w) { return w.spare; })) {
+            int workers = 0;
+            int fixed = 0;
+            for (auto k = i; k < end; ++k) {
+                workers += plan[k].handler_slot == 1 ? 1 : 0;
+                fixed += plan[k].handler_slot == 1 && !plan[k].spare ? 1 : 0;
+            }
+            const auto slots = static_cast<int>(end - i) / workers;
+            out += fmt::format("  {:<6} {}  (autoscaled: {} to {} workers{})\n",
+                               slot_range(plan[i].slot, plan[end - 1].slot),
+                               pattern_list(r, plan[i].routes), fixed, workers,
+                               slots == 1 ? "" : fmt::format(" of {} handler slots", slots));
+            i = end;
+            continue;
+        }
+        // One line per run of processes of one worker that serve the same routes.
+        end = i + 1;
         while (end < plan.size() && plan[end].worker() == plan[i].worker() &&
                plan[end].routes == plan[i].routes) {
             ++end;

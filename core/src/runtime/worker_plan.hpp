@@ -20,11 +20,30 @@ struct worker_spec {
     /// whose concurrency reaches them).
     int handler_slot = 1;
 
+    /// A worker of an autoscaled route beyond its min_workers: the manager starts it when the
+    /// route is busy (and once at startup, to release what a previous run left in its session).
+    bool spare = false;
+
     /// The process slot of the worker this process belongs to (its first process).
     int worker() const noexcept { return slot - handler_slot + 1; }
 
     bool operator==(const worker_spec&) const = default;
 };
+
+/// The defaults of the route options min_workers and max_workers (AUTOSCALE_MIN_WORKERS,
+/// AUTOSCALE_MAX_WORKERS); the manager passes them to its workers with the rest of the plan.
+struct scaling_defaults {
+    int min_workers = 1;
+    int max_workers = 0;
+};
+
+/// How many workers a shared route has: fixed (`worker_count`), or between `min` and `max`.
+struct worker_range {
+    int min = 1;
+    int max = 1;
+    bool autoscaled = false;
+};
+worker_range route_workers(const route_options& options, const scaling_defaults& defaults);
 
 /// The pools an instance serves (WORKER_POOLS, --pools); empty: every pool.
 using pool_selection = std::vector<std::string>;
@@ -48,9 +67,11 @@ void check_pools(const router& r, const pool_selection& pools);
 /// another. With `worker_count` N > 0, N workers that each serve every shared route. Then, when
 /// there are non-shared routes, one more worker that serves all of them (they must not be
 /// subscribed twice). The manager itself runs no application code. Only the routes of `pools`
-/// are planned.
+/// are planned. An autoscaled route (route_workers) gets its `max` workers, those past `min`
+/// marked spare: the plan, and the shared region sized from it, never change while running.
 std::vector<worker_spec> plan_workers(const router& r, int worker_count,
-                                      const pool_selection& pools = {});
+                                      const pool_selection& pools = {},
+                                      const scaling_defaults& scaling = {});
 
 /// Every non-shared route of `pools`: what the last worker of the plan serves.
 std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools = {});
