@@ -1,6 +1,7 @@
 // Validates every manifest in k8s/ without a cluster (make test):
 //   1. YAML syntax (duplicate keys are errors);
-//   2. each kustomization's resources exist, and every manifest belongs to one;
+//   2. each kustomization's resources exist, and every manifest belongs to one; what render()
+//      makes of each agrees with `kubectl kustomize` where a kubectl with kustomize v5 is found;
 //   3. each object against the Kubernetes schema (kubernetes-models: types, required fields);
 //   4. no unknown field anywhere (TypeScript's excess-property check against the same models'
 //      types: a typo such as `replica:` or `livenessprobe:` would otherwise be ignored by the
@@ -15,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import ts from "typescript";
-import { parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
@@ -65,10 +66,79 @@ console.log(`ok: ${docsByFile.size} YAML files parse`);
 // ---- 2. kustomizations ---------------------------------------------------------------------
 
 const isKustomization = (file) => path.basename(file) === "kustomization.yaml";
-const kustomizationKeys = new Set(["apiVersion", "kind", "resources", "images", "namespace", "labels", "commonAnnotations"]);
+// images, namespace and commonAnnotations are accepted (kustomize edit set image writes images)
+// but not applied.
+const kustomizationKeys = new Set([
+  "apiVersion", "kind", "resources", "nameSuffix", "labels", "patches", "images", "namespace", "commonAnnotations",
+]);
 const reached = new Set();
 
-/** The objects a kustomization directory renders (resources only; that is all ours use). */
+/** JSON Patch (RFC 6902) operations add, replace and remove on obj, in place. */
+function jsonPatch(obj, ops, what) {
+  for (const { op, path: pointer, value } of ops) {
+    assert.ok(["add", "replace", "remove"].includes(op), `${what}: op ${op} (add, replace or remove)`);
+    const keys = pointer.split("/").slice(1).map((k) => k.replaceAll("~1", "/").replaceAll("~0", "~"));
+    const last = keys.pop();
+    let parent = obj;
+    for (const key of keys) {
+      parent = parent?.[key];
+      assert.ok(typeof parent === "object" && parent !== null, `${what}: no ${pointer}`);
+    }
+    if (Array.isArray(parent)) {
+      const i = last === "-" && op === "add" ? parent.length : Number(last);
+      assert.ok(Number.isInteger(i) && i <= parent.length - (op === "add" ? 0 : 1), `${what}: no ${pointer}`);
+      parent.splice(i, op === "add" ? 0 : 1, ...(op === "remove" ? [] : [structuredClone(value)]));
+    } else {
+      assert.ok(op === "add" || last in parent, `${what}: no ${pointer}`);
+      if (op === "remove") delete parent[last];
+      else parent[last] = structuredClone(value);
+    }
+  }
+}
+
+/** The names an object refers to, as [holder, key, kind] (the fields kustomize renames). */
+function references(obj) {
+  const refs = [];
+  const pod = obj.spec?.template?.spec;
+  for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])]) {
+    for (const e of c.envFrom ?? []) {
+      if (e.configMapRef) refs.push([e.configMapRef, "name", "ConfigMap"]);
+      if (e.secretRef) refs.push([e.secretRef, "name", "Secret"]);
+    }
+    for (const e of c.env ?? []) {
+      if (e.valueFrom?.configMapKeyRef) refs.push([e.valueFrom.configMapKeyRef, "name", "ConfigMap"]);
+      if (e.valueFrom?.secretKeyRef) refs.push([e.valueFrom.secretKeyRef, "name", "Secret"]);
+    }
+  }
+  for (const v of pod?.volumes ?? []) {
+    if (v.configMap) refs.push([v.configMap, "name", "ConfigMap"]);
+    if (v.secret) refs.push([v.secret, "secretName", "Secret"]);
+  }
+  if (obj.kind === "StatefulSet") refs.push([obj.spec, "serviceName", "Service"]);
+  if (obj.kind === "HorizontalPodAutoscaler") refs.push([obj.spec.scaleTargetRef, "name", obj.spec.scaleTargetRef.kind]);
+  return refs;
+}
+
+/** Where `labels` with includeSelectors puts its pairs besides metadata.labels. */
+function selectorsAndTemplates(obj) {
+  switch (obj.kind) {
+    case "Deployment":
+    case "StatefulSet":
+      return [(obj.spec.selector.matchLabels ??= {}), (obj.spec.template.metadata.labels ??= {})];
+    case "Service":
+      return [(obj.spec.selector ??= {})];
+    case "PodDisruptionBudget":
+      return [(obj.spec.selector.matchLabels ??= {})];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The objects a kustomization directory renders: its resources, then (in kustomize's order)
+ * patches (JSON 6902 with a target of kind and name, or a `$patch: delete`), nameSuffix (and the
+ * references to the renamed objects) and labels. That is all ours use.
+ */
 function render(dir, seen = []) {
   const file = path.join(dir, "kustomization.yaml");
   assert.ok(existsSync(file), `${rel(dir)} has no kustomization.yaml`);
@@ -77,15 +147,50 @@ function render(dir, seen = []) {
   assert.equal(k.apiVersion, "kustomize.config.k8s.io/v1beta1", `${rel(file)} apiVersion`);
   assert.equal(k.kind, "Kustomization", `${rel(file)} kind`);
   for (const key of Object.keys(k)) assert.ok(kustomizationKeys.has(key), `${rel(file)}: unexpected key ${key}`);
-  const out = [];
+  let out = [];
   for (const resource of k.resources ?? []) {
     const target = path.resolve(dir, resource);
     assert.ok(existsSync(target), `${rel(file)}: resource ${resource} does not exist`);
     if (statSync(target).isDirectory()) {
       out.push(...render(target, [...seen, dir]));
     } else {
+      // kustomize loads files only from the kustomization's directory and below.
+      assert.ok(!path.relative(dir, target).startsWith(".."), `${rel(file)}: ${resource} is outside its directory`);
       reached.add(target);
-      out.push(...docsByFile.get(target).map((obj) => ({ obj, file: target })));
+      out.push(...docsByFile.get(target).map((obj) => ({ obj: structuredClone(obj), file: target })));
+    }
+  }
+  const objects = () => out.map(({ obj }) => obj);
+  for (const { patch, target, ...rest } of k.patches ?? []) {
+    assert.deepEqual(Object.keys(rest), [], `${rel(file)}: patches take patch and target`);
+    const ops = parse(patch, { uniqueKeys: true });
+    if (Array.isArray(ops)) {
+      assert.deepEqual(Object.keys(target ?? {}).sort(), ["kind", "name"], `${rel(file)}: a JSON patch's target is kind and name`);
+      const matched = objects().filter((o) => o.kind === target.kind && o.metadata.name === target.name);
+      assert.equal(matched.length, 1, `${rel(file)}: patch target ${target.kind}/${target.name}`);
+      jsonPatch(matched[0], ops, `${rel(file)} patch of ${target.kind}/${target.name}`);
+    } else {
+      assert.equal(ops?.$patch, "delete", `${rel(file)}: a patch is a JSON patch or a $patch: delete`);
+      assert.equal(target, undefined, `${rel(file)}: a $patch: delete names its object itself`);
+      const before = out.length;
+      out = out.filter(({ obj }) => !(obj.kind === ops.kind && obj.metadata.name === ops.metadata?.name));
+      assert.equal(out.length, before - 1, `${rel(file)}: $patch: delete of ${ops.kind}/${ops.metadata?.name}`);
+    }
+  }
+  if (k.nameSuffix) {
+    const renamed = new Set(objects().map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const o of objects()) {
+      o.metadata.name += k.nameSuffix;
+      for (const [holder, key, kind] of references(o)) {
+        if (renamed.has(`${kind}/${holder[key]}`)) holder[key] += k.nameSuffix;
+      }
+    }
+  }
+  for (const { pairs, includeSelectors, ...rest } of k.labels ?? []) {
+    assert.deepEqual(Object.keys(rest), [], `${rel(file)}: labels take pairs and includeSelectors`);
+    for (const o of objects()) {
+      const targets = [(o.metadata.labels ??= {}), ...(includeSelectors ? selectorsAndTemplates(o) : [])];
+      for (const labels of targets) Object.assign(labels, pairs);
     }
   }
   const names = out.map(({ obj }) => `${obj.kind}/${obj.metadata?.name}`);
@@ -109,9 +214,46 @@ check("every manifest belongs to a kustomization", () => {
   assert.deepEqual(orphans.map(rel), []);
 });
 
-const manifests = [...docsByFile.entries()]
+// render() against the real kustomize, where there is one (kustomize v5, as in kubectl 1.27 and
+// later; older ones lack `labels`).
+{
+  let kustomize = null;
+  try {
+    const v = execFileSync("kubectl", ["version", "--client"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    if (Number(/Kustomize Version: v(\d+)/.exec(v)?.[1]) >= 5) kustomize = /Kustomize Version: (\S+)/.exec(v)[1];
+  } catch {
+    // no kubectl
+  }
+  const rendered = { ...variants, "k8s/dev-broker": devBroker };
+  if (kustomize === null) {
+    console.log("skip: render() against kubectl kustomize (no kubectl with kustomize v5 found)");
+  } else {
+    for (const [name, objects] of Object.entries(rendered)) {
+      check(`${name}/: render() agrees with kubectl kustomize (${kustomize})`, () => {
+        const real = parseAllDocuments(execFileSync("kubectl", ["kustomize", path.join(root, name)], { encoding: "utf8" }))
+          .map((d) => d.toJS());
+        const byName = (list) => Object.fromEntries(list.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
+        assert.deepEqual(byName(objects.map(({ obj }) => obj)), byName(real));
+      });
+    }
+  }
+}
+
+// Every object as written, and every object as a kustomization renders it where that differs
+// (patched, renamed, labelled): sections 3 and 4 check both.
+const sources = [...docsByFile.entries()]
   .filter(([file]) => !isKustomization(file))
-  .flatMap(([file, objects]) => objects.map((obj) => ({ obj, file })));
+  .flatMap(([file, objects]) => objects.map((obj) => ({ obj, file, by: null })));
+const seenJson = new Set(sources.map(({ obj }) => JSON.stringify(obj)));
+const manifests = [...sources];
+for (const [name, objects] of Object.entries(variants)) {
+  for (const { obj, file } of objects) {
+    const json = JSON.stringify(obj);
+    if (!seenJson.has(json)) manifests.push({ obj, file, by: name });
+    seenJson.add(json);
+  }
+}
+const where = ({ obj, file, by }) => `${rel(file)}${by ? ` (as ${by}/ renders it)` : ""} ${obj.kind}/${obj.metadata?.name}`;
 
 // ---- 3. schema -------------------------------------------------------------------------------
 
@@ -119,8 +261,9 @@ function modelPath({ apiVersion, kind }) {
   return `kubernetes-models/${apiVersion}/${kind}`;
 }
 
-for (const { obj, file } of manifests) {
-  const what = `${rel(file)} ${obj.kind}/${obj.metadata?.name} matches the ${obj.apiVersion} schema`;
+for (const m of manifests) {
+  const { obj } = m;
+  const what = `${where(m)} matches the ${obj.apiVersion} schema`;
   try {
     const module = await import(modelPath(obj));
     new module[obj.kind](obj).validate();
@@ -166,8 +309,7 @@ for (const { obj, file } of manifests) {
       if (d.file && d.start !== undefined) {
         const { line } = d.file.getLineAndCharacterOfPosition(d.start);
         const owner = owners[line];
-        const where = owner ? `${rel(owner.file)} ${owner.obj.kind}/${owner.obj.metadata?.name}` : "import";
-        fail(`${where}: ${lines[line].trim()}: ${message}`);
+        fail(`${owner ? where(owner) : "import"}: ${lines[line].trim()}: ${message}`);
       } else {
         fail(message);
       }
