@@ -329,8 +329,30 @@ const [, dockerUid, dockerGid] = (/^USER (\d+):(\d+)$/m.exec(dockerfile) ?? []).
 const results = readFileSync(path.join(root, "docs/benchmarks/results.md"), "utf8");
 const measuredMiB = Number(/Resident memory per worker[^:]*: framework ([\d.]+) MiB/.exec(results)?.[1]);
 const version = execFileSync(routemq, ["--version"], { encoding: "utf8" }).trim();
-const plan = execFileSync(routemq, ["--env-file", "/dev/null", "routes"], { encoding: "utf8" });
-const plannedWorkers = Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(plan)?.[1]);
+
+// What a pod would run: `routemq routes` under the pod's settings (its ConfigMap and the
+// container's literal env, WORKER_POOLS included) and none of this shell's. It fails as the pod
+// would (exit 2) on an unknown pool or an invalid setting.
+const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !settingNames.has(k)));
+function planFor(settings) {
+  let text;
+  try {
+    text = execFileSync(routemq, ["--env-file", "/dev/null", "routes"], {
+      encoding: "utf8",
+      env: { ...shellEnv, ...settings },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    throw new Error(`routemq routes: ${e.stderr?.trim() || e.message}`);
+  }
+  const [table] = text.split("\n\n");
+  return {
+    routes: table.split("\n").slice(1).filter(Boolean).map((line) => line.split(/\s+/)[0]),
+    processes: Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(text)?.[1]),
+    notShared: /\(not shared\)$/m.test(text),
+  };
+}
+const application = planFor({});
 
 const mebibytes = (q) => {
   const m = /^(\d+)(Mi|Gi)$/.exec(q ?? "");
@@ -339,90 +361,140 @@ const mebibytes = (q) => {
 };
 const selects = (selector, labels) =>
   Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v) && Object.keys(selector ?? {}).length > 0;
+const selectorOf = (o) => (o.kind === "Service" ? o.spec.selector : o.spec.selector.matchLabels);
+
+// k8s/ and k8s/statefulset/: one workload serving every route.
+const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1 };
 
 for (const [name, objects] of Object.entries(variants)) {
   const byKind = (kind) => objects.map(({ obj }) => obj).filter((o) => o.kind === kind);
   const workloads = [...byKind("Deployment"), ...byKind("StatefulSet")];
-  check(`${name}: one workload`, () => assert.equal(workloads.length, 1));
-  if (workloads.length !== 1) continue;
-  const w = workloads[0];
-  const pod = w.spec.template;
-  const [c] = pod.spec.containers;
-  const config = byKind("ConfigMap")[0]?.data ?? {};
-  const secret = byKind("Secret")[0] ?? {};
-  const httpPort = Number(config.HTTP_PORT ?? 8080);
+  const served = [];  // the routes of each workload's plan
+  check(`${name}: ${expectedWorkloads[name]} workload(s)`, () => assert.equal(workloads.length, expectedWorkloads[name]));
+  check(`${name}: each selector (workload, Service, PodDisruptionBudget) covers one workload's pods, each HPA targets one`, () => {
+    for (const o of [...workloads, ...byKind("Service"), ...byKind("PodDisruptionBudget")]) {
+      const covered = workloads.filter((w) => selects(selectorOf(o), w.spec.template.metadata.labels)).map((w) => w.metadata.name);
+      assert.ok(covered.length === 1 && (!workloads.includes(o) || covered[0] === o.metadata.name),
+        `${o.kind}/${o.metadata.name} covers ${covered.join(", ") || "no workload"}`);
+    }
+    for (const h of byKind("HorizontalPodAutoscaler")) {
+      const { kind, name: target } = h.spec.scaleTargetRef;
+      assert.ok(workloads.some((w) => w.kind === kind && w.metadata.name === target), `HPA ${h.metadata.name} targets ${kind}/${target}`);
+    }
+  });
 
-  check(`${name}: ConfigMap and Secret hold known settings, credentials only in the Secret`, () => {
-    const unknown = [...Object.keys(config), ...Object.keys(secret.stringData ?? secret.data ?? {})].filter((k) => !settingNames.has(k));
-    assert.deepEqual(unknown, [], "not in .env.example (the settings table)");
-    assert.ok(!("MQTT_PASSWORD" in config) && !("MQTT_USERNAME" in config));
-    assert.ok("MQTT_PASSWORD" in (secret.stringData ?? secret.data ?? {}));
-  });
-  check(`${name}: the container reads them`, () => {
-    const refs = c.envFrom.map((e) => e.configMapRef?.name ?? e.secretRef?.name);
-    assert.deepEqual(refs.sort(), [byKind("ConfigMap")[0].metadata.name, secret.metadata.name].sort());
-  });
-  check(`${name}: ${w.kind} runs routemq --workers, 3 replicas, image version ${version}`, () => {
-    assert.equal(w.spec.replicas, 3);
-    assert.deepEqual(c.args, ["--workers"]);
-    assert.equal(c.command, undefined, "the image's ENTRYPOINT runs routemq");
-    assert.match(c.image, new RegExp(`(^|/)routemq:${version.replaceAll(".", "\\.")}$`));
-  });
-  check(`${name}: the pod name is the instance name in client ids`, () => {
-    const env = c.env.find((e) => e.name === "INSTANCE_NAME");
-    assert.equal(env?.valueFrom?.fieldRef?.fieldPath, "metadata.name");
-  });
-  check(`${name}: terminationGracePeriodSeconds leaves room after SHUTDOWN_GRACE_SECONDS`, () => {
-    // Workers get SHUTDOWN_GRACE_SECONDS, then the main client takes up to 2 s to disconnect.
-    assert.ok(pod.spec.terminationGracePeriodSeconds >= Number(config.SHUTDOWN_GRACE_SECONDS) + 5,
-      `${pod.spec.terminationGracePeriodSeconds} s vs SHUTDOWN_GRACE_SECONDS ${config.SHUTDOWN_GRACE_SECONDS}`);
-  });
-  check(`${name}: probes hit /healthz and /readyz on HTTP_PORT ${httpPort}`, () => {
-    const http = c.ports.find((p) => p.name === "http");
-    assert.equal(http?.containerPort, httpPort);
-    assert.equal(config.HTTP_HOST, "0.0.0.0", "the kubelet probes the pod IP");
-    assert.equal(c.livenessProbe.httpGet.path, "/healthz");
-    assert.equal(c.readinessProbe.httpGet.path, "/readyz");
-    for (const probe of [c.livenessProbe, c.readinessProbe]) {
-      assert.ok(probe.httpGet.port === "http" || probe.httpGet.port === httpPort);
-    }
-  });
-  check(`${name}: Prometheus annotations point at /metrics on HTTP_PORT`, () => {
-    for (const annotations of [pod.metadata.annotations, ...byKind("Service").filter((s) => s.spec.clusterIP !== "None").map((s) => s.metadata.annotations)]) {
-      assert.equal(annotations?.["prometheus.io/scrape"], "true");
-      assert.equal(Number(annotations?.["prometheus.io/port"]), httpPort);
-      assert.equal(annotations?.["prometheus.io/path"], "/metrics");
-    }
-  });
-  check(`${name}: memory request covers the measured ${measuredMiB} MiB per process x (1 + ${plannedWorkers})`, () => {
-    assert.ok(measuredMiB > 0 && plannedWorkers > 0, "figures found in docs/benchmarks/results.md and routemq routes");
-    const workers = Number(config.WORKER_COUNT ?? 0) || plannedWorkers;
-    const need = measuredMiB * (1 + workers);
-    assert.ok(mebibytes(c.resources.requests.memory) >= need, `request ${c.resources.requests.memory} < ${need} MiB`);
-    assert.ok(mebibytes(c.resources.limits.memory) >= 2 * mebibytes(c.resources.requests.memory), "limit leaves room for backlogs");
-    assert.ok(c.resources.requests.cpu, "a CPU request (the HPA's utilization is relative to it)");
-  });
-  check(`${name}: runs as the Dockerfile's non-root user ${dockerUid}:${dockerGid}`, () => {
-    assert.equal(pod.spec.securityContext.runAsNonRoot, true);
-    assert.equal(pod.spec.securityContext.runAsUser, dockerUid);
-    assert.equal(pod.spec.securityContext.runAsGroup, dockerGid);
-  });
-  check(`${name}: Services, PodDisruptionBudget and HPA select this workload`, () => {
-    const labels = pod.metadata.labels;
-    assert.ok(selects(w.spec.selector.matchLabels, labels));
-    for (const s of byKind("Service")) assert.ok(selects(s.spec.selector, labels), `Service ${s.metadata.name}`);
-    for (const p of byKind("PodDisruptionBudget")) assert.ok(selects(p.spec.selector.matchLabels, labels));
-    const [hpa] = byKind("HorizontalPodAutoscaler");
-    assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: w.kind, name: w.metadata.name });
-    assert.ok(hpa.spec.minReplicas <= w.spec.replicas && w.spec.replicas <= hpa.spec.maxReplicas);
-    assert.equal(byKind("PodDisruptionBudget").length, 1);
-  });
-  if (w.kind === "StatefulSet") {
-    check(`${name}: the StatefulSet's serviceName is a headless Service`, () => {
-      const headless = byKind("Service").find((s) => s.metadata.name === w.spec.serviceName);
-      assert.equal(headless?.spec.clusterIP, "None");
+  for (const w of workloads) {
+    const what = workloads.length > 1 ? `${name} ${w.kind}/${w.metadata.name}` : name;
+    const pod = w.spec.template;
+    const [c] = pod.spec.containers;
+    const reads = (kind) => (o) => c.envFrom.some((e) => (kind === "ConfigMap" ? e.configMapRef : e.secretRef)?.name === o.metadata.name);
+    const configMap = byKind("ConfigMap").find(reads("ConfigMap"));
+    const secret = byKind("Secret").find(reads("Secret")) ?? {};
+    const config = configMap?.data ?? {};
+    const literalEnv = Object.fromEntries((c.env ?? []).filter((e) => "value" in e).map((e) => [e.name, e.value]));
+    const pools = literalEnv.WORKER_POOLS ?? config.WORKER_POOLS;
+    const httpPort = Number(config.HTTP_PORT ?? 8080);
+    const hpas = byKind("HorizontalPodAutoscaler").filter(
+      (h) => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
+
+    check(`${what}: ConfigMap, Secret and env hold known settings, credentials only in the Secret`, () => {
+      const names = [...Object.keys(config), ...Object.keys(secret.stringData ?? secret.data ?? {}), ...(c.env ?? []).map((e) => e.name)];
+      assert.deepEqual(names.filter((k) => !settingNames.has(k)), [], "not in .env.example (the settings table)");
+      assert.ok(!("MQTT_PASSWORD" in config) && !("MQTT_USERNAME" in config));
+      assert.ok("MQTT_PASSWORD" in (secret.stringData ?? secret.data ?? {}));
     });
+    check(`${what}: the container reads them`, () => {
+      const refs = c.envFrom.map((e) => e.configMapRef?.name ?? e.secretRef?.name);
+      assert.deepEqual(refs.sort(), [configMap?.metadata.name, secret.metadata?.name].sort());
+    });
+    let plan = null;
+    check(`${what}: routemq routes under its settings (pools: ${pools || "all"}) plans routes and workers`, () => {
+      plan = planFor({ ...config, ...literalEnv });
+      assert.ok(plan.routes.length > 0 && plan.processes > 0, "an instance that serves nothing");
+      served.push(...plan.routes);
+    });
+    check(`${what}: ${w.kind} runs routemq --workers, image version ${version}`, () => {
+      assert.deepEqual(c.args, ["--workers"]);
+      assert.equal(c.command, undefined, "the image's ENTRYPOINT runs routemq");
+      assert.match(c.image, new RegExp(`(^|/)routemq:${version.replaceAll(".", "\\.")}$`));
+    });
+    if (!pools) {
+      // Every route in every replica (non-shared ones included: docs/deployment.md, Scaling).
+      check(`${what}: 3 replicas, within its HPA's range`, () => {
+        assert.equal(w.spec.replicas, 3);
+        assert.equal(hpas.length, 1);
+        assert.ok(hpas[0].spec.minReplicas <= w.spec.replicas && w.spec.replicas <= hpas[0].spec.maxReplicas);
+      });
+    } else if (plan?.notShared) {
+      check(`${what}: serves non-shared routes, so exactly one replica and no HPA`, () => {
+        assert.equal(w.spec.replicas, 1, "each replica would handle every message of a non-shared route");
+        assert.deepEqual(hpas.map((h) => h.metadata.name), []);
+      });
+    } else if (plan) {
+      check(`${what}: shared routes only, scaled by an HPA from at least 2 replicas`, () => {
+        assert.equal(hpas.length, 1);
+        const [{ spec }] = hpas;
+        // With one replica, a drain or a restart leaves the share group empty and the broker drops
+        // what is published meanwhile.
+        assert.ok(spec.minReplicas >= 2, `minReplicas ${spec.minReplicas}`);
+        assert.ok(spec.minReplicas <= w.spec.replicas && w.spec.replicas <= spec.maxReplicas);
+      });
+    }
+    check(`${what}: the pod name is the instance name in client ids`, () => {
+      const env = c.env.find((e) => e.name === "INSTANCE_NAME");
+      assert.equal(env?.valueFrom?.fieldRef?.fieldPath, "metadata.name");
+    });
+    check(`${what}: terminationGracePeriodSeconds leaves room after SHUTDOWN_GRACE_SECONDS`, () => {
+      // Workers get SHUTDOWN_GRACE_SECONDS, then the main client takes up to 2 s to disconnect.
+      assert.ok(pod.spec.terminationGracePeriodSeconds >= Number(config.SHUTDOWN_GRACE_SECONDS) + 5,
+        `${pod.spec.terminationGracePeriodSeconds} s vs SHUTDOWN_GRACE_SECONDS ${config.SHUTDOWN_GRACE_SECONDS}`);
+    });
+    check(`${what}: probes hit /healthz and /readyz on HTTP_PORT ${httpPort}`, () => {
+      const http = c.ports.find((p) => p.name === "http");
+      assert.equal(http?.containerPort, httpPort);
+      assert.equal(config.HTTP_HOST, "0.0.0.0", "the kubelet probes the pod IP");
+      assert.equal(c.livenessProbe.httpGet.path, "/healthz");
+      assert.equal(c.readinessProbe.httpGet.path, "/readyz");
+      for (const probe of [c.livenessProbe, c.readinessProbe]) {
+        assert.ok(probe.httpGet.port === "http" || probe.httpGet.port === httpPort);
+      }
+    });
+    check(`${what}: a Service and one PodDisruptionBudget select its pods`, () => {
+      const labels = pod.metadata.labels;
+      assert.ok(selects(w.spec.selector.matchLabels, labels));
+      assert.ok(byKind("Service").some((s) => s.spec.clusterIP !== "None" && selects(s.spec.selector, labels)));
+      assert.equal(byKind("PodDisruptionBudget").filter((p) => selects(p.spec.selector.matchLabels, labels)).length, 1);
+    });
+    check(`${what}: Prometheus annotations point at /metrics on HTTP_PORT`, () => {
+      const services = byKind("Service").filter((s) => s.spec.clusterIP !== "None" && selects(s.spec.selector, pod.metadata.labels));
+      for (const annotations of [pod.metadata.annotations, ...services.map((s) => s.metadata.annotations)]) {
+        assert.equal(annotations?.["prometheus.io/scrape"], "true");
+        assert.equal(Number(annotations?.["prometheus.io/port"]), httpPort);
+        assert.equal(annotations?.["prometheus.io/path"], "/metrics");
+      }
+    });
+    check(`${what}: memory request covers the measured ${measuredMiB} MiB per process x (the manager + ${plan?.processes} of its plan)`, () => {
+      assert.ok(measuredMiB > 0 && plan?.processes > 0, "figures found in docs/benchmarks/results.md and routemq routes");
+      const need = measuredMiB * (1 + plan.processes);
+      assert.ok(mebibytes(c.resources.requests.memory) >= need, `request ${c.resources.requests.memory} < ${need} MiB`);
+      assert.ok(mebibytes(c.resources.limits.memory) >= 2 * mebibytes(c.resources.requests.memory), "limit leaves room for backlogs");
+      assert.ok(c.resources.requests.cpu, "a CPU request (the HPA's utilization is relative to it)");
+    });
+    check(`${what}: runs as the Dockerfile's non-root user ${dockerUid}:${dockerGid}`, () => {
+      assert.equal(pod.spec.securityContext.runAsNonRoot, true);
+      assert.equal(pod.spec.securityContext.runAsUser, dockerUid);
+      assert.equal(pod.spec.securityContext.runAsGroup, dockerGid);
+    });
+    if (w.kind === "StatefulSet") {
+      check(`${what}: the StatefulSet's serviceName is a headless Service`, () => {
+        const headless = byKind("Service").find((s) => s.metadata.name === w.spec.serviceName);
+        assert.equal(headless?.spec.clusterIP, "None");
+      });
+    }
   }
+  check(`${name}: every route of the application is served by exactly one of its workloads`, () => {
+    assert.deepEqual(served.sort(), [...application.routes].sort());
+  });
 }
 
 check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () => {
@@ -433,9 +505,8 @@ check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () =>
 });
 
 check("the Deployment and StatefulSet variants run the same pod", () => {
-  const templates = Object.values(variants).map((objects) =>
+  const templates = [variants.k8s, variants["k8s/statefulset"]].map((objects) =>
     objects.map(({ obj }) => obj).find((o) => o.kind === "Deployment" || o.kind === "StatefulSet")?.spec.template);
-  assert.equal(templates.length, 2);
   assert.deepEqual(templates[0], templates[1]);
 });
 
