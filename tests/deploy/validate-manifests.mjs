@@ -200,7 +200,7 @@ function render(dir, seen = []) {
 }
 
 const variants = {};
-for (const dir of [k8s, path.join(k8s, "statefulset")]) {
+for (const dir of [k8s, path.join(k8s, "statefulset"), path.join(k8s, "pools")]) {
   check(`kustomization ${rel(dir)}/ renders`, () => {
     variants[rel(dir)] = render(dir);
   });
@@ -363,8 +363,8 @@ const selects = (selector, labels) =>
   Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v) && Object.keys(selector ?? {}).length > 0;
 const selectorOf = (o) => (o.kind === "Service" ? o.spec.selector : o.spec.selector.matchLabels);
 
-// k8s/ and k8s/statefulset/: one workload serving every route.
-const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1 };
+// k8s/ and k8s/statefulset/: one workload serving every route. k8s/pools/: one Deployment per pool.
+const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": 2 };
 
 for (const [name, objects] of Object.entries(variants)) {
   const byKind = (kind) => objects.map(({ obj }) => obj).filter((o) => o.kind === kind);
