@@ -345,9 +345,12 @@ function planFor(settings) {
   } catch (e) {
     throw new Error(`routemq routes: ${e.stderr?.trim() || e.message}`);
   }
-  const [table] = text.split("\n\n");
+  const [header, ...rows] = text.split("\n\n")[0].split("\n").filter(Boolean).map((line) => line.split(/\s+/));
+  const poolColumn = header.indexOf("POOL");
+  assert.ok(poolColumn > 0, "routemq routes prints a POOL column");
   return {
-    routes: table.split("\n").slice(1).filter(Boolean).map((line) => line.split(/\s+/)[0]),
+    routes: rows.map((row) => row[0]),
+    pools: [...new Set(rows.map((row) => row[poolColumn]))],
     processes: Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(text)?.[1]),
     notShared: /\(not shared\)$/m.test(text),
   };
@@ -363,13 +366,15 @@ const selects = (selector, labels) =>
   Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v) && Object.keys(selector ?? {}).length > 0;
 const selectorOf = (o) => (o.kind === "Service" ? o.spec.selector : o.spec.selector.matchLabels);
 
-// k8s/ and k8s/statefulset/: one workload serving every route. k8s/pools/: one Deployment per pool.
-const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": 2 };
+// k8s/ and k8s/statefulset/: one workload serving every route. k8s/pools/: one Deployment per pool
+// of the application.
+const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": application.pools.length };
 
 for (const [name, objects] of Object.entries(variants)) {
   const byKind = (kind) => objects.map(({ obj }) => obj).filter((o) => o.kind === kind);
   const workloads = [...byKind("Deployment"), ...byKind("StatefulSet")];
   const served = [];  // the routes of each workload's plan
+  const poolsServed = [];  // each workload's WORKER_POOLS
   check(`${name}: ${expectedWorkloads[name]} workload(s)`, () => assert.equal(workloads.length, expectedWorkloads[name]));
   check(`${name}: each selector (workload, Service, PodDisruptionBudget) covers one workload's pods, each HPA targets one`, () => {
     for (const o of [...workloads, ...byKind("Service"), ...byKind("PodDisruptionBudget")]) {
@@ -393,6 +398,7 @@ for (const [name, objects] of Object.entries(variants)) {
     const config = configMap?.data ?? {};
     const literalEnv = Object.fromEntries((c.env ?? []).filter((e) => "value" in e).map((e) => [e.name, e.value]));
     const pools = literalEnv.WORKER_POOLS ?? config.WORKER_POOLS;
+    poolsServed.push(pools || "(all)");
     const httpPort = Number(config.HTTP_PORT ?? 8080);
     const hpas = byKind("HorizontalPodAutoscaler").filter(
       (h) => h.spec.scaleTargetRef.kind === w.kind && h.spec.scaleTargetRef.name === w.metadata.name);
@@ -495,6 +501,12 @@ for (const [name, objects] of Object.entries(variants)) {
   check(`${name}: every route of the application is served by exactly one of its workloads`, () => {
     assert.deepEqual(served.sort(), [...application.routes].sort());
   });
+  if (name === "k8s/pools") {
+    check(`${name}: one Deployment per pool of the application (${application.pools.join(", ")})`, () => {
+      assert.deepEqual(poolsServed.sort(), [...application.pools].sort());
+      assert.deepEqual(workloads.map((w) => w.kind), workloads.map(() => "Deployment"));
+    });
+  }
 }
 
 check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () => {
