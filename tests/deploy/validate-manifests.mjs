@@ -7,7 +7,10 @@
 //      types: a typo such as `replica:` or `livenessprobe:` would otherwise be ignored by the
 //      API server, silently);
 //   5. what the schema cannot know: probes, ports, grace period, settings and the image agree
-//      with the code, the Dockerfile, the settings table and the measured memory.
+//      with the code, the Dockerfile, the settings table and the measured memory; each pod's
+//      plan (`routemq routes` under its settings, WORKER_POOLS included) sizes it; selectors
+//      keep workloads apart; every route is served by one workload, and a pool's replicas and
+//      HPA suit its routes (shared or not).
 // Usage: node validate-manifests.mjs <routemq executable>
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
