@@ -151,3 +151,32 @@ TEST(WorkerPlan, TheSettingsDefaultsMakeEverySharedRouteWithoutItsOwnLimitsAutos
         << "a route that is not shared never scales";
     EXPECT_EQ(routemq::detail::plan_workers(r, 0, {}, on).size(), 4u + 4 + 1 + 1);
 }
+
+TEST(WorkerPlan, AWorkerServingSeveralPrioritiesHasALaneOfProcessesPerPriorityAndOneGate) {
+    routemq::router r;
+    r.on("bulk/{id}", &h, {.shared = true, .concurrency = 2, .priority = routemq::priority::low});
+    r.on("urgent/{id}", &h, {.shared = true, .priority = routemq::priority::high});
+    r.on("plain/{id}", &h, {.shared = true});
+    const auto got = routemq::detail::plan_workers(r, 1);
+    ASSERT_EQ(got.size(), 4u);
+    using routemq::priority;
+    // Highest first: urgent, then plain, then bulk's two handler slots; two handler slots shared.
+    EXPECT_EQ(got[0].routes, (std::vector<std::size_t>{1}));
+    EXPECT_EQ(got[0].priority, priority::high);
+    EXPECT_EQ(got[1].routes, (std::vector<std::size_t>{2}));
+    EXPECT_EQ(got[1].priority, priority::normal);
+    EXPECT_EQ(got[2].routes, (std::vector<std::size_t>{0}));
+    EXPECT_EQ(got[3].routes, (std::vector<std::size_t>{0}));
+    EXPECT_EQ(got[3].handler_slot, 2);
+    EXPECT_EQ(got[3].priority, priority::low);
+    for (const auto& w : got) {
+        EXPECT_EQ(w.gate_tokens, 2);
+        EXPECT_EQ(w.worker(), 1);
+    }
+    EXPECT_EQ(routemq::detail::gate_members(got, got[2]), (std::vector<std::size_t>{1, 2, 3, 4}));
+    // One route per worker (the plan without --workers N): one priority each, no gate.
+    for (const auto& w : routemq::detail::plan_workers(r, 0)) {
+        EXPECT_EQ(w.gate_tokens, 0);
+        EXPECT_TRUE(routemq::detail::gate_members(routemq::detail::plan_workers(r, 0), w).empty());
+    }
+}

@@ -24,6 +24,13 @@ struct retry_policy {
     double jitter = 0.2;
 };
 
+/// Which waiting message a worker's free handler slot takes first, when the worker serves routes
+/// of several priorities (docs/workers.md).
+enum class priority { low = 0, normal = 1, high = 2 };
+
+/// "low", "normal" or "high".
+const char* priority_name(priority p) noexcept;
+
 /// Per-route options.
 struct route_options {
     /// Subscription QoS, 0 to 2.
@@ -46,6 +53,10 @@ struct route_options {
     /// The pool this route belongs to: an instance started with `--pools` (WORKER_POOLS) serves
     /// only the routes of those pools, so each pool deploys and scales on its own.
     std::string pool = "default";
+    /// When one worker serves routes of different priorities and its handler slots are all
+    /// busy, the next free slot goes to the waiting message of the highest priority, oldest
+    /// first; nothing is acknowledged early for it.
+    routemq::priority priority = routemq::priority::normal;
     /// MQTT 5 No Local: the broker does not send this process's own publishes to this route.
     /// Set it on a wildcard route (`#`, `+/+`) whose handler publishes to topics it matches, or
     /// the handler receives its own output, forever. Not allowed on shared routes (MQTT 5).

@@ -86,7 +86,13 @@ std::shared_ptr<shared_metrics> shared_metrics::create(std::size_t processes, st
     }
     for (std::size_t p = 0; p < processes; ++p) {
         auto* block = bytes + processes_offset(routes) + p * process_stride(routes);
-        new (block) process_cells{};
+        auto* cells = new (block) process_cells{};
+        pthread_mutexattr_t attr;
+        pthread_mutexattr_init(&attr);
+        pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+        pthread_mutex_init(&cells->gate.lock, &attr);
+        pthread_mutexattr_destroy(&attr);
         for (std::size_t r = 0; r < routes; ++r) {
             new (block + sizeof(process_cells) + r * sizeof(route_cells)) route_cells{};
         }

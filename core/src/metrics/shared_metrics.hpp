@@ -1,5 +1,7 @@
 #pragma once
 
+#include <pthread.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -100,6 +102,23 @@ inline constexpr std::size_t kPoisonEntries = 256;
 /// manager_cells::heartbeat_ms): monotonic milliseconds, the same in every process of the machine.
 std::int64_t region_clock_ms() noexcept;
 
+/// Priorities: one process's part in its worker's gate (runtime/priority_gate.hpp). The lock and
+/// the free handler slots are used in the worker's first process only; the rest in every member.
+struct gate_cells {
+    /// Process-shared and robust: a member killed while holding it does not block the others.
+    pthread_mutex_t lock;
+    std::atomic<std::uint32_t> initialized;
+    std::atomic<std::uint32_t> free;
+    std::atomic<std::uint64_t> next_ticket;
+    /// idle, waiting, running or lingering (priority_gate::state); a futex word.
+    std::atomic<std::uint32_t> state;
+    /// The priority of the message it waits with or runs, its place in line, and until when
+    /// (region clock) a lingering member keeps its handler slot for its next message.
+    std::atomic<std::uint32_t> priority;
+    std::atomic<std::uint64_t> ticket;
+    std::atomic<std::int64_t> linger_until_ms;
+};
+
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
     /// Set by the manager: this slot is meant to have an MQTT client (readiness waits for it).
@@ -119,6 +138,7 @@ struct process_cells {
     // ---- Connection errors: why a process cannot connect, for /readyz and /metrics ----
     /// Failed connection attempts, across restarts of the slot's process.
     counter connect_failures;
+    gate_cells gate;
     /// Why the process is not connected (its last failed attempt or lost connection), e.g.
     /// `attempt 3 failed: not authorized (CONNACK 135): ...`; empty while connected.
     shared_text connect_error;

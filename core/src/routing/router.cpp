@@ -11,6 +11,19 @@
 #include "routemq/settings.hpp"
 
 namespace routemq {
+
+const char* priority_name(priority p) noexcept {
+    switch (p) {
+        case priority::low:
+            return "low";
+        case priority::high:
+            return "high";
+        case priority::normal:
+            break;
+    }
+    return "normal";
+}
+
 namespace {
 
 /// Each handler slot is a process; past this a pod is better scaled by replicas.
@@ -122,6 +135,11 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
             "invalid route '{}': concurrency {} needs shared = true (each handler slot is a "
             "subscriber of its own; without a share group each would get every message)",
             text, options.concurrency));
+    }
+    if (options.priority != priority::low && options.priority != priority::normal &&
+        options.priority != priority::high) {
+        throw route_error(fmt::format("invalid route '{}': priority {} is not low, normal or high",
+                                      text, static_cast<int>(options.priority)));
     }
     if (!is_plain_name(options.pool)) {
         throw route_error(fmt::format(

@@ -23,14 +23,15 @@ client_identity identity_for(const mqtt_settings& s, const std::string& role, bo
 
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                    std::vector<std::size_t> routes, bool persistent_session,
-                   std::shared_ptr<shared_metrics> metrics, std::size_t slot)
+                   std::shared_ptr<shared_metrics> metrics, std::size_t slot,
+                   std::unique_ptr<priority_gate> gate)
     : counters_(metrics, slot),
+      gate_(std::move(gate)),
       dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_,
                   s.handling),
       out_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session).client_id + "-out"),
       client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
-              dispatcher_.subscriptions(),
-              [this](const message& m) { dispatcher_.dispatch(m, out_); }) {
+              dispatcher_.subscriptions(), [this](const message& m) { handle(m); }) {
     dispatcher_.set_origin(client_.identity().client_id);
     for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
@@ -57,6 +58,20 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
         }
         cells.connect_error.store(st.error);
     });
+}
+
+void endpoint::handle(const message& m) {
+    if (!gate_) {
+        dispatcher_.dispatch(m, out_);
+        return;
+    }
+    // The message stays unacknowledged while it waits: Paho acknowledges when this returns.
+    gate_->acquire();
+    struct give_back {
+        priority_gate& gate;
+        ~give_back() { gate.release(); }
+    } done{*gate_};
+    dispatcher_.dispatch(m, out_);
 }
 
 void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session) {

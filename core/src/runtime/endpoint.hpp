@@ -13,6 +13,7 @@
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
 #include "routing/dispatcher.hpp"
+#include "runtime/priority_gate.hpp"
 
 namespace routemq::detail {
 
@@ -21,9 +22,12 @@ class endpoint {
 public:
     /// `role` is `main` or `w<slot>`; workers keep a persistent session. The endpoint counts
     /// into, and reports its connection state to, `slot` of `metrics`.
+    /// `gate`: with routes of several priorities in one worker, the gate every handler run
+    /// passes (priority_gate.hpp); null otherwise.
     endpoint(const settings& s, const router& r, const std::string& role,
              std::vector<std::size_t> routes, bool persistent_session,
-             std::shared_ptr<shared_metrics> metrics, std::size_t slot);
+             std::shared_ptr<shared_metrics> metrics, std::size_t slot,
+             std::unique_ptr<priority_gate> gate = nullptr);
 
     void start() { client_.start(); }
     /// Call often from the main thread: keeps the idle outgoing connection alive.
@@ -47,7 +51,11 @@ public:
     void log_stats() const;
 
 private:
+    /// Handles one message: through the gate when there is one.
+    void handle(const message& m);
+
     slot_counters counters_;
+    std::unique_ptr<priority_gate> gate_;
     dispatcher dispatcher_;
     // Before client_: its state handler uses it until the client is destroyed.
     std::atomic<std::uint64_t> reconnects_seen_{0};

@@ -388,7 +388,8 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
         throw config_error(
             fmt::format("worker slot {} is not in the plan of {} workers", slot, plan.size()));
     }
-    const auto& routes = plan[static_cast<std::size_t>(slot - 1)].routes;
+    const auto& spec = plan[static_cast<std::size_t>(slot - 1)];
+    const auto& routes = spec.routes;
     // Every worker keeps a persistent session, the one serving non-shared routes too: what the
     // broker queues while it restarts is not lost.
     // Started by hand (no manager): count into a region of its own.
@@ -400,8 +401,15 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
     p.route_count = routes.size();
     p.unsubscribe_first = true;
     p.hold_fd = invocation.hold_fd;
-    p.ep = std::make_unique<endpoint>(s, r, fmt::format("w{}", slot), routes, true,
-                                      std::move(region), static_cast<std::size_t>(slot));
+    std::unique_ptr<priority_gate> gate;
+    if (spec.gate_tokens > 0) {
+        gate = std::make_unique<priority_gate>(region, gate_members(plan, spec),
+                                               static_cast<std::size_t>(slot), spec.gate_tokens,
+                                               static_cast<int>(spec.priority));
+    }
+    p.ep =
+        std::make_unique<endpoint>(s, r, fmt::format("w{}", slot), routes, true, std::move(region),
+                                   static_cast<std::size_t>(slot), std::move(gate));
     return p;
 }
 

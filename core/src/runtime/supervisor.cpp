@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "metrics/death.hpp"
+#include "runtime/priority_gate.hpp"
 #include "runtime/signals.hpp"
 
 namespace routemq::detail {
@@ -41,7 +42,7 @@ supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch, 
     // one route. The plan's spare workers make a route autoscaled.
     for (std::size_t i = 0; i < workers_.size(); ++i) {
         const auto& spec = workers_[i].spec;
-        if (spec.handler_slot != 1 || spec.routes.size() != 1) {
+        if (spec.handler_slot != 1 || spec.routes.size() != 1 || spec.gate_tokens > 0) {
             continue;
         }
         if (groups_.empty() || groups_.back().route != spec.routes.front() ||
@@ -71,11 +72,23 @@ void supervisor::publish_pool() const {
 
 void supervisor::forget(worker& w) {
     w.pid = -1;
+    release_gate(w);
     auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
     cells.pid.store(0);
     cells.connected.store(0);
     cells.subscribed.store(0);
     publish_pool();
+}
+
+void supervisor::release_gate(const worker& w) {
+    if (w.spec.gate_tokens > 0) {
+        std::vector<worker_spec> specs;
+        for (const auto& x : workers_) {
+            specs.push_back(x.spec);
+        }
+        priority_gate::reclaim(*metrics_, gate_members(specs, w.spec),
+                               static_cast<std::size_t>(w.spec.slot));
+    }
 }
 
 supervisor::~supervisor() {
@@ -247,6 +260,7 @@ void supervisor::hand_over(worker& w, int status) {
     auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
     cells.connected.store(0);
     cells.subscribed.store(0);
+    release_gate(w);
     w.pid = w.successor;
     w.successor = -1;
     const char go = 'g';

@@ -132,6 +132,8 @@ private:
     /// The worker's process is gone: it is neither running nor connected.
     void forget(worker& w);
     void publish_pool() const;
+    /// `w`'s process has exited: the handler slot it held in its worker's priority gate goes on.
+    void release_gate(const worker& w);
     /// Every second: busy ratios per route and per process into the region; autoscaling.
     void sample();
     /// Workers of `g` serving now (started and not leaving).

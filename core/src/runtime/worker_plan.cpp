@@ -81,19 +81,49 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count,
     std::vector<worker_spec> plan;
     int slot = 1;
     // One worker serving `routes`: a process per handler slot of its most concurrent route.
+    // One worker serving `routes`: a process per handler slot of its most concurrent route; with
+    // routes of several priorities, that many per priority (a lane each, highest first), sharing
+    // the worker's handler slots through a gate.
     const auto add_worker = [&](const std::vector<std::size_t>& routes, bool spare) {
-        int most = 1;
-        for (auto index : routes) {
-            most = std::max(most, r.routes()[index].options.concurrency);
+        const auto concurrency = [&](const std::vector<std::size_t>& of) {
+            int most = 1;
+            for (auto index : of) {
+                most = std::max(most, r.routes()[index].options.concurrency);
+            }
+            return most;
+        };
+        std::vector<routemq::priority> lanes;
+        for (auto p :
+             {routemq::priority::high, routemq::priority::normal, routemq::priority::low}) {
+            if (std::any_of(routes.begin(), routes.end(),
+                            [&](auto index) { return r.routes()[index].options.priority == p; })) {
+                lanes.push_back(p);
+            }
         }
-        for (int k = 1; k <= most; ++k) {
-            std::vector<std::size_t> mine;
+        const int first = slot;
+        const int tokens = lanes.size() > 1 ? concurrency(routes) : 0;
+        for (auto lane : lanes) {
+            std::vector<std::size_t> of_lane;
             for (auto index : routes) {
-                if (r.routes()[index].options.concurrency >= k) {
-                    mine.push_back(index);
+                if (r.routes()[index].options.priority == lane) {
+                    of_lane.push_back(index);
                 }
             }
-            plan.push_back({slot++, std::move(mine), k, spare});
+            for (int k = 1; k <= concurrency(of_lane); ++k) {
+                std::vector<std::size_t> mine;
+                for (auto index : of_lane) {
+                    if (r.routes()[index].options.concurrency >= k) {
+                        mine.push_back(index);
+                    }
+                }
+                worker_spec spec{slot++, std::move(mine), k, spare};
+                if (tokens > 0) {
+                    spec.priority = lane;
+                    spec.gate_tokens = tokens;
+                    spec.worker_slot = first;
+                }
+                plan.push_back(std::move(spec));
+            }
         }
     };
     if (!shared.empty() && worker_count > 0) {
@@ -112,6 +142,17 @@ std::vector<worker_spec> plan_workers(const router& r, int worker_count,
         add_worker(unshared, false);  // concurrency is 1 on them (the router refuses more)
     }
     return plan;
+}
+
+std::vector<std::size_t> gate_members(const std::vector<worker_spec>& plan,
+                                      const worker_spec& spec) {
+    std::vector<std::size_t> out;
+    for (const auto& w : plan) {
+        if (spec.gate_tokens > 0 && w.gate_tokens > 0 && w.worker() == spec.worker()) {
+            out.push_back(static_cast<std::size_t>(w.slot));
+        }
+    }
+    return out;
 }
 
 std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools) {
@@ -167,7 +208,14 @@ std::string format_worker_plan(const router& r, const std::vector<worker_spec>& 
         const auto& first = plan[i];
         const auto& last = plan[end - 1];
         std::string note;
-        if (!r.routes()[first.routes.front()].options.shared) {
+        if (first.gate_tokens > 0) {
+            note = fmt::format(
+                "  ({} priority{}; worker w{} runs {} handler{} at a time, highest "
+                "priority first)",
+                priority_name(first.priority),
+                r.routes()[first.routes.front()].options.shared ? "" : ", not shared",
+                first.worker(), first.gate_tokens, first.gate_tokens == 1 ? "" : "s");
+        } else if (!r.routes()[first.routes.front()].options.shared) {
             note = "  (not shared)";
         } else if (first.handler_slot == 1 && end - i > 1) {
             note = fmt::format("  (one worker, {} handler slots)", end - i);

@@ -24,8 +24,17 @@ struct worker_spec {
     /// route is busy (and once at startup, to release what a previous run left in its session).
     bool spare = false;
 
+    /// Priorities: in a worker serving routes of several priorities, each priority has
+    /// processes of its own (its lane: `priority`, handler slots counted per lane), and the
+    /// worker's processes share `gate_tokens` handler slots, which go to the waiting message of
+    /// the highest priority first. 0: no gate (one priority).
+    routemq::priority priority = routemq::priority::normal;
+    int gate_tokens = 0;
+    /// The worker's first process when it has lanes (0: the slot - handler_slot + 1 rule).
+    int worker_slot = 0;
+
     /// The process slot of the worker this process belongs to (its first process).
-    int worker() const noexcept { return slot - handler_slot + 1; }
+    int worker() const noexcept { return worker_slot > 0 ? worker_slot : slot - handler_slot + 1; }
 
     bool operator==(const worker_spec&) const = default;
 };
@@ -72,6 +81,11 @@ void check_pools(const router& r, const pool_selection& pools);
 std::vector<worker_spec> plan_workers(const router& r, int worker_count,
                                       const pool_selection& pools = {},
                                       const scaling_defaults& scaling = {});
+
+/// The slots of the processes sharing `spec`'s priority gate (its worker's), first first; empty
+/// when it has none.
+std::vector<std::size_t> gate_members(const std::vector<worker_spec>& plan,
+                                      const worker_spec& spec);
 
 /// Every non-shared route of `pools`: what the last worker of the plan serves.
 std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools = {});
