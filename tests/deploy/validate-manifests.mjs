@@ -10,11 +10,20 @@
 //      with the code, the Dockerfile, the settings table and the measured memory; each pod's
 //      plan (`routemq routes` under its settings, WORKER_POOLS included) sizes it; selectors
 //      keep workloads apart; every route is served by one workload, and a pool's replicas and
-//      HPA suit its routes (shared or not).
+//      HPA suit its routes (shared or not);
+//   6. the examples in k8s/examples/ (applied by hand, in no kustomization): each object goes
+//      through 3 and 4 (a KEDA ScaledObject against the schema of @kubernetes-models/keda); each
+//      autoscaler targets a workload a kustomization renders, one that serves shared routes only,
+//      and replaces (same name) the HPA rendered for it rather than adding a second; the metrics
+//      and routes its queries name (the HPA's through the prometheus-adapter rule it relies on) are
+//      ones that pod's manager really exports: the built binary is started under that pod's
+//      settings (no broker) and its /metrics read; docs/observability.md lists exactly the metric
+//      families it exports.
 // Usage: node validate-manifests.mjs <routemq executable>
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -42,6 +51,9 @@ function check(what, fn) {
 }
 
 const rel = (file) => path.relative(root, file);
+// Examples applied by hand (kubectl apply -f, helm -f): in no kustomization, checked in section 6.
+const examples = path.join(k8s, "examples");
+const isExample = (file) => file.startsWith(examples + path.sep);
 
 // ---- 1. every YAML document under k8s/ ----------------------------------------------------
 
@@ -221,9 +233,28 @@ let devBroker = [];
 check("kustomization k8s/dev-broker/ renders", () => {
   devBroker = render(path.join(k8s, "dev-broker"));
 });
-check("every manifest belongs to a kustomization", () => {
-  const orphans = [...docsByFile.keys()].filter((f) => !isKustomization(f) && !reached.has(f));
+check("every manifest outside k8s/examples/ belongs to a kustomization, none of k8s/examples/ does", () => {
+  const orphans = [...docsByFile.keys()].filter((f) => !isKustomization(f) && !isExample(f) && !reached.has(f));
   assert.deepEqual(orphans.map(rel), []);
+  assert.deepEqual([...reached].filter(isExample).map(rel), [], "examples are applied by hand, never by kubectl apply -k");
+  assert.deepEqual([...docsByFile.keys()].filter((f) => isExample(f) && isKustomization(f)).map(rel), []);
+});
+// An example document is a Kubernetes object (sections 3 and 4 check it) or, in a file named
+// *-values.yaml, the values of a Helm chart (section 6 checks what it says about routemq).
+const helmValues = new Map();  // file -> values
+check("k8s/examples/: every document is a Kubernetes object, or Helm values in a *-values.yaml", () => {
+  for (const [file, objects] of docsByFile) {
+    if (!isExample(file)) continue;
+    for (const obj of objects) {
+      if (obj.apiVersion !== undefined || obj.kind !== undefined) {
+        assert.ok(obj.apiVersion && obj.kind, `${rel(file)}: an object has apiVersion and kind`);
+      } else {
+        assert.match(path.basename(file), /-values\.ya?ml$/, `${rel(file)}: a document without apiVersion and kind`);
+        assert.equal(objects.length, 1, `${rel(file)}: one values document`);
+        helmValues.set(file, obj);
+      }
+    }
+  }
 });
 
 // render() against the real kustomize, where there is one (kustomize v5, as in kubectl 1.27 and
@@ -254,7 +285,7 @@ check("every manifest belongs to a kustomization", () => {
 // Every object as written, and every object as a kustomization renders it where that differs
 // (patched, renamed, labelled): sections 3 and 4 check both.
 const sources = [...docsByFile.entries()]
-  .filter(([file]) => !isKustomization(file))
+  .filter(([file]) => !isKustomization(file) && !helmValues.has(file))
   .flatMap(([file, objects]) => objects.map((obj) => ({ obj, file, by: null })));
 const seenJson = new Set(sources.map(({ obj }) => JSON.stringify(obj)));
 const manifests = [...sources];
@@ -269,8 +300,11 @@ const where = ({ obj, file, by }) => `${rel(file)}${by ? ` (as ${by}/ renders it
 
 // ---- 3. schema -------------------------------------------------------------------------------
 
+// The KEDA models come from the CRD of KEDA (a package of their own); the rest from Kubernetes'.
 function modelPath({ apiVersion, kind }) {
-  return `kubernetes-models/${apiVersion}/${kind}`;
+  return apiVersion?.startsWith("keda.sh/")
+    ? `@kubernetes-models/keda/${apiVersion}/${kind}`
+    : `kubernetes-models/${apiVersion}/${kind}`;
 }
 
 for (const m of manifests) {
@@ -335,7 +369,8 @@ for (const m of manifests) {
 // ---- 5. agreement with the code --------------------------------------------------------------
 
 const envExample = readFileSync(path.join(root, ".env.example"), "utf8");
-const settingNames = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
+const settingDefaults = Object.fromEntries([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+const settingNames = new Set(Object.keys(settingDefaults));
 const dockerfile = readFileSync(path.join(root, "Dockerfile"), "utf8");
 const [, dockerUid, dockerGid] = (/^USER (\d+):(\d+)$/m.exec(dockerfile) ?? []).map(Number);
 const results = readFileSync(path.join(root, "docs/benchmarks/results.md"), "utf8");
@@ -365,6 +400,8 @@ function planFor(settings) {
     pools: [...new Set(rows.map((row) => row[poolColumn]))],
     processes: Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(text)?.[1]),
     notShared: /\(not shared\)$/m.test(text),
+    // Routes whose workers the manager adds and removes on its own (max_workers).
+    autoscaled: [...text.matchAll(/^\s+\S+\s+(.+?)\s+\(autoscaled: /gm)].map((m) => m[1]),
   };
 }
 const application = planFor({});
@@ -381,6 +418,9 @@ const selectorOf = (o) => (o.kind === "Service" ? o.spec.selector : o.spec.selec
 // k8s/ and k8s/statefulset/: one workload serving every route. k8s/pools/: one Deployment per pool
 // of the application.
 const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": application.pools.length };
+// Each workload a kustomization renders, by kind/name, for the examples (section 6): the variant,
+// its plan, its pod's settings and the HPAs rendered for it.
+const rendered = new Map();
 
 for (const [name, objects] of Object.entries(variants)) {
   const byKind = (kind) => objects.map(({ obj }) => obj).filter((o) => o.kind === kind);
@@ -431,6 +471,7 @@ for (const [name, objects] of Object.entries(variants)) {
       assert.ok(plan.routes.length > 0 && plan.processes > 0, "an instance that serves nothing");
       served.push(...plan.routes);
     });
+    rendered.set(`${w.kind}/${w.metadata.name}`, { variant: name, workload: w, plan, settings: { ...config, ...literalEnv }, hpas });
     check(`${what}: ${w.kind} runs routemq --workers, image version ${version}`, () => {
       assert.deepEqual(c.args, ["--workers"]);
       assert.equal(c.command, undefined, "the image's ENTRYPOINT runs routemq");
@@ -534,6 +575,273 @@ check("the Deployment and StatefulSet variants run the same pod (but for an imag
   for (const t of templates) for (const c of t.spec.containers) delete c.image;
   assert.deepEqual(templates[0], templates[1]);
 });
+
+// ---- 6. the examples -------------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port of 127.0.0.1 that nothing listens on (the kernel's pick, closed again). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Prometheus text: the families (# TYPE lines) and each sample's name and labels. */
+function parseExposition(text) {
+  const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  const series = [];
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries(
+      [...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c))]));
+    series.push({ name: m[1], labels });
+  }
+  return { families, series };
+}
+
+/**
+ * What a pod's /metrics exports: the built binary started as the pod starts it (`routemq
+ * --workers` under the pod's settings) but with no broker (its workers retry, refused: no metric
+ * name depends on it), read once the manager has sampled its routes' busy ratio (every second; up
+ * to 20 s), then stopped (SIGTERM; its workers follow it even if it is killed).
+ */
+const scrapes = new Map();
+function exportedBy(settings) {
+  const key = JSON.stringify(settings);
+  if (!scrapes.has(key)) scrapes.set(key, scrape(settings));
+  return scrapes.get(key);
+}
+async function scrape(settings) {
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const child = spawn(routemq, ["--env-file", "/dev/null", "--workers"], {
+    env: {
+      ...shellEnv, ...settings,
+      HTTP_ENABLED: "true", HTTP_HOST: "127.0.0.1", HTTP_PORT: String(httpPort),
+      MQTT_BROKER: "127.0.0.1", MQTT_PORT: String(mqttPort), MQTT_TLS: "false",
+      INSTANCE_NAME: `manifest-check-${process.pid}-${scrapes.size}`, LOG_LEVEL: "error",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr = (stderr + d).slice(-1500)));
+  let status = null;
+  const exited = new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve((status = code ?? signal)));
+    child.once("error", (e) => resolve((status = e.message)));
+  });
+  let text = null;
+  try {
+    for (const deadline = Date.now() + 20000; Date.now() < deadline && status === null;) {
+      try {
+        text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+        if (/^routemq_route_busy_ratio\{/m.test(text)) break;
+      } catch {
+        // not listening yet
+      }
+      await sleep(200);
+    }
+  } finally {
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 15000);
+    await exited;
+    clearTimeout(killer);
+  }
+  if (text === null) throw new Error(`routemq --workers served no /metrics (exit ${status}): ${stderr.trim()}`);
+  return parseExposition(text);
+}
+
+/** The matchers on `label` in a PromQL query or selector: [{op, value}]. */
+const matchersOf = (query, label) =>
+  [...query.matchAll(new RegExp(`\\b${label}\\s*(=~|!~|!=|=)\\s*"((?:[^"\\\\]|\\\\.)*)"`, "g"))].map(([, op, value]) => ({ op, value }));
+
+/** A Kubernetes quantity as a number ("700m" is 0.7). */
+function quantity(q) {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(String(q));
+  assert.ok(m, `quantity ${q}`);
+  return Number(m[1]) / (m[2] ? 1000 : 1);
+}
+
+/**
+ * What section 5 would require of an autoscaler on `ref` if it were rendered with it: a workload
+ * some kustomization renders, serving shared routes only, never fewer than 2 replicas.
+ */
+function checkTarget(ref, min, max) {
+  const target = rendered.get(`${ref.kind ?? "Deployment"}/${ref.name}`);
+  assert.ok(target, `${ref.kind ?? "Deployment"}/${ref.name} is rendered by none of ${Object.keys(variants).join(", ")}`);
+  assert.equal(ref.apiVersion ?? "apps/v1", "apps/v1");
+  assert.ok(target.plan, "its plan (section 5)");
+  assert.ok(!target.plan.notShared, "it serves non-shared routes: each replica would handle each of their messages");
+  assert.ok(min >= 2, `minimum ${min}: with fewer than 2 replicas a drain or a restart can leave the share group empty`);
+  assert.ok(min <= target.workload.spec.replicas && target.workload.spec.replicas <= max, `${min} to ${max} vs replicas ${target.workload.spec.replicas}`);
+  return target;
+}
+
+/**
+ * The checks of a query on what `exported` shows: every routemq series it reads is exported, each
+ * routemq_route_* series is narrowed to one route (a pod may serve several), and that route is one
+ * the target serves and exports the series for. Returns the routes.
+ */
+function checkQuery(query, exported, target, what) {
+  const names = [...new Set(query.match(/\broutemq_[a-zA-Z0-9_]+/g) ?? [])];
+  assert.ok(names.length > 0, `${what} reads no routemq metric`);
+  const routes = matchersOf(query, "route");
+  for (const name of names) {
+    assert.ok(exported.series.some((s) => s.name === name), `${what}: ${name} is not on the /metrics of ${target.workload.metadata.name}'s pods`);
+    if (name.startsWith("routemq_route_")) assert.ok(routes.some((r) => r.op === "="), `${what}: ${name} without route="..."`);
+  }
+  for (const { op, value } of routes) {
+    assert.equal(op, "=", `${what}: route${op}"${value}" (name the route)`);
+    assert.ok(target.plan.routes.includes(value), `${what}: route "${value}" is not one of ${target.workload.metadata.name}'s (${target.plan.routes.join(", ")})`);
+    for (const name of names) {
+      assert.ok(exported.series.some((s) => s.name === name && s.labels.route === value), `${what}: no ${name}{route="${value}"} on its pods' /metrics`);
+    }
+  }
+  return routes.map((r) => r.value);
+}
+
+/**
+ * With a route that autoscales inside the pod, the pods' target busy ratio must be at or above
+ * the high mark: below it, pods are added before the pod adds its own workers.
+ */
+function checkAgainstInPodScaling(target, routes, value) {
+  const inPod = routes.filter((r) => target.plan.autoscaled.includes(r));
+  if (inPod.length === 0) return;
+  const high = Number(target.settings.AUTOSCALE_BUSY_HIGH_PERCENT ?? settingDefaults.AUTOSCALE_BUSY_HIGH_PERCENT) / 100;
+  assert.ok(value >= high, `${inPod.join(", ")} autoscales in the pod up to AUTOSCALE_BUSY_HIGH_PERCENT (${high}): a target of ${value} adds pods first`);
+}
+
+// A stand-in pod name of a workload: Deployment <name>-<hash>-<5>, StatefulSet <name>-<ordinal>.
+const podName = (o) => (o.kind === "StatefulSet" ? `${o.metadata.name}-0` : `${o.metadata.name}-7c9f8d6b5-x2lq4`);
+
+// The prometheus-adapter rules of the *-values.yaml examples, each with the name it gives its metric.
+const adapterRules = [];
+for (const [file, values] of helmValues) {
+  for (const rule of values.rules?.custom ?? []) {
+    const series = /\b(routemq_[a-zA-Z0-9_]+)/.exec(rule.seriesQuery ?? "")?.[1];
+    const m = series && new RegExp(rule.name?.matches ?? "^(.*)$").exec(series);
+    const as = rule.name?.as || (m?.length > 1 ? "$1" : "$0");
+    adapterRules.push({ file, values, rule, series, exposed: m ? as.replace(/\$(\d+)/g, (_, i) => m[i] ?? "") : null });
+  }
+}
+
+const exampleObjects = sources.filter(({ file }) => isExample(file));
+const exampleTargets = new Set();
+for (const { obj: h, file } of exampleObjects.filter(({ obj }) => obj.kind === "HorizontalPodAutoscaler")) {
+  const what = `${rel(file)} HPA/${h.metadata.name}`;
+  let target = null;
+  check(`${what}: targets ${h.spec.scaleTargetRef.kind}/${h.spec.scaleTargetRef.name}, rendered by a kustomization, shared routes only, from 2 replicas`, () => {
+    target = checkTarget(h.spec.scaleTargetRef, h.spec.minReplicas ?? 1, h.spec.maxReplicas);
+    exampleTargets.add(`${target.workload.kind}/${target.workload.metadata.name}`);
+  });
+  if (!target) continue;
+  check(`${what}: replaces the HPA ${target.variant}/ renders for it (same name), not a second one`, () => {
+    for (const other of target.hpas) assert.equal(h.metadata.name, other.metadata.name, `two HPAs on ${h.spec.scaleTargetRef.name}: the controller scales with neither (AmbiguousSelector)`);
+  });
+  let exported = null;
+  try {
+    exported = await exportedBy(target.settings);
+  } catch (e) {
+    fail(`${what}: ${e.message}`);
+    continue;
+  }
+  for (const metric of h.spec.metrics ?? []) {
+    if (metric.type === "Resource") continue;
+    const name = metric.pods?.metric.name;
+    check(`${what}: Pods metric ${name} is exported by ${target.workload.metadata.name}'s pods and served by a prometheus-adapter rule of k8s/examples/`, () => {
+      assert.equal(metric.type, "Pods", "a Pods metric (the pods' own /metrics), or a Resource one");
+      assert.ok(exported.series.some((s) => s.name === name), `${name} is not on the /metrics of ${target.workload.metadata.name}'s pods`);
+      for (const [k, v] of Object.entries(metric.pods.metric.selector?.matchLabels ?? {})) {
+        assert.match(v, /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, `selector ${k}: not a valid label value`);
+      }
+      assert.equal(metric.pods.target.type, "AverageValue");
+      const value = quantity(metric.pods.target.averageValue);
+      assert.ok(value > 0 && value <= 1, `averageValue ${metric.pods.target.averageValue}: the busy ratio is 0 to 1`);
+      const rules = adapterRules.filter((r) => r.exposed === name);
+      assert.equal(rules.length, 1, `prometheus-adapter rules exposing ${name}: ${rules.length} (one, as rules must not overlap)`);
+      const [{ file: values, rule, series, values: chart }] = rules;
+      const where = `${rel(values)}`;
+      assert.equal(chart.rules.default, false, `${where}: rules.default (the chart's default rules serve every pod series too)`);
+      assert.deepEqual(rule.resources?.overrides?.pod, { resource: "pod" }, `${where}: the pod label is the pod`);
+      assert.deepEqual(rule.resources?.overrides?.namespace, { resource: "namespace" }, `${where}: the namespace label is the namespace`);
+      checkQuery(rule.seriesQuery, exported, target, `${where} seriesQuery`);
+      const q = rule.metricsQuery ?? "";
+      for (const part of ["<<.Series>>", "<<.LabelMatchers>>"]) assert.ok(q.includes(part), `${where} metricsQuery without ${part}`);
+      assert.match(q, /^\s*avg\s+by\s*\(\s*<<\.GroupBy>>\s*\)/, `${where} metricsQuery: averaged per pod, avg by (<<.GroupBy>>) (...)`);
+      const routes = checkQuery(q.replaceAll("<<.Series>>", series), exported, target, `${where} metricsQuery`);
+      checkAgainstInPodScaling(target, routes, value);
+    });
+  }
+}
+
+for (const { obj: so, file } of exampleObjects.filter(({ obj }) => obj.kind === "ScaledObject")) {
+  const what = `${rel(file)} ScaledObject/${so.metadata.name}`;
+  const ref = so.spec.scaleTargetRef;
+  let target = null;
+  check(`${what}: targets ${ref.kind ?? "Deployment"}/${ref.name}, as the example HPA does, shared routes only, from 2 replicas`, () => {
+    target = checkTarget(ref, so.spec.minReplicaCount ?? 0, so.spec.maxReplicaCount ?? 100);
+    const key = `${target.workload.kind}/${target.workload.metadata.name}`;
+    assert.ok(exampleTargets.size === 0 || exampleTargets.has(key), `the HPA examples target ${[...exampleTargets].join(", ")}`);
+  });
+  if (!target) continue;
+  check(`${what}: takes over the HPA ${target.variant}/ renders for it, if any`, () => {
+    for (const h of target.hpas) {
+      // Otherwise KEDA's webhook refuses it: the Deployment is already scaled by that HPA.
+      assert.equal(so.spec.advanced?.horizontalPodAutoscalerConfig?.name, h.metadata.name);
+      assert.equal(so.metadata.annotations?.["scaledobject.keda.sh/transfer-hpa-ownership"], "true");
+    }
+  });
+  let exported = null;
+  try {
+    exported = await exportedBy(target.settings);
+  } catch (e) {
+    fail(`${what}: ${e.message}`);
+    continue;
+  }
+  so.spec.triggers.forEach((trigger, i) => {
+    check(`${what}: trigger ${i + 1} queries Prometheus for metrics ${target.workload.metadata.name}'s pods export, on its pods only`, () => {
+      assert.equal(trigger.type, "prometheus");
+      assert.ok(["Value", "AverageValue"].includes(trigger.metricType ?? "AverageValue"));
+      const { query, threshold, serverAddress } = trigger.metadata;
+      assert.match(serverAddress ?? "", /^https?:\/\//, "serverAddress");
+      const routes = checkQuery(query, exported, target, "query");
+      const pods = matchersOf(query, "pod").filter((p) => p.op === "=~");
+      assert.equal(pods.length, 1, 'one pod=~"..." that keeps to the target\'s pods');
+      const re = new RegExp(`^(?:${pods[0].value})$`);
+      assert.ok(re.test(podName(target.workload)), `pod=~"${pods[0].value}" misses its pods (${podName(target.workload)})`);
+      for (const { workload: other } of rendered.values()) {
+        if (other !== target.workload) assert.ok(!re.test(podName(other)), `pod=~"${pods[0].value}" takes in ${other.kind}/${other.metadata.name}'s pods`);
+      }
+      const value = Number(threshold);
+      assert.ok(value > 0 && value <= 1, `threshold ${threshold}: the busy ratio is 0 to 1`);
+      checkAgainstInPodScaling(target, routes, value);
+    });
+  });
+}
+
+// What the examples (and users' dashboards) read is documented, and nothing documented is gone.
+// The families are the same in every pod that runs workers: an examples' scrape does, else k8s/'s.
+{
+  const [pod] = variants.k8s?.map(({ obj }) => obj).filter((o) => o.kind === "Deployment") ?? [];
+  const target = pod && rendered.get(`Deployment/${pod.metadata.name}`);
+  try {
+    const { families } = await (scrapes.values().next().value ?? exportedBy(target?.settings ?? {}));
+    check("docs/observability.md's metric table lists exactly the families /metrics exports", () => {
+      const doc = readFileSync(path.join(root, "docs/observability.md"), "utf8");
+      const documented = new Set([...doc.matchAll(/^\| `(routemq_[a-z0-9_]+)` \|/gm)].map((m) => m[1]));
+      assert.deepEqual([...families].filter((f) => !documented.has(f)), [], "exported, not in the table");
+      assert.deepEqual([...documented].filter((f) => !families.has(f)), [], "in the table, not exported");
+    });
+  } catch (e) {
+    fail(`docs/observability.md's metric table: ${e.message}`);
+  }
+}
 
 if (failures.length > 0) {
   console.error(`${failures.length} check(s) failed`);
