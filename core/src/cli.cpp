@@ -235,7 +235,9 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         });
     }
     if (*routes_cmd) {
-        std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools) << '\n'
+        std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools,
+                                                invocation.scaling)
+                  << '\n'
                   << detail::format_worker_plan(
                          r, detail::plan_workers(r, invocation.worker_count, invocation.pools,
                                                  invocation.scaling));

@@ -203,10 +203,11 @@ std::string render_prometheus(const shared_metrics& m,
         if (c.max_workers.load(kRelaxed) == 0) {
             continue;
         }
+        const auto label = escape(route_labels[i]);
         auto it = std::find_if(scaling.begin(), scaling.end(),
-                               [&](const auto& t) { return t.label == route_labels[i]; });
+                               [&](const auto& t) { return t.label == label; });
         if (it == scaling.end()) {
-            it = scaling.insert(scaling.end(), {route_labels[i]});
+            it = scaling.insert(scaling.end(), {label});
         }
         it->busy = std::max(it->busy, c.busy_ppm.load(kRelaxed) / 1e6);
         it->workers += c.workers.load(kRelaxed);

@@ -5,13 +5,15 @@
 #include <vector>
 
 #include "routemq/router.hpp"
+#include "routing/route_workers.hpp"
 
 namespace routemq::detail {
 
 /// The route table as printed by `routemq routes`: pattern, filter, subscription topic, qos,
-/// workers, handler slots, pool and handler, one route per line under a header; only the routes
-/// of `pools` when it is not empty.
+/// workers (`min-max` when it autoscales), handler slots, pool, priority and handler, one route
+/// per line under a header; only the routes of `pools` when it is not empty.
 std::string format_route_table(const router& r, std::string_view group_name,
-                               const std::vector<std::string>& pools = {});
+                               const std::vector<std::string>& pools = {},
+                               const scaling_defaults& scaling = {});
 
 }  // namespace routemq::detail

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "routemq/router.hpp"
+#include "routing/route_workers.hpp"
 
 namespace routemq::detail {
 
@@ -38,21 +39,6 @@ struct worker_spec {
 
     bool operator==(const worker_spec&) const = default;
 };
-
-/// The defaults of the route options min_workers and max_workers (AUTOSCALE_MIN_WORKERS,
-/// AUTOSCALE_MAX_WORKERS); the manager passes them to its workers with the rest of the plan.
-struct scaling_defaults {
-    int min_workers = 1;
-    int max_workers = 0;
-};
-
-/// How many workers a shared route has: fixed (`worker_count`), or between `min` and `max`.
-struct worker_range {
-    int min = 1;
-    int max = 1;
-    bool autoscaled = false;
-};
-worker_range route_workers(const route_options& options, const scaling_defaults& defaults);
 
 /// The pools an instance serves (WORKER_POOLS, --pools); empty: every pool.
 using pool_selection = std::vector<std::string>;
