@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <string>
 #include <thread>
@@ -81,6 +82,47 @@ TEST(priority_test, UnderAFloodOfLowPriorityMessagesHighPriorityOnesAreHandledFi
     for (std::size_t i = 1; i < order.size(); ++i) {
         EXPECT_GE(order[i].start, order[i - 1].end)
             << order[i].topic << " started while " << order[i - 1].topic << " ran";
+    }
+    app->signal(SIGTERM);
+    EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();
+}
+
+TEST(priority_test, RecycledAndKilledLaneProcessesGiveTheirHandlerSlotBack) {
+    test::mosquitto_broker broker;
+    // Every lane process is replaced after about 25 messages, and one is killed: the slot it held
+    // must come back each time, or the worker stops handling anything.
+    auto app = test::start_app(ROUTEMQ_PRIORITY_APP, broker.port(), {"--workers", "1"},
+                               {{"INSTANCE_NAME", "prio-recycle-" + std::to_string(getpid())},
+                                {"WORKER_MAX_MESSAGES", "25"}});
+    ASSERT_TRUE(app->wait_for_output("] serving", 30s, 2)) << app->output();
+    test::test_client sub(broker.port(), "prio-recycle-sub");
+    sub.subscribe("done/#");
+    test::test_client pub(broker.port(), "prio-recycle-pub", false);
+    std::vector<test::received> work;
+    for (int i = 0; i < 200; ++i) {
+        work.push_back({"bulk/" + std::to_string(i), "2"});
+        if (i % 2 == 0) {
+            work.push_back({"urgent/" + std::to_string(i), "2"});
+        }
+    }
+    pub.publish_many(work, 20, [&](std::size_t sent) {
+        if (sent == 20) {
+            kill(test::worker_pid(app->output(), 2), SIGKILL);  // the bulk lane, mid-flood
+        }
+    });
+    std::map<std::string, int> times;
+    for (const auto& m : sub.collect(work.size(), 90s)) {
+        times[m.topic]++;
+    }
+    EXPECT_EQ(times.size(), work.size()) << "every message handled\n" << app->output();
+    // Both lanes were replaced at least once (how often depends on how the flood spreads).
+    for (const char* lane : {"worker w1: pid ", "worker w2: pid "}) {
+        const auto at = app->output().find(lane);
+        EXPECT_TRUE(at != std::string::npos &&
+                    app->output().substr(at, app->output().find('\n', at) - at).find("took over") !=
+                        std::string::npos)
+            << lane << "was not replaced\n"
+            << app->output();
     }
     app->signal(SIGTERM);
     EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();

@@ -89,9 +89,9 @@ priority_gate::priority_gate(std::shared_ptr<shared_metrics> metrics,
         leader.free.store(static_cast<std::uint32_t>(tokens));
         leader.initialized.store(1);
     }
-    auto& mine = metrics_->process(self_).gate;
-    mine.state.store(state::idle);
-    mine.priority.store(static_cast<std::uint32_t>(priority_));
+    // This member's own cells are left as they are: a replacement (recycling) is built while
+    // the process it replaces still runs in the same slot and may hold a handler slot; the
+    // manager frees that when the old process exits.
 }
 
 void priority_gate::acquire() {
