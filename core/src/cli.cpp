@@ -10,6 +10,8 @@
 #include <iostream>
 #include <optional>
 
+#include "asyncapi/asyncapi.hpp"
+#include "asyncapi/yaml.hpp"
 #include "control/control.hpp"
 #include "http/probe.hpp"
 #include "logging.hpp"
@@ -130,6 +132,21 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     detail::worker_invocation::add_options(app, invocation);
     auto* routes_cmd =
         app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
+    auto* asyncapi_cmd = app.add_subcommand(
+        "asyncapi",
+        "Print the AsyncAPI 3.0 document of the routes (of --pools): channels, operations, "
+        "MQTT bindings, replies; then exit");
+    std::string asyncapi_format = "yaml";
+    std::string asyncapi_title;
+    std::string asyncapi_version(kVersion);
+    asyncapi_cmd->add_option("--format", asyncapi_format, "yaml or json")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"yaml", "json"}));
+    asyncapi_cmd->add_option("--title", asyncapi_title, "info.title (default: MQTT_CLIENT_ID)");
+    asyncapi_cmd
+        ->add_option("--api-version", asyncapi_version,
+                     "info.version (default: the framework's version)")
+        ->capture_default_str();
     auto* settings_cmd =
         app.add_subcommand("settings", "Print every setting (markdown table) and exit");
     auto* health_cmd = app.add_subcommand(
@@ -233,6 +250,19 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             std::cout << result.payload << '\n';
             return result.status == "done" ? kExitOk : kExitFailure;
         });
+    }
+    if (*asyncapi_cmd) {
+        const auto doc = detail::asyncapi_document(
+            r, s,
+            {.title = asyncapi_title.empty() ? s.mqtt.client_id : asyncapi_title,
+             .version = asyncapi_version,
+             .pools = invocation.pools});
+        std::cout << (asyncapi_format == "json"
+                          ? doc.dump(2, ' ', false,
+                                     nlohmann::ordered_json::error_handler_t::replace) +
+                                '\n'
+                          : detail::to_yaml(doc));
+        return kExitOk;
     }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools,
