@@ -22,7 +22,8 @@ run: build
 routes: build
 	$(RELEASE_DIR)/routemq routes
 
-# Packages from the npm registry for the manifest checks (Node.js from Debian if missing).
+# Packages from the npm registry for the manifest and AsyncAPI checks (Node.js from Debian if
+# missing).
 deploy-tools:
 	@command -v npm >/dev/null || scripts/install-deps.sh scripts/packages-node.txt
 	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
