@@ -9,7 +9,8 @@
 //      under the same settings, with its pattern, filter, qos, pool and subscription, the share
 //      group on shared routes only; every message an operation or a reply names belongs to the
 //      channel it names; the reply (MQTT 5 only) goes to the reply channel, whose address is
-//      unknown (each request names its own).
+//      unknown (each request names its own);
+//   4. the excerpt in docs/asyncapi.md is part of what the example's document really says.
 // Usage: node validate-asyncapi.mjs <routemq executable>
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -154,6 +155,31 @@ await checkCase("the example titled 'yes', version 1.0", {
   options: ["--title", "yes", "--api-version", "1.0"],
   info: { title: "yes", version: "1.0" },
 });
+
+// Every key of the excerpt is in the document with the same value (arrays item by item, each
+// item itself an excerpt); the excerpt may leave keys out.
+function assertExcerpt(excerpt, actual, where = "") {
+  if (excerpt === null || typeof excerpt !== "object") {
+    assert.deepEqual(actual, excerpt, where || "value");
+    return;
+  }
+  assert.equal(Array.isArray(actual), Array.isArray(excerpt), `${where}: kind`);
+  if (Array.isArray(excerpt)) assert.equal(actual.length, excerpt.length, `${where}: items`);
+  for (const [key, value] of Object.entries(excerpt)) {
+    assert.ok(actual !== null && typeof actual === "object" && key in actual, `${where}.${key} is in the document`);
+    assertExcerpt(value, actual[key], `${where}.${key}`);
+  }
+}
+try {
+  const guide = readFileSync(path.join(root, "docs/asyncapi.md"), "utf8");
+  const blocks = [...guide.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+  assert.equal(blocks.length, 1, "docs/asyncapi.md has one yaml block");
+  assertExcerpt(parse(blocks[0], { uniqueKeys: true }), parse(run(["asyncapi"], {})));
+  console.log("ok: docs/asyncapi.md's excerpt is what routemq asyncapi prints");
+} catch (e) {
+  failures.push(`docs/asyncapi.md's excerpt: ${e.message}`);
+  console.error(`FAIL: docs/asyncapi.md's excerpt: ${e.message}`);
+}
 
 if (failures.length > 0) {
   console.error(`${failures.length} check(s) failed`);
