@@ -23,6 +23,7 @@
 #include "runtime/run.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/worker_plan.hpp"
+#include "scaffold/scaffold.hpp"
 
 namespace routemq {
 namespace {
@@ -107,6 +108,34 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
     });
 }
 
+/// `routemq new controller|routes NAME`: writes the files, says what it did and what is next.
+int scaffold(const std::string& dir, const std::string& what, const std::string& name,
+             const std::string& controller, const std::string& pattern) {
+    try {
+        const auto done = what == "controller" ? detail::new_controller(dir, name)
+                                               : detail::new_routes(dir, name, controller, pattern);
+        for (const auto& file : done.created) {
+            std::cout << "created " << file << '\n';
+        }
+        for (const auto& file : done.changed) {
+            std::cout << "changed " << file << '\n';
+        }
+        std::cout << (what == "controller"
+                          ? fmt::format("next: `routemq new routes {0}` binds a pattern to "
+                                        "app::{0}_controller::handle\n",
+                                        name)
+                          : "next: build again (CMake finds the new files), then `routemq routes` "
+                            "lists the route\n");
+        return kExitOk;
+    } catch (const detail::scaffold_usage_error& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitConfig;
+    } catch (const std::exception& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return kExitFailure;
+    }
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv, const route_registrar& routes) {
@@ -181,6 +210,31 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
                         "scale: the route (its pattern or name) and its workers; recycle: the "
                         "worker to replace, e.g. w3");
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
+    auto* new_cmd = app.add_subcommand(
+        "new",
+        "Write a controller or a route file into the application's source tree (at its root, "
+        "where app/ and routers/ are, or --dir); never overwrites");
+    new_cmd->require_subcommand(1);
+    std::string new_dir = ".";
+    std::string new_name;
+    std::string new_controller;
+    std::string new_pattern;
+    new_cmd->add_option("--dir", new_dir, "The application's root")->capture_default_str();
+    auto* new_controller_cmd = new_cmd->add_subcommand(
+        "controller", "app/controllers/NAME_controller.{hpp,cpp}: a class with a static handle");
+    new_controller_cmd->add_option("name", new_name, "snake_case, e.g. door_bell")->required();
+    auto* new_routes_cmd = new_cmd->add_subcommand(
+        "routes",
+        "routers/NAME_routes.{hpp,cpp} binding a pattern to a controller's handle, called from "
+        "routers/routes.cpp");
+    new_routes_cmd->add_option("name", new_name, "snake_case, e.g. door_bell")->required();
+    new_routes_cmd->add_option("--controller", new_controller,
+                               "The controller whose handle the route calls (default: NAME)");
+    new_routes_cmd->add_option("--pattern", new_pattern,
+                               "The route's pattern (default: NAME/{id})");
+    for (auto* sub : new_cmd->get_subcommands({})) {
+        sub->fallthrough();  // `routemq new controller x --dir app` as well
+    }
     app.require_subcommand(0, 1);
     // `routemq routes --pools gpu` as well as `routemq --pools gpu routes`.
     for (auto* sub : app.get_subcommands({})) {
@@ -196,6 +250,10 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     if (*settings_cmd) {
         std::cout << settings_markdown();
         return kExitOk;
+    }
+    if (*new_cmd) {
+        return scaffold(new_dir, *new_controller_cmd ? "controller" : "routes", new_name,
+                        new_controller, new_pattern);
     }
     if (*ctl_cmd) {
         return control_command(env_file, env_opt->count() > 0, ctl_command, ctl_args, ctl_json);

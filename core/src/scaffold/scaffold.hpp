@@ -1,0 +1,44 @@
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace routemq::detail {
+
+/// `routemq new` was asked for something it cannot do as given: a name that is not snake_case,
+/// a directory that is not an application's root, a controller that does not exist (exit 2).
+class scaffold_usage_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
+/// What `routemq new` wrote, relative to the application's root, in order.
+struct scaffold_result {
+    std::vector<std::string> created;
+    std::vector<std::string> changed;
+};
+
+/// The lines of routers/routes.cpp above which `routemq new routes` adds its #include and its
+/// call.
+inline constexpr const char* kIncludeMarker = "// routemq new routes: includes above this line";
+inline constexpr const char* kCallMarker = "// routemq new routes: calls above this line";
+
+/// `routemq new controller NAME`: app/controllers/NAME_controller.hpp and .cpp under `root`, a
+/// class `app::NAME_controller` whose static `handle` logs a message and answers a request.
+/// Writes nothing and throws scaffold_usage_error for a bad name or root, routemq::error when
+/// either file exists.
+scaffold_result new_controller(const std::filesystem::path& root, const std::string& name);
+
+/// `routemq new routes NAME`: routers/NAME_routes.hpp and .cpp binding `pattern` (default
+/// `NAME/{id}`) at QoS 1 to `app::CONTROLLER_controller::handle` (CONTROLLER defaults to NAME
+/// and must exist), and `routers::NAME_routes` called from `register_all` in routers/routes.cpp,
+/// at its two marker lines. The build globs app/ and routers/, so the next build compiles the
+/// new files. Writes nothing and throws scaffold_usage_error for a bad name, pattern, root or
+/// controller, routemq::error when a file exists, the routes are already registered or a marker
+/// line is missing.
+scaffold_result new_routes(const std::filesystem::path& root, const std::string& name,
+                           const std::string& controller = {}, const std::string& pattern = {});
+
+}  // namespace routemq::detail
