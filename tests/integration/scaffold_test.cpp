@@ -118,6 +118,7 @@ TEST(ScaffoldedApp, NewControllerAndRoutesAreBuiltListedAndAnswer) {
     ASSERT_EQ(step.status, 0) << step.output;
     step = run({ROUTEMQ_CMAKE, "--build", build, "--target", "routemq", "-j2"}, 600s);
     ASSERT_EQ(step.status, 0) << step.output;
+    EXPECT_EQ(step.output.find("warning:"), std::string::npos) << step.output;  // -Wall -Wextra
     const std::string scaffolded = build + "/routemq";
 
     step = run({scaffolded, "--env-file", "/dev/null", "routes"});
