@@ -1,6 +1,7 @@
 // Validates `routemq asyncapi` for the example application offline (make test), under several
 // settings (MQTT 5 and 3.1.1, TLS, an IPv6 broker, --pools, a title and version a careless YAML
-// writer would turn into a boolean and a number):
+// writer would turn into a boolean and a number), and for the integration tests' application
+// (routes on `+` and `#`, lambdas, one handler on several routes):
 //   1. both formats parse with @asyncapi/parser: the AsyncAPI 3.0 schema, the MQTT bindings'
 //      schemas and the parser's own rules; any error or warning fails (information, such as
 //      "a newer AsyncAPI version exists", does not: the document is 3.0 on purpose);
@@ -11,7 +12,7 @@
 //      channel it names; the reply (MQTT 5 only) goes to the reply channel, whose address is
 //      unknown (each request names its own);
 //   4. the excerpt in docs/asyncapi.md is part of what the example's document really says.
-// Usage: node validate-asyncapi.mjs <routemq executable>
+// Usage: node validate-asyncapi.mjs <routemq executable> [<another application's executable>]
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -23,7 +24,7 @@ import { parse } from "yaml";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
-const routemq = process.argv[2];
+const [routemq, otherApp] = process.argv.slice(2);
 const failures = [];
 const parser = new Parser();
 
@@ -32,21 +33,21 @@ const envExample = readFileSync(path.join(root, ".env.example"), "utf8");
 const settingNames = new Set([...envExample.matchAll(/^([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]));
 const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !settingNames.has(k)));
 
-function run(args, settings) {
+function run(args, settings, executable = routemq) {
   try {
-    return execFileSync(routemq, ["--env-file", "/dev/null", ...args], {
+    return execFileSync(executable, ["--env-file", "/dev/null", ...args], {
       encoding: "utf8",
       env: { ...shellEnv, ...settings },
       stdio: ["ignore", "pipe", "pipe"],
     });
   } catch (e) {
-    throw new Error(`routemq ${args.join(" ")}: ${e.stderr?.trim() || e.message}`);
+    throw new Error(`${path.basename(executable)} ${args.join(" ")}: ${e.stderr?.trim() || e.message}`);
   }
 }
 
 /// The route table of `routemq routes`: one object per route, keyed by the header's names.
-function routeTable(args, settings) {
-  const [header, ...rows] = run([...args, "routes"], settings)
+function routeTable(args, settings, executable) {
+  const [header, ...rows] = run([...args, "routes"], settings, executable)
     .split("\n\n")[0]
     .split("\n")
     .filter(Boolean)
@@ -64,10 +65,12 @@ function resolve(doc, ref) {
     .reduce((node, key) => node?.[key], doc);
 }
 
-async function checkCase(name, { args = [], options = [], settings = {}, info = undefined }) {
+async function checkCase(name, { args = [], options = [], settings = {}, info = undefined, executable = routemq }) {
   const texts = {};
   try {
-    for (const format of ["yaml", "json"]) texts[format] = run([...args, "asyncapi", "--format", format, ...options], settings);
+    for (const format of ["yaml", "json"]) {
+      texts[format] = run([...args, "asyncapi", "--format", format, ...options], settings, executable);
+    }
   } catch (e) {
     failures.push(`${name}: ${e.message}`);
     console.error(`FAIL: ${name}: ${e.message}`);
@@ -104,7 +107,7 @@ async function checkCase(name, { args = [], options = [], settings = {}, info = 
     assert.deepEqual(parse(texts.yaml, { uniqueKeys: true, strict: true, prettyErrors: true }), doc);
   });
   check("one receive operation per route of `routemq routes`, with its subscription", () => {
-    const routes = routeTable(args, settings);
+    const routes = routeTable(args, settings, executable);
     const operations = Object.values(doc.operations);
     assert.equal(operations.length, routes.length, "operations");
     const mqtt5 = (settings.MQTT_PROTOCOL ?? "5") === "5";
@@ -155,6 +158,7 @@ await checkCase("the example titled 'yes', version 1.0", {
   options: ["--title", "yes", "--api-version", "1.0"],
   info: { title: "yes", version: "1.0" },
 });
+if (otherApp) await checkCase("the integration tests' application", { executable: otherApp });
 
 // Every key of the excerpt is in the document with the same value (arrays item by item, each
 // item itself an excerpt); the excerpt may leave keys out.

@@ -94,6 +94,18 @@ TEST(AsyncApi, KeysAreUniqueAndLegal) {
     EXPECT_EQ(doc["channels"]["response"]["address"], nullptr);
 }
 
+TEST(AsyncApi, AnOperationIsNamedAfterItsHandlerWhenThatIsAName) {
+    routemq::router r;
+    r.on("orders/{id}", [](routemq::context&) {}, {.name = "orders.place"});
+    r.on("audit/#", [](routemq::context&) {});
+    auto doc = document(r);
+    EXPECT_TRUE(doc["operations"].contains("orders.place"));
+    // A lambda's name is no name: the operation is named after its channel.
+    ASSERT_TRUE(doc["operations"].contains("receive.audit.all")) << doc["operations"].dump();
+    EXPECT_NE(doc["operations"]["receive.audit.all"]["summary"].get<std::string>().find("lambda"),
+              std::string::npos);
+}
+
 TEST(AsyncApi, OnlyTheRoutesOfTheSelectedPools) {
     routemq::router r;
     r.on("gpu/{id}", &handle, {.shared = true, .pool = "gpu"});

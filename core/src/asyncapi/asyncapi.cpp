@@ -35,14 +35,17 @@ bool is_capture(const std::string& level) {
     return level.size() > 2 && level.front() == '{' && level.back() == '}';
 }
 
-/// `text` with every character AsyncAPI does not allow in a key (`[A-Za-z0-9_-]`, '.' being
-/// the separator) replaced by '_'; "_" when empty.
+/// A character AsyncAPI allows in a key, '.' aside (it separates levels here).
+bool key_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+}
+
+/// `text` with every character that is not a key_char() replaced by '_'; "_" when empty.
 std::string key_part(std::string_view text) {
     std::string out;
     for (const char c : text) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '_' || c == '-';
-        out += ok ? c : '_';
+        out += key_char(c) ? c : '_';
     }
     return out.empty() ? "_" : out;
 }
@@ -106,19 +109,23 @@ address channel_address(const route& rt) {
     return out;
 }
 
-std::string handler_key(const std::string& handler_name) {
+/// The operation's key: a handler named like a function (`app::sensor_controller::process_data`,
+/// or a route's `name` such as `orders.place`) with `::` made `.`; any other handler (a lambda,
+/// a callable type: `ns::f()::{lambda(routemq::context&)#1}`) `receive.<channel key>`.
+std::string operation_key(const std::string& handler_name, const std::string& channel_id) {
     std::string out;
     for (std::size_t i = 0; i < handler_name.size(); ++i) {
+        const char c = handler_name[i];
         if (handler_name.compare(i, 2, "::") == 0) {
             out += '.';
             ++i;
-        } else if (handler_name[i] == '.') {
-            out += '.';
+        } else if (c == '.' || key_char(c)) {
+            out += c;
         } else {
-            out += key_part(handler_name.substr(i, 1));
+            return "receive." + channel_id;
         }
     }
-    return out.empty() ? "handler" : out;
+    return out.empty() ? "receive." + channel_id : out;
 }
 
 /// The MQTT bindings of a message a caller may send as a request, and of the answers.
@@ -303,7 +310,8 @@ json asyncapi_document(const router& r, const settings& s, const asyncapi_option
                                     {{"$ref", reply + "/messages/failed"}}}}};
         }
         operation["x-routemq"] = {{"pattern", rt.pattern.text()}, {"pool", rt.options.pool}};
-        operations[unique(handler_key(rt.handler_name), operation_ids)] = std::move(operation);
+        operations[unique(operation_key(rt.handler_name, id), operation_ids)] =
+            std::move(operation);
     }
     const bool replies = mqtt5 && !operations.empty();
     if (replies) {
