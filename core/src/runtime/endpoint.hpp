@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,8 +44,11 @@ public:
         return result;
     }
     /// Graceful stop: optionally unsubscribe first (so the broker stops sending), let the handler
-    /// in progress finish, then disconnect, ending the session when `end_session`.
-    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session = true);
+    /// in progress finish, then disconnect, ending the session when `end_session`. While it waits
+    /// for what the broker had queued, `abandon` (asked every 20 ms) can cut that short: then the
+    /// session is kept, for whoever takes the slot over.
+    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session = true,
+              const std::function<bool()>& abandon = {});
 
     const dispatcher& routes() const noexcept { return dispatcher_; }
     /// Logs the slot's totals: received, handled, unrouted, bad payloads, handler errors.
