@@ -267,7 +267,11 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                     rt.handler_name, topic, rt.pattern.text(), attempt, attempts, error,
                     wait.count());
                 counters_.retried(index);
-                std::this_thread::sleep_for(wait);
+                if (retry_wait_) {
+                    retry_wait_(wait);
+                } else {
+                    std::this_thread::sleep_for(wait);
+                }
                 continue;
             }
             spdlog::error("handler {} failed on topic '{}' (route '{}'{}): {}", rt.handler_name,
