@@ -1,0 +1,241 @@
+// W3C Trace Context: parsing a `traceparent`, the spans of handler runs, what they publish and log.
+
+#include "routing/trace_context.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <regex>
+#include <routemq/context.hpp>
+#include <routemq/errors.hpp>
+#include <routemq/router.hpp>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "logging.hpp"
+#include "support/recording_publisher.hpp"
+#include "support/test_dispatcher.hpp"
+
+using routemq::detail::parse_traceparent;
+
+namespace {
+
+constexpr const char* kValid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+constexpr const char* kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+constexpr const char* kParentId = "00f067aa0ba902b7";
+
+bool valid(std::string_view value) {
+    return parse_traceparent(value).has_value();
+}
+
+/// What the specification accepts, written another way: a regular expression for the version
+/// 00 layout, then the rules it does not say.
+bool reference_accepts(const std::string& value) {
+    static const std::regex layout("([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})");
+    if (value.size() < 55) {
+        return false;
+    }
+    std::smatch m;
+    const std::string head = value.substr(0, 55);
+    const std::string tail = value.substr(55);
+    if (!std::regex_match(head, m, layout)) {
+        return false;
+    }
+    const bool zero_trace = m[2].str() == std::string(32, '0');
+    const bool zero_parent = m[3].str() == std::string(16, '0');
+    const bool tail_ok = tail.empty() || (m[1] != "00" && tail[0] == '-');
+    return m[1] != "ff" && tail_ok && !zero_trace && !zero_parent;
+}
+
+bool is_hex_id(std::string_view text, std::size_t length) {
+    return text.size() == length && text.find_first_not_of("0123456789abcdef") == text.npos &&
+           text.find_first_not_of('0') != text.npos;
+}
+
+routemq::message with_properties(std::string topic, routemq::user_properties properties) {
+    routemq::message m;
+    m.topic = std::move(topic);
+    m.user_properties = std::move(properties);
+    return m;
+}
+
+}  // namespace
+
+TEST(Traceparent, ParsesTheSpecificationsExample) {
+    const auto f = parse_traceparent(kValid);
+    ASSERT_TRUE(f);
+    EXPECT_EQ(std::string(f->trace_id.data(), 32), kTraceId);
+    EXPECT_EQ(std::string(f->parent_id.data(), 16), kParentId);
+    EXPECT_EQ(std::string(f->flags.data(), 2), "01");
+    EXPECT_TRUE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"));
+    EXPECT_TRUE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff"));
+}
+
+TEST(Traceparent, RejectsWhatTheSpecificationRejects) {
+    const std::string v = kValid;
+    EXPECT_FALSE(valid(""));
+    EXPECT_FALSE(valid(v.substr(0, 54)));  // too short
+    EXPECT_FALSE(valid(v + "0"));          // version 00, too long
+    EXPECT_FALSE(valid(v + "-"));          // version 00 has no more
+    EXPECT_FALSE(valid(" " + v));          // nothing around it
+    EXPECT_FALSE(valid(v + " "));
+    EXPECT_FALSE(valid("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));  // uppercase
+    EXPECT_FALSE(valid("00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"));  // not hex
+    EXPECT_FALSE(valid("00-00000000000000000000000000000000-00f067aa0ba902b7-01"));  // zero trace
+    EXPECT_FALSE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01"));  // zero parent
+    EXPECT_FALSE(valid("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));  // version ff
+    EXPECT_FALSE(valid("0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    EXPECT_FALSE(valid("00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));  // separators
+    EXPECT_FALSE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7-01"));
+    EXPECT_FALSE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7_01"));
+    EXPECT_FALSE(valid("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x"));
+    EXPECT_FALSE(valid(std::string(kValid, 54) + '\0'));
+}
+
+TEST(Traceparent, ALaterVersionIsReadWithTheSameLayout) {
+    EXPECT_TRUE(valid("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+    EXPECT_TRUE(valid("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-comes-next"));
+    EXPECT_FALSE(valid("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01what"));
+}
+
+TEST(Traceparent, AgreesWithAReferenceOnEveryOneByteChangeAndCut) {
+    const std::string v = kValid;
+    int accepted = 0;
+    for (std::size_t at = 0; at < v.size(); ++at) {
+        for (int byte = 0; byte < 256; ++byte) {
+            auto changed = v;
+            changed[at] = static_cast<char>(byte);
+            ASSERT_EQ(valid(changed), reference_accepts(changed)) << changed;
+            accepted += valid(changed) ? 1 : 0;
+        }
+        ASSERT_EQ(valid(v.substr(0, at)), reference_accepts(v.substr(0, at))) << at;
+        auto longer = v;
+        longer.insert(at, 1, '0');
+        ASSERT_EQ(valid(longer), reference_accepts(longer)) << longer;
+    }
+    // Any lowercase hex digit in place of one of the 52 digits, '-' in place of a '-'.
+    EXPECT_EQ(accepted, 52 * 16 + 3);
+}
+
+TEST(Traceparent, NeverAcceptsRandomBytesItShouldNot) {
+    std::mt19937 random(13);
+    std::uniform_int_distribution<int> length(0, 80);
+    std::uniform_int_distribution<int> byte(0, 255);
+    const std::string alphabet = "0123456789abcdefABCDEF-f0 ";
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    for (int i = 0; i < 20000; ++i) {
+        std::string s(static_cast<std::size_t>(length(random)), ' ');
+        for (auto& c : s) {
+            c = i % 2 == 0 ? static_cast<char>(byte(random)) : alphabet[pick(random)];
+        }
+        if (i % 4 == 1 && s.size() >= 53) {
+            s[2] = s[35] = s[52] = '-';
+        }
+        ASSERT_EQ(valid(s), reference_accepts(s)) << s;
+    }
+}
+
+TEST(TraceContext, AValidTraceparentIsContinuedWithItsTracestate) {
+    const auto m = with_properties("t", {{"a", "1"},
+                                         {"traceparent", kValid},
+                                         {"tracestate", "vendor=x"},
+                                         {"tracestate", "other=y"}});
+    const auto t = routemq::detail::begin_trace(m, m.topic);
+    EXPECT_EQ(t.trace_id_text(), kTraceId);
+    EXPECT_EQ(t.parent_id_text(), kParentId);
+    EXPECT_FALSE(t.has_span);
+    EXPECT_EQ(t.tracestate_from, &m.user_properties);
+}
+
+TEST(TraceContext, AnAbsentInvalidOrRepeatedTraceparentStartsANewSampledTrace) {
+    for (const auto& props : std::vector<routemq::user_properties>{
+             {},
+             {{"traceparent", "00-zz"}, {"tracestate", "vendor=x"}},
+             {{"traceparent", kValid}, {"traceparent", kValid}},
+             {{"Traceparent", kValid}}}) {
+        const auto m = with_properties("t", props);
+        const auto t = routemq::detail::begin_trace(m, m.topic);
+        EXPECT_TRUE(is_hex_id(t.trace_id_text(), 32)) << t.trace_id_text();
+        EXPECT_NE(t.trace_id_text(), kTraceId);
+        EXPECT_FALSE(t.has_parent);
+        EXPECT_TRUE(t.parent_id_text().empty());
+        EXPECT_EQ(t.tracestate_from, nullptr);  // a tracestate means nothing without its parent
+        EXPECT_EQ(std::string(t.flags.data(), 2), "01");
+    }
+}
+
+TEST(TraceContext, SpansShareTheTraceAndHaveNewIdsEach) {
+    const auto m = with_properties("t", {{"traceparent", kValid}});
+    const auto delivery = routemq::detail::begin_trace(m, m.topic);
+    const routemq::detail::trace_scope in_delivery(delivery);
+    std::set<std::string> spans;
+    for (int i = 0; i < 100; ++i) {
+        const auto span = routemq::detail::start_span();
+        EXPECT_EQ(span.trace_id_text(), kTraceId);
+        EXPECT_EQ(span.parent_id_text(), kParentId);
+        EXPECT_TRUE(is_hex_id(span.span_id_text(), 16)) << span.span_id_text();
+        spans.insert(std::string(span.span_id_text()));
+        const auto header = span.traceparent();
+        EXPECT_EQ(header,
+                  "00-" + std::string(kTraceId) + "-" + std::string(span.span_id_text()) + "-01");
+        EXPECT_TRUE(valid(header)) << header;
+    }
+    EXPECT_EQ(spans.size(), 100u);
+}
+
+TEST(TraceContext, ScopesNestAndEnd) {
+    EXPECT_EQ(routemq::detail::current_trace(), nullptr);
+    const auto outer = routemq::detail::start_span();  // no current trace: a new one
+    EXPECT_TRUE(is_hex_id(outer.trace_id_text(), 32));
+    {
+        const routemq::detail::trace_scope a(outer);
+        const auto inner = routemq::detail::start_span();
+        {
+            const routemq::detail::trace_scope b(inner);
+            EXPECT_EQ(routemq::detail::current_trace(), &inner);
+        }
+        EXPECT_EQ(routemq::detail::current_trace(), &outer);
+        EXPECT_EQ(inner.trace_id_text(), outer.trace_id_text());
+        EXPECT_NE(inner.span_id_text(), outer.span_id_text());
+    }
+    EXPECT_EQ(routemq::detail::current_trace(), nullptr);
+}
+
+TEST(TracingOutbox, AddsTheCurrentSpanOnlyWhileThereIsOne) {
+    test::recording_publisher rec;
+    routemq::detail::tracing_outbox out(rec);
+    out.publish("before", "x", 1, false);
+    const auto m = with_properties("t", {{"traceparent", kValid}, {"tracestate", "v=1"}});
+    const auto delivery = routemq::detail::begin_trace(m, m.topic);
+    const routemq::detail::trace_scope in_delivery(delivery);
+    out.publish("delivery", "x", 1, false);  // no span yet: nothing to name as parent
+    {
+        const auto span = routemq::detail::start_span();
+        const routemq::detail::trace_scope in_span(span);
+        out.publish("plain", "x", 1, false);
+        routemq::detail::publish_properties p;
+        p.user_properties = {{"routemq-status", "done"}};
+        p.correlation_data = "c";
+        out.publish("with", "x", 1, false, p);
+        ASSERT_EQ(rec.messages.size(), 4u);
+        EXPECT_EQ(
+            rec.messages[2].properties,
+            (routemq::user_properties{{"traceparent", span.traceparent()}, {"tracestate", "v=1"}}));
+        EXPECT_EQ(rec.messages[3].properties,
+                  (routemq::user_properties{{"routemq-status", "done"},
+                                            {"traceparent", span.traceparent()},
+                                            {"tracestate", "v=1"}}));
+        EXPECT_EQ(rec.messages[3].correlation_data, "c");
+    }
+    out.publish("after", "x", 1, false);
+    ASSERT_EQ(rec.messages.size(), 5u);
+    EXPECT_TRUE(rec.messages[0].properties.empty());
+    EXPECT_TRUE(rec.messages[1].properties.empty());
+    EXPECT_TRUE(rec.messages[4].properties.empty());
+}
