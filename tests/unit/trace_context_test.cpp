@@ -239,3 +239,114 @@ TEST(TracingOutbox, AddsTheCurrentSpanOnlyWhileThereIsOne) {
     EXPECT_TRUE(rec.messages[1].properties.empty());
     EXPECT_TRUE(rec.messages[4].properties.empty());
 }
+
+TEST(TraceContext, AContextMadeOutsideTheDispatcherHasNone) {
+    routemq::message m = with_properties("t", {{"traceparent", kValid}});
+    test::recording_publisher rec;
+    const std::string pattern = "t";
+    routemq::context ctx(m, pattern, rec, "main");
+    EXPECT_TRUE(ctx.trace_id().empty());
+    EXPECT_TRUE(ctx.span_id().empty());
+    EXPECT_TRUE(ctx.parent_span_id().empty());
+    EXPECT_TRUE(ctx.traceparent().empty());
+}
+
+namespace {
+
+/// What a handler saw of its trace.
+struct seen {
+    std::string trace_id, span_id, parent_span_id, traceparent;
+};
+
+seen seen_by(routemq::context& ctx) {
+    return {std::string(ctx.trace_id()), std::string(ctx.span_id()),
+            std::string(ctx.parent_span_id()), ctx.traceparent()};
+}
+
+}  // namespace
+
+TEST(TracedDispatch, EveryPublishOfARunCarriesTheTraceWithTheRunsSpan) {
+    routemq::router r;
+    std::vector<seen> handlers;
+    r.on("in/{id}", [&](routemq::context& ctx) {
+        handlers.push_back(seen_by(ctx));
+        ctx.publish("out/a", "1", 1);
+        ctx.client().publish("out/b", "2", 1);
+        ctx.progress(0.5);
+        ctx.reply("done");
+    });
+    test::test_dispatcher d(r);
+    test::recording_publisher rec;
+    routemq::detail::tracing_outbox out(rec);
+    auto m = with_properties("in/7", {{"traceparent", kValid}, {"tracestate", "v=1,w=2"}});
+    m.response_topic = "callers/replies";
+    d.dispatch(m, out);
+    ASSERT_EQ(handlers.size(), 1u);
+    const auto& h = handlers[0];
+    EXPECT_EQ(h.trace_id, kTraceId);
+    EXPECT_EQ(h.parent_span_id, kParentId);
+    EXPECT_TRUE(is_hex_id(h.span_id, 16)) << h.span_id;
+    EXPECT_NE(h.span_id, kParentId);
+    EXPECT_EQ(h.traceparent, "00-" + std::string(kTraceId) + "-" + h.span_id + "-01");
+    // accepted, out/a, out/b, progress, done: one span, the handler run's.
+    ASSERT_EQ(rec.messages.size(), 5u);
+    for (const auto& sent : rec.messages) {
+        EXPECT_EQ(sent.property("traceparent"), h.traceparent) << sent.topic;
+        EXPECT_EQ(sent.property("tracestate"), "v=1,w=2") << sent.topic;
+    }
+    EXPECT_EQ(rec.messages[0].property("routemq-status"), "accepted");
+    EXPECT_EQ(rec.messages[4].property("routemq-status"), "done");
+    EXPECT_EQ(routemq::detail::current_trace(), nullptr);
+}
+
+TEST(TracedDispatch, AMessageWithoutTraceStartsOneSharedByItsRoutes) {
+    routemq::router r;
+    std::vector<seen> handlers;
+    const auto handler = [&](routemq::context& ctx) {
+        handlers.push_back(seen_by(ctx));
+        ctx.publish("out", "x");
+    };
+    r.on("in/{id}", handler);
+    r.on("in/#", handler);
+    test::test_dispatcher d(r);
+    test::recording_publisher rec;
+    routemq::detail::tracing_outbox out(rec);
+    d.dispatch(with_properties("in/1", {}), out);  // no subscription ids: both routes match
+    ASSERT_EQ(handlers.size(), 2u);
+    ASSERT_EQ(rec.messages.size(), 2u);
+    EXPECT_TRUE(is_hex_id(handlers[0].trace_id, 32));
+    EXPECT_EQ(handlers[0].trace_id, handlers[1].trace_id);
+    EXPECT_NE(handlers[0].span_id, handlers[1].span_id);
+    EXPECT_TRUE(handlers[0].parent_span_id.empty());
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(rec.messages[i].property("traceparent"), handlers[i].traceparent);
+        EXPECT_TRUE(valid(handlers[i].traceparent)) << handlers[i].traceparent;
+        EXPECT_EQ(handlers[i].traceparent.substr(53), "01");
+        EXPECT_EQ(rec.messages[i].property("tracestate"), "");
+    }
+    // The next delivery is a trace of its own.
+    d.dispatch(with_properties("in/2", {}), out);
+    ASSERT_EQ(handlers.size(), 4u);
+    EXPECT_NE(handlers[2].trace_id, handlers[0].trace_id);
+}
+
+TEST(TracedDispatch, RetriesShareTheSpanAndTheDeadLetterCarriesIt) {
+    routemq::router r;
+    std::vector<seen> handlers;
+    r.on("in/x",
+         [&](routemq::context& ctx) {
+             handlers.push_back(seen_by(ctx));
+             ctx.publish("partial", "x", 1);
+             throw std::runtime_error("no");
+         },
+         {.retry = routemq::retry_policy{.attempts = 2, .backoff = {}, .backoff_max = {}}});
+    test::test_dispatcher d(r);
+    test::recording_publisher rec;
+    routemq::detail::tracing_outbox out(rec);
+    d.dispatch(with_properties("in/x", {{"traceparent", kValid}}), out);
+    ASSERT_EQ(handlers.size(), 2u);
+    EXPECT_EQ(handlers[0].traceparent, handlers[1].traceparent);
+    ASSERT_EQ(rec.messages.size(), 3u);  // partial twice, then the dead letter
+    EXPECT_EQ(rec.messages[2].property("routemq-reason"), "failed");
+    EXPECT_EQ(rec.messages[2].property("traceparent"), handlers[0].traceparent);
+}
