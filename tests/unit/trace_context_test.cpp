@@ -350,3 +350,89 @@ TEST(TracedDispatch, RetriesShareTheSpanAndTheDeadLetterCarriesIt) {
     EXPECT_EQ(rec.messages[2].property("routemq-reason"), "failed");
     EXPECT_EQ(rec.messages[2].property("traceparent"), handlers[0].traceparent);
 }
+
+namespace {
+
+std::string log_line(const std::string& format, std::string_view text) {
+    const auto formatter = routemq::detail::make_log_formatter("main", format);
+    spdlog::details::log_msg msg(spdlog::source_loc{}, "routemq", spdlog::level::info, text);
+    spdlog::memory_buf_t out;
+    formatter->format(msg, out);
+    return std::string(out.data(), out.size());
+}
+
+}  // namespace
+
+TEST(TracedLogLines, CarryTheTraceOnlyWhileAMessageIsHandled) {
+    const auto outside_json = log_line("json", "hello");
+    EXPECT_EQ(outside_json.find("trace_id"), std::string::npos) << outside_json;
+    const auto outside_text = log_line("text", "hello");
+    EXPECT_EQ(outside_text.find("trace_id"), std::string::npos) << outside_text;
+
+    const auto m = with_properties("t", {{"traceparent", kValid}});
+    const auto delivery = routemq::detail::begin_trace(m, m.topic);
+    const routemq::detail::trace_scope in_delivery(delivery);
+    const auto delivery_line = nlohmann::json::parse(log_line("json", "no route"));
+    EXPECT_EQ(delivery_line["trace_id"], kTraceId);
+    EXPECT_FALSE(delivery_line.contains("span_id"));
+
+    const auto span = routemq::detail::start_span();
+    const routemq::detail::trace_scope in_span(span);
+    const auto json_line = log_line("json", "handled \"x\"");
+    const auto entry = nlohmann::json::parse(json_line);  // still one valid object
+    EXPECT_EQ(entry["msg"], "handled \"x\"");
+    EXPECT_EQ(entry["trace_id"], kTraceId);
+    EXPECT_EQ(entry["span_id"], std::string(span.span_id_text()));
+    const auto text_line = log_line("text", "handled");
+    EXPECT_NE(text_line.find("[main] handled trace_id=" + std::string(kTraceId) +
+                             " span_id=" + std::string(span.span_id_text()) + "\n"),
+              std::string::npos)
+        << text_line;
+}
+
+TEST(TracedLogLines, HandlerAndFrameworkLinesOfADeliveryCarryItsTrace) {
+    // The process's logger as LOG_FORMAT=json makes it, writing into `captured`.
+    std::ostringstream captured;
+    auto logger = std::make_shared<spdlog::logger>(
+        "routemq", std::make_shared<spdlog::sinks::ostream_sink_st>(captured));
+    logger->set_formatter(routemq::detail::make_log_formatter("main", "json"));
+    const auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(logger);
+    struct restore {
+        std::shared_ptr<spdlog::logger> logger;
+        ~restore() { spdlog::set_default_logger(logger); }
+    } restored{previous};
+
+    routemq::router r;
+    std::string span_id;
+    r.on("in/{id}",
+         [&](routemq::context& ctx) {
+             span_id = std::string(ctx.span_id());
+             spdlog::info("from the handler");
+             throw routemq::payload_error("bad");
+         },
+         {.retry = routemq::retry_policy{.attempts = 1}});
+    test::test_dispatcher d(r);
+    test::recording_publisher rec;
+    d.dispatch(with_properties("in/x", {{"traceparent", kValid}}), rec);
+    d.dispatch(with_properties("elsewhere", {{"traceparent", kValid}}), rec);
+    spdlog::info("after");
+
+    std::istringstream lines(captured.str());
+    std::vector<nlohmann::json> entries;
+    for (std::string line; std::getline(lines, line);) {
+        entries.push_back(nlohmann::json::parse(line));
+    }
+    // The handler's line, the bad payload warning, the dead letter's, no route, after.
+    ASSERT_EQ(entries.size(), 5u) << captured.str();
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(entries[i]["trace_id"], kTraceId) << entries[i];
+        EXPECT_EQ(entries[i]["span_id"], span_id) << entries[i];
+    }
+    EXPECT_EQ(entries[0]["msg"], "from the handler");
+    EXPECT_NE(entries[2]["msg"].get<std::string>().find("dead-letter"), std::string::npos);
+    EXPECT_NE(entries[3]["msg"].get<std::string>().find("no route"), std::string::npos);
+    EXPECT_EQ(entries[3]["trace_id"], kTraceId);
+    EXPECT_FALSE(entries[3].contains("span_id"));
+    EXPECT_FALSE(entries[4].contains("trace_id"));
+}
