@@ -62,7 +62,7 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
 
 void endpoint::handle(const message& m) {
     if (!gate_) {
-        dispatcher_.dispatch(m, out_);
+        dispatcher_.dispatch(m, traced_out_);
         return;
     }
     // The message stays unacknowledged while it waits: Paho acknowledges when this returns.
@@ -71,7 +71,7 @@ void endpoint::handle(const message& m) {
         priority_gate& gate;
         ~give_back() { gate.release(); }
     } done{*gate_};
-    dispatcher_.dispatch(m, out_);
+    dispatcher_.dispatch(m, traced_out_);
 }
 
 void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session,

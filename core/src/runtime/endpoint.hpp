@@ -14,6 +14,7 @@
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
 #include "routing/dispatcher.hpp"
+#include "routing/trace_context.hpp"
 #include "runtime/priority_gate.hpp"
 
 namespace routemq::detail {
@@ -67,6 +68,8 @@ private:
     /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
     /// can wait for the broker to have them before the input is acknowledged.
     confirmed_publisher out_;
+    /// out_ as handlers and the dispatcher see it: it adds the trace of the message in hand.
+    tracing_outbox traced_out_{out_};
     bool out_opened_ = false;
     mqtt_client client_;
 };

@@ -102,7 +102,11 @@ void mqtt_client::subscribe(const std::string& filter, int qos) {
     }
 }
 
-void mqtt_client::publish(const std::string& topic, const std::string& payload, int qos) {
+void mqtt_client::publish(const std::string& topic, const std::string& payload, int qos,
+                          const std::vector<std::pair<std::string, std::string>>& properties) {
+    if (!properties.empty() && !mqtt5_) {
+        throw routemq::error("mqtt_client: user properties need MQTT 5");
+    }
     MQTTClient_message m = MQTTClient_message_initializer;
     m.payload = const_cast<char*>(payload.data());
     m.payloadlen = static_cast<int>(payload.size());
@@ -111,9 +115,19 @@ void mqtt_client::publish(const std::string& topic, const std::string& payload, 
     auto client = static_cast<MQTTClient>(handle_);
     int rc = MQTTCLIENT_SUCCESS;
     if (mqtt5_) {
+        for (const auto& [name, value] : properties) {
+            MQTTProperty p{};
+            p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+            p.value.data.data = const_cast<char*>(name.data());
+            p.value.data.len = static_cast<int>(name.size());
+            p.value.value.data = const_cast<char*>(value.data());
+            p.value.value.len = static_cast<int>(value.size());
+            MQTTProperties_add(&m.properties, &p);  // copies the bytes
+        }
         MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
         rc = response.reasonCode;
         MQTTResponse_free(response);
+        MQTTProperties_free(&m.properties);
     } else {
         rc = MQTTClient_publishMessage(client, topic.c_str(), &m, &token);
     }

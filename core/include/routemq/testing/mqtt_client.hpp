@@ -54,7 +54,9 @@ public:
     /// Subscribes and returns once the broker granted it.
     void subscribe(const std::string& filter, int qos = 1);
     /// Publishes and, at QoS 1 or 2, returns once the broker acknowledged it.
-    void publish(const std::string& topic, const std::string& payload, int qos = 1);
+    /// `properties`: MQTT 5 user properties to send (a client made with `mqtt5` only).
+    void publish(const std::string& topic, const std::string& payload, int qos = 1,
+                 const std::vector<std::pair<std::string, std::string>>& properties = {});
     /// MQTT 5 only: publishes a request (QoS 1) with a Response Topic and Correlation Data.
     void publish_request(const std::string& topic, const std::string& payload,
                          const std::string& response_topic, const std::string& correlation_data);
