@@ -35,7 +35,8 @@ cpu=$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)
   echo "\`bench/{id}/done\`), once through N hand-written Paho C workers doing the same"
   echo "(\`bench/e2e/baseline_worker.cpp\`). The request/response round trip compares"
   echo "\`routemq::client\` and a route that calls \`ctx.reply\` with a hand-written Paho C requester and"
-  echo "responder. Ratios are framework over baseline. Method and analysis: [README.md](README.md)."
+  echo "responder. Ratios are framework over baseline; the priority case, last, compares RouteMQ"
+  echo "with route priorities against RouteMQ without them. Method and analysis: [README.md](README.md)."
   echo
   echo "## End to end"
   echo

@@ -1,8 +1,9 @@
 // End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
 // baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
 // is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
-// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt]; `--only rtt` runs the
-// request/response round-trip case alone (its table is then all of e2e.md).
+// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt|priority]; `--only rtt` runs the
+// request/response round-trip case alone, `--only priority` the priority case (its table is then
+// all of e2e.md).
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -21,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "support/app_runner.hpp"
@@ -97,7 +100,18 @@ public:
     void reset() {
         std::lock_guard lock(mu_);
         latencies_.clear();
+        distinct_.clear();
         received_ = 0;
+    }
+    /// From now on, also count the distinct sequence numbers (the number a payload starts with)
+    /// among the replies, so duplicates show.
+    void track_distinct() {
+        std::lock_guard lock(mu_);
+        track_distinct_ = true;
+    }
+    std::size_t distinct() {
+        std::lock_guard lock(mu_);
+        return distinct_.size();
     }
 
 private:
@@ -120,6 +134,9 @@ private:
             std::lock_guard lock(self->mu_);
             self->latencies_.push_back(now_ns() - sent);
             self->last_ = clock_type::now();
+            if (self->track_distinct_) {
+                self->distinct_.insert(std::strtoull(payload.c_str(), nullptr, 10));
+            }
         }
         self->received_++;
         MQTTAsync_freeMessage(&m);
@@ -134,6 +151,8 @@ private:
     std::mutex mu_;
     std::vector<std::int64_t> latencies_;
     clock_type::time_point last_{};
+    bool track_distinct_ = false;
+    std::unordered_set<std::uint64_t> distinct_;
 };
 
 /// utime + stime of a process, in seconds.
@@ -460,28 +479,182 @@ std::string round_trip_case(int port, bool quick) {
     return md;
 }
 
+/// One mode of the priority case: how priority_bench_app runs, and what came of it.
+struct priority_mode {
+    std::string name;
+    bool priorities = false;
+    int workers = 1;
+    int processes = 0;  // the worker processes the manager started
+    std::size_t urgent_sent = 0, urgent_handled = 0, urgent_results = 0;
+    std::size_t bulk_sent = 0, bulk_handled = 0, bulk_results = 0;
+    double flood_seconds = 0;          // to publish the whole flood
+    double bulk_rate = 0;              // bulk results per second, first publish to last result
+    double p50 = 0, p95 = 0, max = 0;  // urgent latency, ms
+};
+
+/// Publishes `count` QoS 1 messages on `<route>/<i>` (payload "<i> <send time>") and waits for
+/// the results on `counter`, so the next run starts on settled subscriptions.
+void warm_up_route(load_client& pub, load_client& counter, const std::string& route, int count) {
+    counter.reset();
+    for (int i = 0; i < count; ++i) {
+        pub.publish(fmt::format("{}/{}", route, i), payload(static_cast<std::size_t>(i)), 1);
+    }
+    await_replies(counter, static_cast<std::size_t>(count), 10s);
+    if (counter.received() < static_cast<std::size_t>(count)) {
+        std::cerr << "warning: warm-up of " << route << " got " << counter.received() << " of "
+                  << count << " results\n";
+    }
+    std::this_thread::sleep_for(100ms);  // a late duplicate must not count in the run
+    counter.reset();
+}
+
+/// Runs priority_bench_app in one mode on a broker of its own: a flood of `bulk` messages as fast
+/// as one publisher sends them and, from 50 ms after it starts, `urgent` messages 50 ms apart
+/// from a second publisher; the latency of each urgent message from its publish to its result.
+void priority_run(priority_mode& m, int bulk, int urgent) {
+    // mosquitto's defaults but for the queue limit (beyond 1,000 queued messages a session's
+    // are dropped silently); no persistence.
+    test::mosquitto_broker broker("max_queued_messages 0\n");
+    const int port = broker.port();
+    const std::string tag = fmt::format("{}-{}", m.priorities ? "prio" : "flat", m.workers);
+    load_client urgent_results(port, "bench-prio-urgent-results-" + tag);
+    urgent_results.subscribe("results/urgent/+", 1);
+    load_client bulk_results(port, "bench-prio-bulk-results-" + tag);
+    bulk_results.subscribe("results/bulk/+", 1);
+    load_client urgent_pub(port, "bench-prio-urgent-pub-" + tag);
+    load_client bulk_pub(port, "bench-prio-bulk-pub-" + tag);
+
+    auto app = test::start_app(PRIORITY_BENCH_APP, port, {"--workers", std::to_string(m.workers)},
+                               {{"BENCH_PRIORITIES", m.priorities ? "1" : "0"},
+                                {"LOG_LEVEL", "info"},
+                                {"MQTT_CLIENT_ID", "bench-" + tag},
+                                {"MQTT_GROUP_NAME", "bench-" + tag}});
+    // With priorities each worker is a lane (a process) per priority.
+    const int expected = m.workers * (m.priorities ? 2 : 1);
+    if (!app->wait_for_output("] serving", 60s, expected)) {
+        throw std::runtime_error("priority bench app did not start:\n" + app->output());
+    }
+    while (test::worker_pid(app->output(), m.processes + 1) > 0) {
+        ++m.processes;
+    }
+    warm_up_route(bulk_pub, bulk_results, "bulk", 20);
+    warm_up_route(urgent_pub, urgent_results, "urgent", 20);
+    urgent_results.track_distinct();
+    bulk_results.track_distinct();
+
+    const auto t0 = clock_type::now();
+    std::thread flood([&] {
+        for (int i = 0; i < bulk; ++i) {
+            bulk_pub.publish(fmt::format("bulk/{}", i), payload(static_cast<std::size_t>(i)), 1);
+        }
+        m.flood_seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    });
+    for (int i = 0; i < urgent; ++i) {
+        std::this_thread::sleep_until(t0 + (i + 1) * 50ms);
+        urgent_pub.publish(fmt::format("urgent/{}", i), payload(static_cast<std::size_t>(i)), 1);
+    }
+    flood.join();
+    await_replies(bulk_results, static_cast<std::size_t>(bulk), 10s);
+    await_replies(urgent_results, static_cast<std::size_t>(urgent), 5s);
+
+    m.bulk_sent = static_cast<std::size_t>(bulk);
+    m.urgent_sent = static_cast<std::size_t>(urgent);
+    m.bulk_results = bulk_results.received();
+    m.bulk_handled = bulk_results.distinct();
+    m.urgent_results = urgent_results.received();
+    m.urgent_handled = urgent_results.distinct();
+    m.bulk_rate = static_cast<double>(m.bulk_handled) /
+                  std::chrono::duration<double>(bulk_results.last_arrival() - t0).count();
+    const auto lat = urgent_results.latencies();
+    m.p50 = percentile(lat, 50) / 1000.0;
+    m.p95 = percentile(lat, 95) / 1000.0;
+    m.max = percentile(lat, 100) / 1000.0;
+    app->signal(SIGTERM);
+    app->wait(60s);
+    std::string each;
+    for (auto ns : lat) {
+        each += fmt::format(" {:.1f}", static_cast<double>(ns) / 1e6);
+    }
+    std::cerr << fmt::format(
+        "priority {}: {} worker processes; urgent p50 {:.1f} ms, p95 {:.1f} ms, max {:.1f} ms, {} "
+        "of {} "
+        "handled ({} results); bulk {:.0f} msg/s, {} of {} handled ({} results), flood "
+        "published in {:.2f} s; urgent latencies in ms, as they arrived:{}\n",
+        m.name, m.processes, m.p50, m.p95, m.max, m.urgent_handled, m.urgent_sent, m.urgent_results,
+        m.bulk_rate, m.bulk_handled, m.bulk_sent, m.bulk_results, m.flood_seconds, each);
+}
+
+/// The priority case: the three modes of priority_bench_app in turn; a table for e2e.md.
+std::string priority_case(bool quick) {
+    const int bulk = quick ? 1000 : 3000;
+    const int urgent = quick ? 20 : 40;
+    std::vector<priority_mode> modes = {
+        {.name = "priorities (urgent high, bulk low), `--workers 1`", .priorities = true},
+        {.name = "no priorities, `--workers 1`"},
+        {.name = "no priorities, `--workers 2`", .workers = 2}};
+    for (auto& m : modes) {
+        priority_run(m, bulk, urgent);
+    }
+    const auto& with = modes[0];
+    std::string md = fmt::format(
+        "Priorities: `priority_bench_app` (routes `bulk/{{id}}` and `urgent/{{id}}`, shared, "
+        "QoS 1, each handler busy 2 ms, a sleep, then publishing its result), one mosquitto per "
+        "mode. A flood of {} bulk messages published as fast as one client sends them and, from "
+        "50 ms after it starts, {} urgent messages 50 ms apart from another; urgent latency from "
+        "publish to result. With priorities the one worker is a lane (a process) per priority "
+        "sharing one handler slot.\n\n"
+        "| Mode | Worker processes | Handler slots | Urgent p50 (ms) | Urgent p95 (ms) | Urgent "
+        "max (ms) | Urgent handled | Bulk throughput (msg/s) | Bulk handled | Duplicates | Flood "
+        "published in (s) |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        bulk, urgent);
+    for (const auto& m : modes) {
+        md += fmt::format(
+            "| {} | {} | {} | {:.1f} | {:.1f} | {:.1f} | {} of {} "
+            "| {:.0f} | {} of {} | {} | {:.2f} |\n",
+            m.name, m.processes, m.workers, m.p50, m.p95, m.max, m.urgent_handled, m.urgent_sent,
+            m.bulk_rate, m.bulk_handled, m.bulk_sent,
+            (m.urgent_results - m.urgent_handled) + (m.bulk_results - m.bulk_handled),
+            m.flood_seconds);
+    }
+    const auto& one = modes[1];
+    const auto& two = modes[2];
+    md += fmt::format(
+        "\nUrgent latency without priorities over with them, against one worker process (the same "
+        "one handler slot): p50 {:.0f}, p95 {:.0f}, max {:.0f}; bulk throughput with priorities "
+        "over without {:.2f}. Against `--workers 2` without priorities (as many processes as with "
+        "priorities, twice the handler slots): p50 {:.0f}, p95 {:.0f}, max {:.0f}; bulk throughput "
+        "{:.2f} of it.\n",
+        one.p50 / with.p50, one.p95 / with.p95, one.max / with.max, with.bulk_rate / one.bulk_rate,
+        two.p50 / with.p50, two.p95 / with.p95, two.max / with.max, with.bulk_rate / two.bulk_rate);
+    return md;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     bool usage = argc < 2;
     bool quick = false;
-    bool rtt_only = false;
+    std::string only;  // empty: every case
     for (int i = 2; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--quick") {
             quick = true;
-        } else if (arg == "--only" && i + 1 < argc && std::string(argv[i + 1]) == "rtt") {
-            rtt_only = true;
-            ++i;
+        } else if (arg == "--only" && i + 1 < argc &&
+                   (std::string(argv[i + 1]) == "rtt" || std::string(argv[i + 1]) == "priority")) {
+            only = argv[++i];
         } else {
             usage = true;
         }
     }
     if (usage) {
-        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt]\n";
+        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt|priority]\n";
         return 2;
     }
     const std::string out_dir = argv[1];
+    if (only == "priority") {
+        std::ofstream(out_dir + "/e2e.md") << priority_case(quick);
+        return 0;
+    }
     const int flood = quick ? 5000 : 20000;
     const int rate = 2000;
     const int latency_count = quick ? 1000 : 6000;
@@ -490,7 +663,7 @@ int main(int argc, char** argv) {
 
     test::mosquitto_broker broker("max_queued_messages 0\nmax_inflight_messages 0\n");
     std::cerr << "mosquitto on 127.0.0.1:" << broker.port() << "\n";
-    if (rtt_only) {
+    if (only == "rtt") {
         std::ofstream(out_dir + "/e2e.md") << round_trip_case(broker.port(), quick);
         return 0;
     }
@@ -645,6 +818,7 @@ int main(int argc, char** argv) {
     }
 
     const std::string round_trip_table = round_trip_case(broker.port(), quick);
+    const std::string priority_table = priority_case(quick);
 
     // Markdown tables and the plot's data.
     std::ofstream md(out_dir + "/e2e.md");
@@ -705,6 +879,6 @@ int main(int argc, char** argv) {
                           row.at("framework").first, row.at("baseline").first,
                           row.at("framework").second, row.at("baseline").second);
     }
-    md << '\n' << round_trip_table;
+    md << '\n' << round_trip_table << '\n' << priority_table;
     return 0;
 }

@@ -243,8 +243,8 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.workers.max_rss_mb =
                         static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000)))},
     {"AUTOSCALE_MIN_WORKERS", "1", "an integer 1-256",
-     "With --workers: the fewest workers of an autoscaled shared route whose min_workers is 0; it "
-     "starts with them.",
+     "With --workers: the fewest workers of an autoscaled shared route whose min_workers is 0 "
+     "(its worker_count when that is more); it starts with them.",
      ROUTEMQ_SETTER(s.workers.autoscale_min = parse_int(v, value, 1, 256))},
     {"AUTOSCALE_MAX_WORKERS", "0", "an integer 0-256",
      "With --workers: the most workers of a shared route whose max_workers is 0, which makes "
@@ -426,6 +426,11 @@ settings load_settings(const env_map& file, const env_map& environment) {
             fmt::format("invalid WORKER_RESTART_BACKOFF_MAX_MS='{}': allowed at least "
                         "WORKER_RESTART_BACKOFF_MS ({})",
                         s.workers.restart_backoff_max.count(), s.workers.restart_backoff.count()));
+    }
+    if (s.workers.autoscale_max > 0 && s.workers.autoscale_min > s.workers.autoscale_max) {
+        throw config_error(fmt::format(
+            "invalid AUTOSCALE_MIN_WORKERS='{}': allowed at most AUTOSCALE_MAX_WORKERS ({})",
+            s.workers.autoscale_min, s.workers.autoscale_max));
     }
     if (s.workers.busy_low_percent >= s.workers.busy_high_percent) {
         throw config_error(

@@ -7,6 +7,8 @@
 
 #include <memory>
 
+#include "routing/trace_context.hpp"
+
 namespace routemq::detail {
 namespace {
 
@@ -74,18 +76,62 @@ public:
     }
 };
 
+/// `%~`: the trace and span of the message being handled on this thread, if any (see
+/// routing/trace_context.hpp): ` trace_id=<32 hex> span_id=<16 hex>` in text lines,
+/// `,"trace_id":"...","span_id":"..."` in JSON; nothing outside a handler's message. The span
+/// is left out where there is none yet (a delivery no route took).
+class trace_flag : public spdlog::custom_flag_formatter {
+public:
+    explicit trace_flag(escaping how) : how_(how) {}
+    void format(const spdlog::details::log_msg&, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const auto* t = current_trace();
+        if (t == nullptr) {
+            return;
+        }
+        // Hex digits only: nothing to escape.
+        const auto field = [&](std::string_view name, std::string_view value) {
+            if (how_ == escaping::json) {
+                dest.append(std::string_view(",\""));
+                dest.append(name);
+                dest.append(std::string_view("\":\""));
+                dest.append(value);
+                dest.push_back('"');
+            } else {
+                dest.push_back(' ');
+                dest.append(name);
+                dest.push_back('=');
+                dest.append(value);
+            }
+        };
+        field("trace_id", t->trace_id_text());
+        if (t->has_span) {
+            field("span_id", t->span_id_text());
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<trace_flag>(how_);
+    }
+
+private:
+    escaping how_;
+};
+
 }  // namespace
 
 std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& role,
                                                       const std::string& format) {
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     if (format == "json") {
-        formatter->add_flag<json_message_flag>('*').set_pattern(fmt::format(
-            R"({{"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","role":"{}","pid":%P,"msg":"%*"}})",
-            role));
+        formatter->add_flag<json_message_flag>('*')
+            .add_flag<trace_flag>('~', escaping::json)
+            .set_pattern(fmt::format(
+                R"({{"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","role":"{}","pid":%P,"msg":"%*"%~}})",
+                role));
     } else {
-        formatter->add_flag<text_message_flag>('*').set_pattern(
-            fmt::format("%Y-%m-%d %H:%M:%S.%e %-5l [{}] %*", role));
+        formatter->add_flag<text_message_flag>('*')
+            .add_flag<trace_flag>('~', escaping::text)
+            .set_pattern(fmt::format("%Y-%m-%d %H:%M:%S.%e %-5l [{}] %*%~", role));
     }
     return formatter;
 }

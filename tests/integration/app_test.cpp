@@ -45,22 +45,6 @@ protected:
 
 }  // namespace
 
-TEST_F(app_test, SensorReadingIsProcessedAndPublished) {
-    auto app = start_app(ROUTEMQ_EXECUTABLE);
-    client().subscribe("sensors/+/processed");
-    client().publish("sensors/42/data", R"({"temp":21.5,"unit":"C"})");
-    auto out = client().next(5s);
-    ASSERT_TRUE(out) << app->output();
-    EXPECT_EQ(out->topic, "sensors/42/processed");
-    const auto body = json::parse(out->payload);
-    EXPECT_EQ(body["device_id"], "42");
-    EXPECT_EQ(body["reading"]["temp"], 21.5);
-    EXPECT_EQ(body["reading"]["unit"], "C");
-    EXPECT_EQ(body["processed_by"], "main");
-    EXPECT_NE(app->output().find("sensors/42/data via sensors/{device_id}/data handled in"),
-              std::string::npos);
-}
-
 TEST_F(app_test, HashRouteAndTwoParameterRoute) {
     auto app = start_app(ROUTEMQ_TEST_APP);
     client().subscribe("test/out/#");

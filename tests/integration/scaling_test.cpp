@@ -178,3 +178,53 @@ TEST(scaling_test, CtlScaleSetsTheWorkersOfARouteAndMetricsShowThem) {
     app->signal(SIGTERM);
     EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();
 }
+
+TEST(scaling_test, WorkersLeavingWhenTheirManagerIsKilledStopAtOnceAndTheNextManagerLosesNothing) {
+    test::mosquitto_broker broker;
+    const std::map<std::string, std::string> env = {
+        {"MQTT_CLIENT_ID", "orphan"},
+        {"INSTANCE_NAME", "orphan-" + std::to_string(getpid())},
+        {"AUTOSCALE_UP_AFTER_SECONDS", "3600"},
+        {"AUTOSCALE_DOWN_AFTER_SECONDS", "2"}};
+    auto app = test::start_app(ROUTEMQ_SCALING_APP, broker.port(), {"--workers"}, env);
+    ASSERT_TRUE(app->wait_for_output("has gone (removed by scaling", 60s, 2)) << app->output();
+    const auto ctl = [&](std::vector<std::string> args) {
+        auto run = test::start_app(ROUTEMQ_SCALING_APP, broker.port(), std::move(args), env);
+        EXPECT_EQ(run->wait(10s).value_or(-1), 0) << run->output();
+    };
+    // Scaled up by hand while idle: the idle time before does not scale it straight back down.
+    ctl({"ctl", "scale", "jobs/{id}", "3"});
+    ASSERT_TRUE(app->wait_for_output("adding worker w3", 10s)) << app->output();
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(app->output().find("removing worker"), std::string::npos) << "undone at once\n"
+                                                                        << app->output();
+    ASSERT_TRUE(app->wait_for_output("] serving", 30s, 5)) << app->output();
+
+    test::test_client sub(broker.port(), "orphan-sub");
+    sub.subscribe("done/jobs/+");
+    test::test_client pub(broker.port(), "orphan-pub", false);
+    constexpr int kJobs = 450;  // about 4.5 s of work for each of the three
+    publish_jobs(pub, 0, kJobs, 30);
+    const int w2 = test::worker_pid(app->output(), 2);
+    const int w3 = test::worker_pid(app->output(), 3);
+    ctl({"ctl", "scale", "jobs/{id}", "1"});
+    ASSERT_TRUE(app->wait_for_output("removed by scaling: unsubscribing", 10s, 2 + 2))
+        << app->output();
+    app->signal(SIGKILL);
+    app->wait(10s);
+    // w2 and w3 were handling what the broker had queued for them; without their manager they
+    // keep their sessions and go, instead of handling on unsupervised for seconds.
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_FALSE(test::process_alive(w2)) << app->output();
+    EXPECT_FALSE(test::process_alive(w3));
+
+    auto next = test::start_app(ROUTEMQ_SCALING_APP, broker.port(), {"--workers"}, env);
+    tally seen;
+    seen.add(sub.collect(kJobs, 90s));
+    seen.add(sub.drain(1s));
+    EXPECT_EQ(seen.times.size(), static_cast<std::size_t>(kJobs)) << "lost messages\n"
+                                                                  << next->output();
+    EXPECT_LE(seen.duplicates(), 3) << "at most the messages in hand when the manager died";
+    next->signal(SIGTERM);
+    EXPECT_EQ(next->wait(30s).value_or(-1), 0) << next->output();
+}

@@ -66,6 +66,18 @@ void test_routes(routemq::router& r) {
              ctx.reply(nlohmann::json{{"id", ctx.param("id")}, {"asked", ctx.payload()}});
          },
          {.qos = 1, .retry = routemq::retry_policy{.attempts = 1}});
+    // Trace context: the handler logs, reports what it saw of its trace and publishes again.
+    r.on("test/trace/{id}",
+         [](routemq::context& ctx) {
+             spdlog::info("tracing {}", ctx.param("id"));
+             report(ctx, "trace",
+                    {{"trace_id", std::string(ctx.trace_id())},
+                     {"span_id", std::string(ctx.span_id())},
+                     {"parent_span_id", std::string(ctx.parent_span_id())},
+                     {"traceparent", ctx.traceparent()}});
+             ctx.publish("test/out/trace-again", "x", 1);
+         },
+         {.qos = 1});
     // A wildcard route whose handler publishes to a topic it matches: No Local keeps the
     // process's own publish away from it, or it would handle its own output forever.
     r.on("loop/#",

@@ -48,5 +48,7 @@ TEST(RouteTable, ShowsTheWorkerRangeOfAnAutoscaledRouteAndThePriority) {
     EXPECT_NE(table.find("2-6      1      default  high"), std::string::npos) << table;
     EXPECT_NE(table.find("3        1      default  normal"), std::string::npos) << table;
     const auto defaults = routemq::detail::format_route_table(r, "grp", {}, {1, 4});
-    EXPECT_NE(defaults.find("1-4      1      default  normal"), std::string::npos) << defaults;
+    EXPECT_NE(defaults.find("3-4      1      default  normal"), std::string::npos)
+        << "worker_count is the floor of a route autoscaled by the defaults\n"
+        << defaults;
 }

@@ -250,6 +250,19 @@ TEST(Settings, PoolsAreANameListOrEmpty) {
     }
 }
 
+TEST(Settings, TheDefaultMinimumOfWorkersMustNotExceedTheDefaultMaximum) {
+    EXPECT_NO_THROW(load_settings({}, {{"AUTOSCALE_MIN_WORKERS", "3"}}))
+        << "no default maximum: nothing to exceed";
+    try {
+        load_settings({}, {{"AUTOSCALE_MIN_WORKERS", "3"}, {"AUTOSCALE_MAX_WORKERS", "2"}});
+        FAIL() << "accepted";
+    } catch (const routemq::config_error& e) {
+        EXPECT_STREQ(
+            e.what(),
+            "invalid AUTOSCALE_MIN_WORKERS='3': allowed at most AUTOSCALE_MAX_WORKERS (2)");
+    }
+}
+
 TEST(Settings, TheLowBusyMarkMustBeBelowTheHighOne) {
     const auto s = load_settings(
         {}, {{"AUTOSCALE_BUSY_HIGH_PERCENT", "90"}, {"AUTOSCALE_BUSY_LOW_PERCENT", "10"}});

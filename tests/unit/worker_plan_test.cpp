@@ -133,6 +133,7 @@ TEST(WorkerPlan, TheSettingsDefaultsMakeEverySharedRouteWithoutItsOwnLimitsAutos
     r.on("b", &h, {.shared = true, .min_workers = 3});
     r.on("c", &h, {.shared = true, .max_workers = 1});
     r.on("local", &h);
+    r.on("plain", &h, {.shared = true});
     using routemq::detail::route_workers;
     const routemq::detail::scaling_defaults off{1, 0};
     const routemq::detail::scaling_defaults on{2, 4};
@@ -140,16 +141,18 @@ TEST(WorkerPlan, TheSettingsDefaultsMakeEverySharedRouteWithoutItsOwnLimitsAutos
         return std::tuple(w.min, w.max, w.autoscaled);
     };
     EXPECT_EQ(range(route_workers(r.routes()[0].options, off)), std::tuple(5, 5, false));
-    EXPECT_EQ(range(route_workers(r.routes()[0].options, on)), std::tuple(2, 4, true))
-        << "autoscaled: worker_count is not used";
+    EXPECT_EQ(range(route_workers(r.routes()[0].options, on)), std::tuple(5, 5, false))
+        << "worker_count is the floor, and a default max below it is raised to it";
     EXPECT_EQ(range(route_workers(r.routes()[1].options, off)), std::tuple(1, 1, false))
         << "min_workers alone does not make a route autoscale";
     EXPECT_EQ(range(route_workers(r.routes()[1].options, on)), std::tuple(3, 4, true));
-    EXPECT_EQ(range(route_workers(r.routes()[2].options, on)), std::tuple(1, 1, true))
-        << "the default min yields to the route's max";
+    EXPECT_EQ(range(route_workers(r.routes()[2].options, on)), std::tuple(1, 1, false))
+        << "the default min yields to the route's own max";
     EXPECT_EQ(range(route_workers(r.routes()[3].options, on)), std::tuple(1, 1, false))
         << "a route that is not shared never scales";
-    EXPECT_EQ(routemq::detail::plan_workers(r, 0, {}, on).size(), 4u + 4 + 1 + 1);
+    EXPECT_EQ(range(route_workers(r.routes()[4].options, on)), std::tuple(2, 4, true))
+        << "a shared route without limits of its own takes the defaults";
+    EXPECT_EQ(routemq::detail::plan_workers(r, 0, {}, on).size(), 5u + 4 + 1 + 4 + 1);
 }
 
 TEST(WorkerPlan, AWorkerServingSeveralPrioritiesHasALaneOfProcessesPerPriorityAndOneGate) {

@@ -10,6 +10,10 @@
 
 namespace routemq {
 
+namespace detail {
+struct trace_context;
+}
+
 /// Everything a handler (and its middleware) sees of one delivery to one route.
 class context {
 public:
@@ -62,6 +66,18 @@ public:
     /// Whether reply() was called.
     bool replied() const noexcept { return replied_; }
 
+    /// W3C Trace Context (see docs/tracing.md). The trace this run belongs to: the incoming
+    /// message's `traceparent` user property's trace id, or a new one when it carries none
+    /// (32 lowercase hex digits). Empty for a context made outside the dispatcher (in a test).
+    std::string_view trace_id() const noexcept;
+    /// This run's span (16 hex digits): everything the run publishes names it as its parent.
+    std::string_view span_id() const noexcept;
+    /// The span the incoming `traceparent` named as parent; empty when the trace started here.
+    std::string_view parent_span_id() const noexcept;
+    /// `00-<trace_id>-<span_id>-<flags>`: the `traceparent` this run's publishes carry, for
+    /// your own tracing to continue from. Empty for a context made outside the dispatcher.
+    std::string traceparent() const;
+
     /// The process handling this message (`main`, `w3`).
     std::string_view process_name() const noexcept { return process_; }
 
@@ -90,6 +106,8 @@ private:
     publisher& client_;
     std::string_view process_;
     int json_max_depth_;
+    /// The dispatcher's span for this run (null outside the dispatcher).
+    const detail::trace_context* trace_;
     bool replied_ = false;
     mutable std::unique_ptr<nlohmann::json> json_;
     mutable std::string json_error_;

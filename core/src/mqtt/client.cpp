@@ -757,12 +757,13 @@ void mqtt_client::publish(const std::string& topic, std::string_view payload, in
     }
 }
 
-void mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout) {
+bool mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout,
+                                  const std::function<bool()>& abandon) {
     auto& m = *impl_;
     {
         std::lock_guard lock(m.mu);
         if (!m.connected) {
-            return;
+            return true;
         }
         m.unsub_answers = 0;
     }
@@ -778,11 +779,28 @@ void mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout) {
             ++sent;
         }
     }
+    // The answer comes after the messages the broker sent before it, each handled first.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock lock(m.mu);
-    m.cv.wait_for(lock, timeout, [&] { return m.unsub_answers >= sent || !m.connected; });
+    while (!m.cv.wait_until(
+               lock,
+               std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(20)),
+               [&] { return m.unsub_answers >= sent || !m.connected; }) &&
+           std::chrono::steady_clock::now() < deadline) {
+        if (abandon) {
+            lock.unlock();
+            const bool give_up = abandon();
+            lock.lock();
+            if (give_up) {
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
-void mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout) {
+bool mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout,
+                             const std::function<bool()>& abandon) {
     auto& m = *impl_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock lock(m.mu);
@@ -793,13 +811,19 @@ void mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milli
         // and the session that would bring it again is about to end.
         const auto quiet_until = m.in_message ? now + quiet : m.last_message + quiet;
         if (now >= quiet_until || now >= deadline) {
-            return;
+            return true;
         }
         lock.unlock();
+        if (abandon && abandon()) {
+            // A message in hand is not waited for: its acknowledgement may not reach the broker,
+            // and the session brings it again (at least once).
+            return false;
+        }
         std::this_thread::sleep_for(
             std::min({quiet_until, deadline, now + std::chrono::milliseconds(20)}) - now);
         lock.lock();
     }
+    return true;
 }
 
 void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session) {

@@ -78,13 +78,17 @@ public:
     void publish(const std::string& topic, std::string_view payload, int qos = 0,
                  bool retain = false) override;
 
-    /// Unsubscribes everything and waits for the broker's answer (or the timeout).
-    void unsubscribe_all(std::chrono::milliseconds timeout);
+    /// Unsubscribes everything and waits for the broker's answer (or the timeout); false when
+    /// `abandon` (asked every 20 ms) gave up waiting.
+    bool unsubscribe_all(std::chrono::milliseconds timeout,
+                         const std::function<bool()>& abandon = {});
 
     /// Waits until no message has arrived for `quiet` (or `timeout` passes): after
     /// unsubscribe_all, this lets messages the broker had already queued for this client arrive
     /// and be handled before the session ends.
-    void wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout);
+    /// Returns false when `abandon` says so (asked every 20 ms), even with a message in hand.
+    bool wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout,
+                    const std::function<bool()>& abandon = {});
 
     /// Lets queued publishes reach the broker, then disconnects (MQTT 5: with session expiry 0
     /// when `end_session`) and stops reconnecting; all within `timeout`.

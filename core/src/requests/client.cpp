@@ -13,6 +13,7 @@
 #include "mqtt/client.hpp"
 #include "mqtt/confirmed_publisher.hpp"
 #include "routemq/errors.hpp"
+#include "routing/trace_context.hpp"
 #include "runtime/host.hpp"
 
 namespace routemq {
@@ -106,6 +107,9 @@ request_result client::request(const std::string& topic, std::string_view payloa
     detail::publish_properties p;
     p.response_topic = m.response_topic;
     p.correlation_data = correlation;
+    if (const auto* trace = detail::current_trace(); trace != nullptr) {
+        detail::add_trace_properties(*trace, p.user_properties);  // a request from a handler
+    }
     m.out->publish(topic, payload, 1, false, p);
     if (!m.out->confirm(timeout)) {
         throw mqtt_error(fmt::format("the broker did not take the request to '{}'", topic));

@@ -6,6 +6,7 @@
 
 #include "routemq/errors.hpp"
 #include "routing/replies.hpp"
+#include "routing/trace_context.hpp"
 
 namespace routemq {
 namespace {
@@ -45,7 +46,8 @@ context::context(const message& msg, const std::string& route_pattern, publisher
       pattern_(route_pattern),
       client_(client),
       process_(process_name),
-      json_max_depth_(json_max_depth) {}
+      json_max_depth_(json_max_depth),
+      trace_(detail::current_trace()) {}
 
 context::~context() = default;
 
@@ -83,6 +85,22 @@ void context::publish(const std::string& topic, std::string_view payload, int qo
 void context::publish(const std::string& topic, const nlohmann::json& payload, int qos,
                       bool retain) {
     client_.publish(topic, payload.dump(), qos, retain);
+}
+
+std::string_view context::trace_id() const noexcept {
+    return trace_ != nullptr ? trace_->trace_id_text() : std::string_view();
+}
+
+std::string_view context::span_id() const noexcept {
+    return trace_ != nullptr ? trace_->span_id_text() : std::string_view();
+}
+
+std::string_view context::parent_span_id() const noexcept {
+    return trace_ != nullptr ? trace_->parent_id_text() : std::string_view();
+}
+
+std::string context::traceparent() const {
+    return trace_ != nullptr ? trace_->traceparent() : std::string();
 }
 
 bool context::reply(std::string_view payload) {

@@ -15,6 +15,7 @@
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
 #include "routing/replies.hpp"
+#include "routing/trace_context.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -126,6 +127,9 @@ dispatcher::dispatcher(const router& r, std::vector<std::size_t> served,
 void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
     counters_.received();
     const std::string_view topic = strip_share_prefix(msg.topic);
+    // Log lines about the delivery carry its trace; each route's run gets a span of its own.
+    const auto trace = begin_trace(msg, topic);
+    const trace_scope in_trace(trace);
     bool any = false;
     if (!msg.subscription_ids.empty()) {
         // MQTT 5: each identifier names the subscription this copy was sent for; a route runs
@@ -193,6 +197,9 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                            outbox& out) noexcept {
     const auto& rt = router_.routes()[index];
     const auto& policy = policies_[index];
+    // The handler run's span, retries included: what it publishes and logs carries it.
+    const auto span = start_span();
+    const trace_scope in_span(span);
     std::string error;
     routemq::params params;
     try {
@@ -267,7 +274,11 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                     rt.handler_name, topic, rt.pattern.text(), attempt, attempts, error,
                     wait.count());
                 counters_.retried(index);
-                std::this_thread::sleep_for(wait);
+                if (retry_wait_) {
+                    retry_wait_(wait);
+                } else {
+                    std::this_thread::sleep_for(wait);
+                }
                 continue;
             }
             spdlog::error("handler {} failed on topic '{}' (route '{}'{}): {}", rt.handler_name,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,12 @@ public:
     /// run `no_local` routes on deliveries that carry its own tag (MQTT 5).
     void set_origin(std::string origin) { origin_ = std::move(origin); }
 
+    /// Replaces the wait before a retry (by default the thread sleeps): routemq::testing's
+    /// harness records the waits instead, so that a test of a retrying route takes no time.
+    void set_retry_wait(std::function<void(std::chrono::milliseconds)> wait) {
+        retry_wait_ = std::move(wait);
+    }
+
     /// A route's options with the settings' defaults filled in.
     struct route_policy {
         std::chrono::milliseconds timeout{0};
@@ -98,6 +105,8 @@ private:
     bool any_no_local_ = false;
     int json_max_depth_;
     topic_trie by_filter_;
+    /// Empty: sleep.
+    std::function<void(std::chrono::milliseconds)> retry_wait_;
 };
 
 }  // namespace routemq::detail

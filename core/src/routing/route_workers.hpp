@@ -11,7 +11,8 @@ struct scaling_defaults {
     int max_workers = 0;
 };
 
-/// How many workers a shared route has: fixed (`worker_count`), or between `min` and `max`.
+/// How many workers a shared route has: fixed (`worker_count`, min = max), or between `min` and
+/// `max` (autoscaled).
 struct worker_range {
     int min = 1;
     int max = 1;

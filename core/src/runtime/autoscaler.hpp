@@ -28,6 +28,12 @@ public:
     int observe(double busy, int workers, const worker_range& range, const scaling_marks& marks,
                 clock::time_point now);
 
+    /// Forgets the runs so far: after a change made by hand both holds start over.
+    void reset() noexcept {
+        above_since_.reset();
+        below_since_.reset();
+    }
+
     /// How long the current run above or below a mark has lasted (0 when there is none).
     std::chrono::milliseconds held(clock::time_point now) const;
 

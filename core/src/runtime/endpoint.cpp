@@ -62,7 +62,7 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
 
 void endpoint::handle(const message& m) {
     if (!gate_) {
-        dispatcher_.dispatch(m, out_);
+        dispatcher_.dispatch(m, traced_out_);
         return;
     }
     // The message stays unacknowledged while it waits: Paho acknowledges when this returns.
@@ -71,17 +71,23 @@ void endpoint::handle(const message& m) {
         priority_gate& gate;
         ~give_back() { gate.release(); }
     } done{*gate_};
-    dispatcher_.dispatch(m, out_);
+    dispatcher_.dispatch(m, traced_out_);
 }
 
-void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session) {
+void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session,
+                    const std::function<bool()>& abandon) {
     if (unsubscribe_first) {
         // Returns once the broker answered: any handler running when it was sent has finished,
         // because Paho reads the answer on the thread that runs handlers.
-        client_.unsubscribe_all(timeout);
+        const bool answered = client_.unsubscribe_all(timeout, abandon);
         // Messages the broker had already queued for this session still arrive; handle them
         // rather than drop them with the session.
-        client_.wait_quiet(std::chrono::milliseconds(300), timeout);
+        if (!answered || !client_.wait_quiet(std::chrono::milliseconds(300), timeout, abandon)) {
+            spdlog::warn(
+                "the manager is gone: leaving what the broker still holds for this worker in its "
+                "session, for the worker that takes this slot over");
+            end_session = false;
+        }
     }
     client_.disconnect(std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(2)),
                        end_session);

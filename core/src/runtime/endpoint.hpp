@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
 #include "routing/dispatcher.hpp"
+#include "routing/trace_context.hpp"
 #include "runtime/priority_gate.hpp"
 
 namespace routemq::detail {
@@ -43,8 +45,11 @@ public:
         return result;
     }
     /// Graceful stop: optionally unsubscribe first (so the broker stops sending), let the handler
-    /// in progress finish, then disconnect, ending the session when `end_session`.
-    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session = true);
+    /// in progress finish, then disconnect, ending the session when `end_session`. While it waits
+    /// for what the broker had queued, `abandon` (asked every 20 ms) can cut that short: then the
+    /// session is kept, for whoever takes the slot over.
+    void stop(std::chrono::milliseconds timeout, bool unsubscribe_first, bool end_session = true,
+              const std::function<bool()>& abandon = {});
 
     const dispatcher& routes() const noexcept { return dispatcher_; }
     /// Logs the slot's totals: received, handled, unrouted, bad payloads, handler errors.
@@ -63,6 +68,8 @@ private:
     /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
     /// can wait for the broker to have them before the input is acknowledged.
     confirmed_publisher out_;
+    /// out_ as handlers and the dispatcher see it: it adds the trace of the message in hand.
+    tracing_outbox traced_out_{out_};
     bool out_opened_ = false;
     mqtt_client client_;
 };

@@ -107,7 +107,7 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
         std::vector<std::size_t> matches;
         for (std::size_t i = 0; i < r.routes().size(); ++i) {
             const auto& rt = r.routes()[i];
-            if (rt.pattern.text() == name || rt.options.name == name) {
+            if (rt.pattern.text() == name || rt.options.name == name || rt.handler_name == name) {
                 matches.push_back(i);
             }
         }
@@ -300,7 +300,11 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
                      p.unsubscribe_first ? "unsubscribing and finishing" : "stopping");
     }
     if (p.ep) {
-        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session);
+        // A worker whose manager dies while it finishes (SIGKILL, PR_SET_PDEATHSIG) stops
+        // waiting for what the broker still had queued and keeps its session: unsupervised, it
+        // would go on handling while the next manager's worker takes the same client id.
+        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session,
+                   [&p] { return p.unsubscribe_first && take_pending_signal(kManagerGoneSignal); });
         p.ep->log_stats();
     }
     if (p.workers) {
@@ -351,6 +355,15 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     auto plan = plan_workers(r, invocation.worker_count, invocation.pools, invocation.scaling);
     if (plan.empty()) {
         spdlog::warn("--workers: there are no routes, so no workers to start");
+    }
+    for (const auto& rt : r.routes()) {
+        const auto range = route_workers(rt.options, invocation.scaling);
+        if (rt.options.shared && rt.options.min_workers > 0 && !range.autoscaled) {
+            spdlog::warn(
+                "route '{}': min_workers {} is not used: without max_workers (or "
+                "AUTOSCALE_MAX_WORKERS) the route does not autoscale and has worker_count {}",
+                rt.pattern.text(), rt.options.min_workers, rt.options.worker_count);
+        }
     }
     parts p;
     // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.

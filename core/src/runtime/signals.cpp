@@ -35,4 +35,12 @@ int wait_for_stop_signal(std::chrono::milliseconds timeout) {
     return sig > 0 ? sig : 0;
 }
 
+bool take_pending_signal(int sig) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    const timespec zero{0, 0};
+    return sigtimedwait(&set, nullptr, &zero) == sig;
+}
+
 }  // namespace routemq::detail

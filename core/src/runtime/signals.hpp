@@ -36,4 +36,7 @@ void block_stop_signals();
 /// when none came.
 int wait_for_stop_signal(std::chrono::milliseconds timeout);
 
+/// True (and taken) when `sig`, one of the signals above, is pending; does not wait.
+bool take_pending_signal(int sig);
+
 }  // namespace routemq::detail

@@ -538,10 +538,10 @@ void supervisor::sample() {
         const auto& name = g.route < how_.route_names.size() ? how_.route_names[g.route] : "?";
         if (change > 0) {
             add_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (above {:.0f}%)", name,
-                                      busy * 100, held.count() + 1, how_.marks.high * 100));
+                                      busy * 100, held.count(), how_.marks.high * 100));
         } else if (change < 0) {
             remove_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (below {:.0f}%)", name,
-                                         busy * 100, held.count() + 1, how_.marks.low * 100));
+                                         busy * 100, held.count(), how_.marks.low * 100));
         }
     }
 }
@@ -640,6 +640,8 @@ bool supervisor::scale(std::size_t route, int workers, std::string& why) {
     }
     while (serving(*g) > workers && remove_worker(*g, reason)) {
     }
+    // The idle or busy time before the change says nothing about the new count.
+    g->trend.reset();
     if (serving(*g) != workers) {
         why = fmt::format("{} workers are still leaving; try again once they have gone",
                           workers - serving(*g));

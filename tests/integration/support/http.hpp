@@ -2,12 +2,12 @@
 
 #include <chrono>
 #include <functional>
+#include <routemq/testing/process.hpp>
 #include <string>
 
 namespace test {
 
-/// A TCP port on 127.0.0.1 that nothing listens on right now.
-int free_loopback_port();
+using routemq::testing::free_loopback_port;
 
 /// What an HTTP GET returned; status 0 when nothing answered.
 struct http_response {

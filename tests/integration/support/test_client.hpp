@@ -1,72 +1,12 @@
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <vector>
+#include <routemq/testing/mqtt_client.hpp>
 
 namespace test {
 
-/// A message the test client received.
-struct received {
-    std::string topic;
-    std::string payload;
-    /// MQTT 5 user properties and Correlation Data (a client made with `mqtt5`).
-    std::vector<std::pair<std::string, std::string>> properties = {};
-    std::string correlation_data = {};
-
-    /// The value of user property `name`, or "" when absent.
-    std::string property(const std::string& name) const {
-        for (const auto& [k, v] : properties) {
-            if (k == name) {
-                return v;
-            }
-        }
-        return "";
-    }
-};
-
-/// A plain Paho MQTTClient (MQTT 3.1.1) that publishes and collects what it receives: the
-/// "user" side of an integration test, independent of the framework's own client.
-class test_client {
-public:
-    /// A client that only publishes (`receive` false) runs Paho synchronously, which completes
-    /// QoS 1 publishes as fast as the broker answers.
-    /// `mqtt5`: speak MQTT 5 (received messages carry their user properties).
-    test_client(int port, const std::string& client_id, bool receive = true, bool mqtt5 = false);
-    ~test_client();
-    test_client(const test_client&) = delete;
-    test_client& operator=(const test_client&) = delete;
-
-    void subscribe(const std::string& filter, int qos = 1);
-    void publish(const std::string& topic, const std::string& payload, int qos = 1);
-    /// MQTT 5 only: publishes a request (QoS 1) with a Response Topic and Correlation Data.
-    void publish_request(const std::string& topic, const std::string& payload,
-                         const std::string& response_topic, const std::string& correlation_data);
-    /// Publishes many QoS 1 messages, `window` at a time in flight, waiting for the broker's
-    /// acknowledgement of each window; `after_window(n)` runs after the first n were acknowledged.
-    void publish_many(const std::vector<received>& messages, int window = 100,
-                      const std::function<void(std::size_t)>& after_window = {});
-
-    /// The next message, or nullopt when none arrives within `timeout`.
-    std::optional<received> next(std::chrono::milliseconds timeout);
-    /// Messages until `n` have arrived or `timeout` passes.
-    std::vector<received> collect(std::size_t n, std::chrono::milliseconds timeout);
-    /// Every message that arrives until none has for `quiet`.
-    std::vector<received> drain(std::chrono::milliseconds quiet);
-
-private:
-    static int on_message(void* ctx, char* topic, int topic_len, void* message);
-
-    void* handle_ = nullptr;
-    bool mqtt5_ = false;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<received> inbox_;
-};
+/// The "user" side of an integration test: routemq::testing's client, which applications'
+/// integration tests use too.
+using received = routemq::testing::received;
+using test_client = routemq::testing::mqtt_client;
 
 }  // namespace test

@@ -1,25 +1,24 @@
-#include "support/process.hpp"
+#include "routemq/testing/process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <thread>
+
+#include "routemq/errors.hpp"
 
 extern char** environ;
 
-namespace test {
-
-std::string temp_path(const std::string& stem) {
-    static std::atomic<int> counter{0};
-    return "/tmp/routemq-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++) + "-" +
-           stem;
-}
+namespace routemq::testing {
 
 int count_occurrences(const std::string& text, const std::string& needle) {
     int n = 0;
@@ -30,11 +29,39 @@ int count_occurrences(const std::string& text, const std::string& needle) {
     return n;
 }
 
-child_process::child_process(std::vector<std::string> argv,
-                             const std::map<std::string, std::string>& env, std::string log_path)
-    : log_path_(std::move(log_path)) {
+std::string temp_path(const std::string& stem) {
+    static std::atomic<int> counter{0};
+    return (std::filesystem::temp_directory_path() / ("routemq-test-" + std::to_string(getpid()) +
+                                                      "-" + std::to_string(counter++) + "-" + stem))
+        .string();
+}
+
+int free_loopback_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        throw routemq::error("cannot find a free loopback port");
+    }
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+process::process(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+                 std::string log_path)
+    : log_path_(log_path.empty() ? temp_path("process.log") : std::move(log_path)) {
+    if (argv.empty()) {
+        throw routemq::error("process: no program to start");
+    }
     // Everything exec needs is prepared before fork: the child only calls async-signal-safe
-    // functions (this test process has threads).
+    // functions (a test process has threads).
     std::map<std::string, std::string> merged;
     for (char** e = environ; *e != nullptr; ++e) {
         std::string kv(*e);
@@ -62,7 +89,7 @@ child_process::child_process(std::vector<std::string> argv,
     args.push_back(nullptr);
     const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
-        throw std::runtime_error("cannot create " + log_path_);
+        throw routemq::error("cannot create " + log_path_);
     }
     pid_ = fork();
     if (pid_ == 0) {
@@ -73,11 +100,11 @@ child_process::child_process(std::vector<std::string> argv,
     }
     close(fd);
     if (pid_ < 0) {
-        throw std::runtime_error("fork failed");
+        throw routemq::error("fork failed");
     }
 }
 
-child_process::~child_process() {
+process::~process() {
     if (running()) {
         kill(pid_, SIGKILL);
         wait(std::chrono::seconds(5));
@@ -85,11 +112,11 @@ child_process::~child_process() {
     std::remove(log_path_.c_str());
 }
 
-void child_process::signal(int sig) const {
+void process::signal(int sig) const {
     kill(pid_, sig);
 }
 
-std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
+std::optional<int> process::wait(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!status_) {
         int raw = 0;
@@ -106,19 +133,19 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-bool child_process::running() {
+bool process::running() {
     return !wait(std::chrono::milliseconds(0)).has_value();
 }
 
-std::string child_process::output() const {
+std::string process::output() const {
     std::ifstream in(log_path_);
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
 }
 
-bool child_process::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout,
-                                    int times) const {
+bool process::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout,
+                              int times) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (count_occurrences(output(), needle) < times) {
         if (std::chrono::steady_clock::now() >= deadline) {
@@ -129,4 +156,4 @@ bool child_process::wait_for_output(const std::string& needle, std::chrono::mill
     return true;
 }
 
-}  // namespace test
+}  // namespace routemq::testing

@@ -1,14 +1,15 @@
-#include "support/test_client.hpp"
+#include "routemq/testing/mqtt_client.hpp"
 
 #include <MQTTClient.h>
 
 #include <algorithm>
-#include <stdexcept>
 
-namespace test {
+#include "routemq/errors.hpp"
 
-int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
-    auto* self = static_cast<test_client*>(ctx);
+namespace routemq::testing {
+
+int mqtt_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
+    auto* self = static_cast<mqtt_client*>(ctx);
     auto* m = static_cast<MQTTClient_message*>(raw);
     received r{
         topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len))
@@ -35,7 +36,7 @@ int test_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
     return 1;
 }
 
-test_client::test_client(int port, const std::string& client_id, bool receive, bool mqtt5)
+mqtt_client::mqtt_client(int port, const std::string& client_id, bool receive, bool mqtt5)
     : mqtt5_(mqtt5) {
     const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
     MQTTClient client = nullptr;
@@ -44,7 +45,7 @@ test_client::test_client(int port, const std::string& client_id, bool receive, b
     if (MQTTClient_createWithOptions(&client, uri.c_str(), client_id.c_str(),
                                      MQTTCLIENT_PERSISTENCE_NONE, nullptr,
                                      &co) != MQTTCLIENT_SUCCESS) {
-        throw std::runtime_error("test client: create failed");
+        throw routemq::error("mqtt_client: create failed");
     }
     handle_ = client;
     if (receive) {
@@ -74,35 +75,38 @@ test_client::test_client(int port, const std::string& client_id, bool receive, b
     }
     if (rc != MQTTCLIENT_SUCCESS) {
         MQTTClient_destroy(&client);
-        throw std::runtime_error("test client: connect to " + uri +
-                                 " failed: " + std::to_string(rc));
+        throw routemq::error("mqtt_client: connect to " + uri + " failed: " + std::to_string(rc));
     }
 }
 
-test_client::~test_client() {
+mqtt_client::~mqtt_client() {
     auto client = static_cast<MQTTClient>(handle_);
     MQTTClient_disconnect(client, 1000);
     MQTTClient_destroy(&client);
 }
 
-void test_client::subscribe(const std::string& filter, int qos) {
+void mqtt_client::subscribe(const std::string& filter, int qos) {
     if (mqtt5_) {
         MQTTResponse response = MQTTClient_subscribe5(static_cast<MQTTClient>(handle_),
                                                       filter.c_str(), qos, nullptr, nullptr);
         const bool ok = response.reasonCode == qos;
         MQTTResponse_free(response);
         if (!ok) {
-            throw std::runtime_error("test client: subscribe to " + filter + " failed");
+            throw routemq::error("mqtt_client: subscribe to " + filter + " failed");
         }
         return;
     }
     if (MQTTClient_subscribe(static_cast<MQTTClient>(handle_), filter.c_str(), qos) !=
         MQTTCLIENT_SUCCESS) {
-        throw std::runtime_error("test client: subscribe to " + filter + " failed");
+        throw routemq::error("mqtt_client: subscribe to " + filter + " failed");
     }
 }
 
-void test_client::publish(const std::string& topic, const std::string& payload, int qos) {
+void mqtt_client::publish(const std::string& topic, const std::string& payload, int qos,
+                          const std::vector<std::pair<std::string, std::string>>& properties) {
+    if (!properties.empty() && !mqtt5_) {
+        throw routemq::error("mqtt_client: user properties need MQTT 5");
+    }
     MQTTClient_message m = MQTTClient_message_initializer;
     m.payload = const_cast<char*>(payload.data());
     m.payloadlen = static_cast<int>(payload.size());
@@ -111,23 +115,33 @@ void test_client::publish(const std::string& topic, const std::string& payload, 
     auto client = static_cast<MQTTClient>(handle_);
     int rc = MQTTCLIENT_SUCCESS;
     if (mqtt5_) {
+        for (const auto& [name, value] : properties) {
+            MQTTProperty p{};
+            p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+            p.value.data.data = const_cast<char*>(name.data());
+            p.value.data.len = static_cast<int>(name.size());
+            p.value.value.data = const_cast<char*>(value.data());
+            p.value.value.len = static_cast<int>(value.size());
+            MQTTProperties_add(&m.properties, &p);  // copies the bytes
+        }
         MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
         rc = response.reasonCode;
         MQTTResponse_free(response);
+        MQTTProperties_free(&m.properties);
     } else {
         rc = MQTTClient_publishMessage(client, topic.c_str(), &m, &token);
     }
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
-        throw std::runtime_error("test client: publish to " + topic + " failed");
+        throw routemq::error("mqtt_client: publish to " + topic + " failed");
     }
 }
 
-void test_client::publish_request(const std::string& topic, const std::string& payload,
+void mqtt_client::publish_request(const std::string& topic, const std::string& payload,
                                   const std::string& response_topic,
                                   const std::string& correlation_data) {
     if (!mqtt5_) {
-        throw std::runtime_error("test client: requests need MQTT 5");
+        throw routemq::error("mqtt_client: requests need MQTT 5");
     }
     MQTTClient_message m = MQTTClient_message_initializer;
     m.payload = const_cast<char*>(payload.data());
@@ -150,11 +164,11 @@ void test_client::publish_request(const std::string& topic, const std::string& p
     MQTTProperties_free(&m.properties);
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
-        throw std::runtime_error("test client: request to " + topic + " failed");
+        throw routemq::error("mqtt_client: request to " + topic + " failed");
     }
 }
 
-void test_client::publish_many(const std::vector<received>& messages, int window,
+void mqtt_client::publish_many(const std::vector<received>& messages, int window,
                                const std::function<void(std::size_t)>& after_window) {
     auto client = static_cast<MQTTClient>(handle_);
     std::size_t done = 0;
@@ -168,13 +182,12 @@ void test_client::publish_many(const std::vector<received>& messages, int window
             m.qos = 1;
             if (MQTTClient_publishMessage(client, messages[i].topic.c_str(), &m, &last) !=
                 MQTTCLIENT_SUCCESS) {
-                throw std::runtime_error("test client: publish to " + messages[i].topic +
-                                         " failed");
+                throw routemq::error("mqtt_client: publish to " + messages[i].topic + " failed");
             }
         }
         // Acknowledgements arrive in order: the window's last one means all of it.
         if (MQTTClient_waitForCompletion(client, last, 10000) != MQTTCLIENT_SUCCESS) {
-            throw std::runtime_error("test client: no acknowledgement from the broker");
+            throw routemq::error("mqtt_client: no acknowledgement from the broker");
         }
         done = end;
         if (after_window) {
@@ -183,7 +196,7 @@ void test_client::publish_many(const std::vector<received>& messages, int window
     }
 }
 
-std::optional<received> test_client::next(std::chrono::milliseconds timeout) {
+std::optional<received> mqtt_client::next(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return !inbox_.empty(); })) {
         return std::nullopt;
@@ -193,7 +206,7 @@ std::optional<received> test_client::next(std::chrono::milliseconds timeout) {
     return r;
 }
 
-std::vector<received> test_client::collect(std::size_t n, std::chrono::milliseconds timeout) {
+std::vector<received> mqtt_client::collect(std::size_t n, std::chrono::milliseconds timeout) {
     std::vector<received> out;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (out.size() < n) {
@@ -209,7 +222,7 @@ std::vector<received> test_client::collect(std::size_t n, std::chrono::milliseco
     return out;
 }
 
-std::vector<received> test_client::drain(std::chrono::milliseconds quiet) {
+std::vector<received> mqtt_client::drain(std::chrono::milliseconds quiet) {
     std::vector<received> out;
     while (auto r = next(quiet)) {
         out.push_back(std::move(*r));
@@ -217,4 +230,4 @@ std::vector<received> test_client::drain(std::chrono::milliseconds quiet) {
     return out;
 }
 
-}  // namespace test
+}  // namespace routemq::testing
