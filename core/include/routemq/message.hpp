@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -8,6 +9,16 @@ namespace routemq {
 
 /// MQTT 5 user properties, in the order they were sent.
 using user_properties = std::vector<std::pair<std::string, std::string>>;
+
+/// The value of the first user property `name`, or "" when there is none.
+inline std::string property_value(const user_properties& properties, std::string_view name) {
+    for (const auto& [k, v] : properties) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return "";
+}
 
 /// One delivery as it came from the broker.
 struct message {

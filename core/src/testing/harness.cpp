@@ -155,12 +155,7 @@ routemq::router registered(const route_registrar& register_routes) {
 }  // namespace
 
 std::string published_message::property(std::string_view name) const {
-    for (const auto& [k, v] : user_properties) {
-        if (k == name) {
-            return v;
-        }
-    }
-    return "";
+    return routemq::property_value(user_properties, name);
 }
 
 nlohmann::json published_message::json() const {

@@ -22,12 +22,7 @@ public:
 
         /// The value of user property `name`, or "" when absent.
         std::string property(const std::string& name) const {
-            for (const auto& [k, v] : properties) {
-                if (k == name) {
-                    return v;
-                }
-            }
-            return "";
+            return routemq::property_value(properties, name);
         }
     };
     std::vector<sent> messages;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "routemq/message.hpp"
+
 namespace routemq::testing {
 
 /// A message an mqtt_client received (or one to publish_many).
@@ -22,12 +24,7 @@ struct received {
 
     /// The value of user property `name`, or "" when absent.
     std::string property(const std::string& name) const {
-        for (const auto& [k, v] : properties) {
-            if (k == name) {
-                return v;
-            }
-        }
-        return "";
+        return routemq::property_value(properties, name);
     }
 };
 
