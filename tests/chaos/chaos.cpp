@@ -224,10 +224,15 @@ public:
         i->name = name;
         i->host = host;
         i->http_host = where_.http_host(host);
+        // A host of the test network serves 8080, 8081, ... for the names started on it.
         i->http_port = where_.net ? 8080 : routemq::testing::free_loopback_port();
         for (const auto& old : instances_) {
             if (old->name == name) {
                 i->http_port = old->http_port;
+                break;
+            }
+            if (where_.net && old->host == host) {
+                i->http_port = std::max(i->http_port, old->http_port + 1);
             }
         }
         std::map<std::string, std::string> env = {
