@@ -6,7 +6,10 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <routemq/errors.hpp>
 #include <routemq/testing/process.hpp>
 
@@ -35,6 +38,17 @@ std::string test_network::unavailable_reason() {
 }
 
 test_network::test_network(int hosts) : prefix_("rmqchaos" + std::to_string(getpid())) {
+    // What an interrupted run left behind: rmqchaos<pid>-* of a pid that is gone.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
+        const auto name = entry.path().filename().string();
+        const auto dash = name.find('-');
+        if (name.rfind("rmqchaos", 0) == 0 && dash != std::string::npos &&
+            kill(std::atoi(name.substr(8, dash - 8).c_str()), 0) != 0) {
+            routemq::testing::process({find_ip(), "netns", "del", name})
+                .wait(std::chrono::seconds(5));
+        }
+    }
     try {
         std::vector<std::pair<std::string, std::string>> members = {{"broker", broker_address()},
                                                                     {"runner", "10.77.0.100"}};
