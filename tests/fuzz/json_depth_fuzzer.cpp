@@ -2,7 +2,8 @@
 // routemq::context::json(), under a maximum depth the input picks, either return JSON or throw
 // routemq::payload_error (any other exception escapes and fails the run), the same on every call
 // and as is_json() says. Whatever nlohmann parses (with no NUL in it) and nests no deeper than
-// the maximum is accepted, as nlohmann parsed it; nothing deeper or invalid is. Nothing overflows
+// the maximum (counted in the text) is accepted, as nlohmann parsed it; nothing deeper or
+// invalid is. Nothing overflows
 // the stack: the depth check runs before parsing, and what is accepted is walked recursively
 // (dump()).
 #include <algorithm>
@@ -13,8 +14,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
@@ -40,22 +39,50 @@ public:
     std::abort();
 }
 
-/// Nesting of arrays and objects (a scalar is 0, `[]` is 1), walked without recursion.
-int depth(const nlohmann::json& root) {
+/// The deepest nesting of arrays and objects in a JSON text (a scalar is 0, `[]` is 1), counted
+/// while nlohmann's parser reads it (no recursion). The text, not the parsed value, is what
+/// JSON_MAX_DEPTH bounds: `{"a":[1],"a":2}` nests 2 deep though its value, the last `a` winning,
+/// is 1 deep.
+class depth_counter : public nlohmann::json_sax<nlohmann::json> {
+public:
     int deepest = 0;
-    std::vector<std::pair<const nlohmann::json*, int>> todo = {{&root, 0}};
-    while (!todo.empty()) {
-        const auto [value, above] = todo.back();
-        todo.pop_back();
-        if (!value->is_structured()) {
-            continue;
-        }
-        deepest = std::max(deepest, above + 1);
-        for (const auto& child : *value) {
-            todo.emplace_back(&child, above + 1);
-        }
+
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return open(); }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return close(); }
+    bool start_array(std::size_t) override { return open(); }
+    bool end_array() override { return close(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        return false;
     }
-    return deepest;
+
+private:
+    bool open() {
+        deepest = std::max(deepest, ++depth_);
+        return true;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+    int depth_ = 0;
+};
+
+/// The nesting of `payload` when it is JSON (no NUL: nlohmann stops at a NUL as at the end of
+/// the input, so "[]\0junk" would parse, but JSON has none), or -1 when it is not.
+int json_depth(const std::string& payload) {
+    if (payload.find('\0') != std::string::npos) {
+        return -1;
+    }
+    depth_counter counter;
+    return nlohmann::json::sax_parse(payload, &counter) ? counter.deepest : -1;
 }
 
 /// ctx.json() for `payload` under `max_depth`: the parsed value, or null on a payload_error.
@@ -88,18 +115,15 @@ void check(const std::string& payload, int max_depth) {
     null_publisher out;
     const routemq::context ctx(msg, route, out, "fuzz", max_depth);
     const auto* got = parse_in_context(ctx, max_depth, payload);
-    // nlohmann stops at a NUL as at the end of the input ("[]\0junk" parses); JSON has none.
-    const auto parsed = payload.find('\0') != std::string::npos
-                            ? nlohmann::json(nlohmann::json::value_t::discarded)
-                            : nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded() && depth(parsed) <= max_depth && got == nullptr) {
+    const int depth = json_depth(payload);
+    if (depth >= 0 && depth <= max_depth && got == nullptr) {
         fail("rejected valid JSON within JSON_MAX_DEPTH", max_depth, payload);
     }
     if (got != nullptr) {
-        if (parsed.is_discarded() || depth(*got) > max_depth) {
+        if (depth < 0 || depth > max_depth) {
             fail("accepted invalid JSON or JSON deeper than JSON_MAX_DEPTH", max_depth, payload);
         }
-        if (*got != parsed) {
+        if (*got != nlohmann::json::parse(payload)) {
             fail("json() differs from what nlohmann parses", max_depth, payload);
         }
         (void)got->dump();
