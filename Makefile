@@ -4,9 +4,12 @@ BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
 CHAOS_DIR   ?= build/chaos
 CHAOS_ARGS  ?= --messages 20000
+FUZZ_DIR    ?= build/fuzz
+# Seconds each fuzzer runs in `make fuzz`: 15 is the short run (about 70 s for the four).
+FUZZ_SECONDS ?= 15
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps deploy-tools image-check build run test chaos bench routes format check-format clean
+.PHONY: all deps deploy-tools image-check build run test chaos fuzz bench routes format check-format clean
 
 all: build
 
@@ -31,12 +34,13 @@ deploy-tools:
 	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 
-# Every test (unit, integration, deploy), built with AddressSanitizer and UBSan; then the format
-# check.
+# Every test (unit, integration, the short chaos runs, deploy), built with AddressSanitizer and
+# UBSan; the fuzzers' short runs; then the format check.
 test: deps deploy-tools
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz FUZZ_SECONDS=15
 	scripts/check-format.sh
 
 # Faults under a QoS 1 flood (docs/reliability.md), on a release build: every scenario on one
@@ -49,6 +53,17 @@ chaos: deps
 	$(CHAOS_DIR)/tests/routemq_chaos --app $(CHAOS_DIR)/tests/routemq_chaos_app $(CHAOS_ARGS)
 	$(CHAOS_DIR)/tests/routemq_chaos --app $(CHAOS_DIR)/tests/routemq_chaos_app --several-hosts \
 	  $(CHAOS_ARGS) || [ $$? -eq 77 ]
+
+# The libFuzzer targets of tests/fuzz (docs/fuzzing.md), built with clang-14, ASan and UBSan:
+# each runs FUZZ_SECONDS over its seeds and the corpus it keeps in $(FUZZ_DIR)/fuzz-corpus.
+# A long run (FUZZ_SECONDS=600 make fuzz) shows libFuzzer's output as it goes.
+fuzz: deps
+	@scripts/install-deps.sh scripts/packages-fuzz.txt
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DROUTEMQ_BUILD_FUZZ=ON -DROUTEMQ_FUZZ_SECONDS=$(FUZZ_SECONDS)
+	cmake --build $(FUZZ_DIR) -j $(JOBS)
+	ctest --test-dir $(FUZZ_DIR) -L fuzz --output-on-failure \
+	  $(if $(filter-out 15,$(FUZZ_SECONDS)),--verbose)
 
 # The Dockerfile built and run without Docker (debootstrap + chroot; root; several minutes).
 image-check:

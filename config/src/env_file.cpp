@@ -42,6 +42,13 @@ env_map read_env_file(const std::string& path) {
     int number = 0;
     while (std::getline(in, raw)) {
         ++number;
+        if (raw.find('\0') != std::string::npos) {
+            // Nothing would show the value past a NUL (messages are C strings), and no
+            // environment variable can hold one: a NUL means the file is not text.
+            throw config_error(fmt::format(
+                "{}:{}: the line holds a NUL byte (it is not shown, in case it holds a secret)",
+                path, number));
+        }
         auto line = trim(raw);
         if (line.empty() || line.front() == '#') {
             continue;

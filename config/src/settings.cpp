@@ -464,7 +464,10 @@ std::string_view closest_variable(std::string_view name) {
 std::vector<std::string> settings_warnings(const env_map& file, std::string_view file_name,
                                            const settings& s) {
     std::vector<std::string> out;
-    for (const auto& [name, value] : file) {
+    // Keys only, and not a structured binding: clang before 16 (the fuzz build, docs/fuzzing.md)
+    // cannot capture one in a lambda.
+    for (const auto& entry : file) {
+        const std::string& name = entry.first;
         if (std::any_of(kTable.begin(), kTable.end(),
                         [&](const setting_variable& v) { return v.name == name; })) {
             continue;

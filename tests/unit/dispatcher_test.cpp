@@ -196,6 +196,18 @@ TEST(Dispatcher, DeeplyNestedJsonIsAPayloadErrorNotACrash) {
     EXPECT_EQ(d.counts().handled, 1u) << "brackets inside strings do not count";
 }
 
+TEST(Dispatcher, JsonFollowedByANulIsNotJson) {
+    fixture f;
+    f.r.on("nul", [](routemq::context& ctx) { ctx.publish("out", ctx.json().dump()); });
+    test::test_dispatcher d(f.r);
+    // nlohmann's parser stops at a NUL as at the end of the input.
+    d.dispatch(msg("nul", {}, std::string("{\"a\":1}\0{\"b\"", 12)), f.out);
+    EXPECT_EQ(d.counts().bad_payload, 1u);
+    ASSERT_EQ(f.out.messages.size(), 1u);
+    EXPECT_NE(f.out.messages[0].property("routemq-error").find("not valid JSON"),
+              std::string::npos);
+}
+
 TEST(Dispatcher, ContextCarriesMessageAndPublishes) {
     fixture f;
     f.r.on("dev/{id}/cmd", [](routemq::context& ctx) {

@@ -59,6 +59,19 @@ TEST(EnvFile, RejectsMalformedLinesNamingFileAndLine) {
     EXPECT_THROW(routemq::read_env_file("/nonexistent/.env"), routemq::config_error);
 }
 
+TEST(EnvFile, RejectsANulByteNamingTheLineNotTheValue) {
+    // A value read past a NUL would be cut where it is used (a C string) and in messages.
+    temp_file f(std::string("MQTT_PORT=1\nMQTT_BROKER=host\0s3cr3t\n", 36));
+    try {
+        routemq::read_env_file(f.path());
+        FAIL() << "accepted a NUL byte";
+    } catch (const routemq::config_error& e) {
+        const std::string why = e.what();
+        EXPECT_NE(why.find(f.path() + ":2: the line holds a NUL byte"), std::string::npos) << why;
+        EXPECT_EQ(why.find("s3cr3t"), std::string::npos) << why;
+    }
+}
+
 TEST(EnvFile, ProcessEnvironmentWinsOverFile) {
     temp_file f("MQTT_PORT=1884\nMQTT_BROKER=file-broker\n");
     setenv("MQTT_PORT", "1999", 1);

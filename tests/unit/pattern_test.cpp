@@ -76,6 +76,15 @@ TEST(Pattern, RejectsInvalidPatternsNamingThem) {
     }
 }
 
+TEST(Pattern, ShowsANulAsBackslashZeroSoTheMessageKeepsItsReason) {
+    try {
+        pattern p(std::string("a/b\0c/d", 7));
+        ADD_FAILURE() << "accepted a NUL";
+    } catch (const pattern_error& e) {
+        EXPECT_STREQ(e.what(), "invalid route pattern 'a/b\\0c/d': it contains a NUL character");
+    }
+}
+
 TEST(Filters, MatchLikeMqtt) {
     EXPECT_TRUE(routemq::filter_matches("a/+/c", "a/b/c"));
     EXPECT_TRUE(routemq::filter_matches("a/#", "a"));

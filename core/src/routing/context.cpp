@@ -56,7 +56,12 @@ const nlohmann::json& context::json() const {
         json_error_ = fmt::format("payload nests deeper than JSON_MAX_DEPTH ({})", json_max_depth_);
     }
     if (!json_ && json_error_.empty()) {
-        auto parsed = nlohmann::json::parse(msg_.payload, nullptr, /*allow_exceptions=*/false);
+        // nlohmann stops at a NUL as at the end of the input, so `{}\0junk` would parse; JSON
+        // has no NUL anywhere, not even in a string (control characters there are escaped).
+        auto parsed =
+            msg_.payload.find('\0') != std::string::npos
+                ? nlohmann::json(nlohmann::json::value_t::discarded)
+                : nlohmann::json::parse(msg_.payload, nullptr, /*allow_exceptions=*/false);
         if (parsed.is_discarded()) {
             json_error_ = "payload is not valid JSON";
         } else {

@@ -27,6 +27,20 @@ std::vector<std::string_view> split_levels(std::string_view s) {
     }
 }
 
+/// The pattern as an error message shows it: a NUL as `\0`, since what() is read as a C string
+/// and would end at the NUL, before the reason.
+std::string shown(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '\0') {
+            out += "\\0";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 bool valid_param_name(std::string_view name) {
     if (name.empty()) {
         return false;
@@ -64,7 +78,7 @@ bool params::contains(std::string_view name) const noexcept {
 
 pattern::pattern(std::string text) : text_(std::move(text)) {
     auto fail = [this](std::string_view why) {
-        throw pattern_error(fmt::format("invalid route pattern '{}': {}", text_, why));
+        throw pattern_error(fmt::format("invalid route pattern '{}': {}", shown(text_), why));
     };
     if (text_.empty()) {
         fail("it is empty");
