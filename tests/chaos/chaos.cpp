@@ -265,8 +265,7 @@ public:
             monitor_.unwatch(i.http_host, i.http_port);
             i.proc->signal(SIGTERM);
             if (!i.proc->wait(30s)) {
-                std::lock_guard lock(problems_mu_);
-                problems.push_back("instance " + i.name + " did not stop within 30 s");
+                problem("instance " + i.name + " did not stop within 30 s");
             }
         }
     }
@@ -312,8 +311,7 @@ public:
                     try {
                         fault();
                     } catch (const std::exception& e) {
-                        std::lock_guard lock(problems_mu_);
-                        problems.push_back(std::string("the fault failed: ") + e.what());
+                        problem(std::string("the fault failed: ") + e.what());
                     }
                 });
             }
@@ -402,7 +400,15 @@ public:
     /// When the scenario's fault began (or, for a partition, ended).
     clock_type::time_point fault_time = clock_type::now();
     std::set<int> dead;
-    std::vector<std::string> problems;
+    /// What went wrong beyond the counts (the fault's thread reports here too).
+    void problem(std::string what) {
+        std::lock_guard lock(problems_mu_);
+        problems_.push_back(std::move(what));
+    }
+    std::vector<std::string> problems() {
+        std::lock_guard lock(problems_mu_);
+        return problems_;
+    }
 
 private:
     static std::string tail(const std::string& text, int lines) {
@@ -457,6 +463,7 @@ private:
     /// (end of a window's ids, when the broker had acknowledged it), in order.
     std::vector<std::pair<int, clock_type::time_point>> acked_at_;
     std::mutex problems_mu_;
+    std::vector<std::string> problems_;
     std::thread fault_thread_;
 };
 
@@ -540,7 +547,7 @@ std::vector<scenario> scenarios() {
                            // (as Kubernetes restarting the container) starts once they are gone.
                            for (int pid : workers) {
                                if (!gone(pid, 30s)) {
-                                   s.problems.push_back("a worker outlived its killed manager");
+                                   s.problem("a worker outlived its killed manager");
                                }
                            }
                            s.start("a", 1);
@@ -614,8 +621,8 @@ std::vector<scenario> scenarios() {
                        o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
                        for (int id : poison) {
                            if (s.dead.count(id) == 0) {
-                               s.problems.push_back("poison message " + std::to_string(id) +
-                                                    " was not dead-lettered");
+                               s.problem("poison message " + std::to_string(id) +
+                                         " was not dead-lettered");
                            }
                        }
                    }});
@@ -633,8 +640,8 @@ std::vector<scenario> scenarios() {
                        o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
                        for (int id : hung) {
                            if (s.dead.count(id) == 0) {
-                               s.problems.push_back("hung message " + std::to_string(id) +
-                                                    " was not dead-lettered");
+                               s.problem("hung message " + std::to_string(id) +
+                                         " was not dead-lettered");
                            }
                        }
                    }});
@@ -725,15 +732,15 @@ int main(int argc, char** argv) {
             chaos::stage s(opt, where, sc.name, sc.persistence);
             sc.run(s, opt, o);
             if (!o.ready_seconds) {
-                s.problems.push_back("not ready again at the end");
+                s.problem("not ready again at the end");
             }
             if (o.lost > 0) {
-                s.problems.push_back(std::to_string(o.lost) + " acknowledged messages lost, ids " +
-                                     chaos::ranges(o.lost_ids));
+                s.problem(std::to_string(o.lost) + " acknowledged messages lost, ids " +
+                          chaos::ranges(o.lost_ids));
             }
-            if (!s.problems.empty()) {
+            if (const auto problems = s.problems(); !problems.empty()) {
                 failed = true;
-                for (const auto& p : s.problems) {
+                for (const auto& p : problems) {
                     std::printf("FAILED %s: %s\n", sc.name.c_str(), p.c_str());
                 }
                 std::printf("%s", s.logs().c_str());
