@@ -39,6 +39,16 @@ using clock_type = std::chrono::steady_clock;
 namespace chaos {
 namespace {
 
+/// Set by SIGINT or SIGTERM: the scenario stops at its next step, and the stage's destructor
+/// stops its processes, so an interrupted run leaves no broker, instance or namespace behind.
+volatile std::sig_atomic_t interrupted = 0;
+
+void stop_if_interrupted() {
+    if (interrupted != 0) {
+        throw routemq::error("interrupted");
+    }
+}
+
 struct options {
     std::string app;
     int messages = 6000;
@@ -283,6 +293,7 @@ public:
                                           "chaos-pub-" + tag_ + "-" + std::to_string(from), false);
         const auto start = clock_type::now();
         for (int first = from; first < to; first += 50) {
+            stop_if_interrupted();
             std::vector<routemq::testing::received> batch;
             for (int id = first; id < std::min(to, first + 50); ++id) {
                 const auto s = special.find(id);
@@ -343,6 +354,7 @@ public:
         std::size_t last_seen = 0;
         std::map<int, int> handled;
         while (true) {
+            stop_if_interrupted();
             handled = read_ledger();
             take_dead_letters();
             const auto seen = handled.size() + dead.size();
@@ -700,8 +712,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 1000000));
     cli.add_flag("--several-hosts", opt.several_hosts,
                  "broker and two instances in network namespaces of their own (root)");
-    cli.add_option("--only", opt.only, "run only these scenarios (names as in the table)");
+    std::vector<std::string> names;
+    for (const auto& sc : chaos::scenarios()) {
+        names.push_back(sc.name);
+    }
+    cli.add_option("--only", opt.only, "run only this scenario (repeat for several)")
+        ->check(CLI::IsMember(names));
     CLI11_PARSE(cli, argc, argv);
+    std::signal(SIGINT, [](int) { chaos::interrupted = 1; });
+    std::signal(SIGTERM, [](int) { chaos::interrupted = 1; });
 
     std::unique_ptr<chaos::test_network> net;
     if (opt.several_hosts) {
@@ -717,12 +736,16 @@ int main(int argc, char** argv) {
     std::vector<chaos::outcome> results;
     bool failed = false;
     for (const auto& sc : chaos::scenarios()) {
-        if (sc.several_hosts_only && !opt.several_hosts) {
-            continue;
-        }
         if (!opt.only.empty() &&
             std::find(opt.only.begin(), opt.only.end(), sc.name) == opt.only.end()) {
             continue;
+        }
+        if (sc.several_hosts_only && !opt.several_hosts) {
+            std::printf("== %s: several hosts only (--several-hosts), skipped\n", sc.name.c_str());
+            continue;
+        }
+        if (chaos::interrupted != 0) {
+            break;
         }
         std::printf("== %s: %s\n", sc.name.c_str(), sc.title.c_str());
         std::fflush(stdout);
@@ -752,5 +775,9 @@ int main(int argc, char** argv) {
         results.push_back(o);
     }
     chaos::print_table(results, opt);
+    if (chaos::interrupted != 0) {
+        std::printf("interrupted\n");
+        return 130;
+    }
     return failed ? 1 : 0;
 }
