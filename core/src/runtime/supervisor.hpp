@@ -128,7 +128,9 @@ private:
     /// Kills `w` when its handler runs past its timeout.
     void watch(worker& w);
     /// `w` died abnormally: counts the message it was handling, if any, toward the poison rule.
-    void blame_message(worker& w, int status);
+    /// True when that message has now killed enough workers to be dead-lettered when it comes
+    /// back (it no longer stands in the slot's way).
+    bool blame_message(worker& w, int status);
     /// The worker's process is gone: it is neither running nor connected.
     void forget(worker& w);
     void publish_pool() const;

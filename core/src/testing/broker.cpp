@@ -18,15 +18,17 @@
 namespace routemq::testing {
 namespace {
 
-bool accepts_connections(int port) {
+bool accepts_connections(const std::string& host, int port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+        return false;
+    }
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return false;
     }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
     const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     close(fd);
     return ok;
@@ -72,7 +74,8 @@ broker::broker(std::string extra_config)
     : broker(broker_options{.extra_config = std::move(extra_config)}) {}
 
 broker::broker(broker_options options)
-    : options_(std::move(options)),
+    : host_(options.host),
+      options_(std::move(options)),
       executable_(find_mosquitto(options_.executable)),
       config_path_(temp_path("mosquitto.conf")) {
     if (options_.persistence) {
@@ -83,7 +86,7 @@ broker::broker(broker_options options)
     }
     // Another process may take the free port before mosquitto binds it: try another.
     for (int attempt = 0; attempt < 5; ++attempt) {
-        port_ = free_loopback_port();
+        port_ = options_.port != 0 ? options_.port : free_loopback_port();
         if (launch()) {
             return;
         }
@@ -131,9 +134,10 @@ bool broker::launch() {
         }
         conf << options_.extra_config << "\n";
     }
-    process_ =
-        std::make_unique<process>(std::vector<std::string>{executable_, "-c", config_path_},
-                                  std::map<std::string, std::string>{}, temp_path("mosquitto.log"));
+    auto argv = options_.launcher;
+    argv.insert(argv.end(), {executable_, "-c", config_path_});
+    process_ = std::make_unique<process>(argv, std::map<std::string, std::string>{},
+                                         temp_path("mosquitto.log"));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (std::chrono::steady_clock::now() < deadline) {
         if (!process_->running()) {
@@ -141,7 +145,7 @@ bool broker::launch() {
             process_.reset();
             return false;
         }
-        if (accepts_connections(port_)) {
+        if (accepts_connections(host_, port_)) {
             return true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -37,8 +37,12 @@ int mqtt_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
 }
 
 mqtt_client::mqtt_client(int port, const std::string& client_id, bool receive, bool mqtt5)
+    : mqtt_client("127.0.0.1", port, client_id, receive, mqtt5) {}
+
+mqtt_client::mqtt_client(const std::string& host, int port, const std::string& client_id,
+                         bool receive, bool mqtt5)
     : mqtt5_(mqtt5) {
-    const auto uri = "tcp://127.0.0.1:" + std::to_string(port);
+    const auto uri = "tcp://" + host + ":" + std::to_string(port);
     MQTTClient client = nullptr;
     MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
     co.MQTTVersion = mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;

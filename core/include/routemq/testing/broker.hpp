@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "routemq/settings.hpp"
 #include "routemq/testing/process.hpp"
@@ -21,6 +22,13 @@ struct broker_options {
     /// The mosquitto to run; empty: `mosquitto` on the PATH, else /usr/sbin/mosquitto or
     /// /usr/local/sbin/mosquitto.
     std::string executable = {};
+    /// Where it listens: 127.0.0.1 and a free port by default. Another address is for a broker on
+    /// a network of the test's own (a network namespace, see `launcher`); `port` 0 picks a free
+    /// port of 127.0.0.1.
+    std::string host = "127.0.0.1";
+    int port = 0;
+    /// A command mosquitto runs under, such as {"/usr/sbin/ip", "netns", "exec", "broker-ns"}.
+    std::vector<std::string> launcher = {};
 };
 
 /// A real mosquitto for integration tests, on a free port of 127.0.0.1: started by the
@@ -62,7 +70,7 @@ public:
 private:
     bool launch();
 
-    std::string host_ = "127.0.0.1";
+    std::string host_;
     int port_ = 0;
     broker_options options_;
     std::string executable_;

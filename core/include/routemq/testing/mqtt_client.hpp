@@ -44,6 +44,9 @@ public:
     /// `mqtt5`: speak MQTT 5 (received messages carry their user properties and correlation
     /// data; publish_request needs it). Otherwise MQTT 3.1.1.
     mqtt_client(int port, const std::string& client_id, bool receive = true, bool mqtt5 = false);
+    /// The same on `host` (an IPv4 address or a name) rather than 127.0.0.1: a broker's host().
+    mqtt_client(const std::string& host, int port, const std::string& client_id,
+                bool receive = true, bool mqtt5 = false);
     ~mqtt_client();
     mqtt_client(const mqtt_client&) = delete;
     mqtt_client& operator=(const mqtt_client&) = delete;
