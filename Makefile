@@ -2,6 +2,7 @@
 RELEASE_DIR ?= build/release
 BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
+TSAN_DIR    ?= build/tsan
 CHAOS_DIR   ?= build/chaos
 CHAOS_ARGS  ?= --messages 20000
 FUZZ_DIR    ?= build/fuzz
@@ -9,7 +10,8 @@ FUZZ_DIR    ?= build/fuzz
 FUZZ_SECONDS ?= 15
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps deploy-tools image-check build run test chaos fuzz bench routes format check-format clean
+.PHONY: all deps deploy-tools image-check build run test test-tsan chaos fuzz bench routes format \
+        check-format clean
 
 all: build
 
@@ -35,13 +37,24 @@ deploy-tools:
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 
 # Every test (unit, integration, the short chaos runs, deploy), built with AddressSanitizer and
-# UBSan; the fuzzers' short runs; then the format check.
+# UBSan; the fuzzers' short runs; the same tests built with ThreadSanitizer; then the format
+# check (docs/reliability.md).
 test: deps deploy-tools
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
 	$(MAKE) fuzz FUZZ_SECONDS=15
+	$(MAKE) test-tsan
 	scripts/check-format.sh
+
+# The same tests built with ThreadSanitizer instead (docs/thread-sanitizer.md): optimized with
+# debug information, since TSan slows code 5-15x and the integration tests wait on timers. Red on
+# any report, from a test or from a process it starts. TSAN_ARGS go to ctest (e.g. -R Workers).
+test-tsan: deps deploy-tools
+	@scripts/install-deps.sh scripts/packages-tsan.txt
+	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROUTEMQ_TSAN=ON
+	cmake --build $(TSAN_DIR) -j $(JOBS)
+	scripts/test-tsan.sh $(TSAN_DIR) -j $(JOBS) $(TSAN_ARGS)
 
 # Faults under a QoS 1 flood (docs/reliability.md), on a release build: every scenario on one
 # host, then again with the broker and two instances on hosts of their own (network namespaces;

@@ -300,9 +300,9 @@ public:
                 batch.push_back({"chaos/" + std::to_string(id),
                                  s == special.end() ? std::to_string(id) : s->second});
             }
+            sent_at_.emplace_back(std::min(to, first + 50), clock_type::now());
             pub.publish_many(batch, 50);
             acknowledged += batch.size();
-            acked_at_.emplace_back(std::min(to, first + 50), clock_type::now());
             if (progress) {
                 progress(acknowledged);
             }
@@ -387,9 +387,11 @@ public:
         return o;
     }
 
-    /// When the broker acknowledged message `id`.
-    clock_type::time_point acked_at(int id) const {
-        for (const auto& [end, when] : acked_at_) {
+    /// When message `id` was sent: the broker took it then or later. (Not when its window's
+    /// acknowledgements were in: MQTTClient_waitForCompletion notices them in turns of 100 ms,
+    /// which put a window the broker had taken before a resubscription after it.)
+    clock_type::time_point sent_at(int id) const {
+        for (const auto& [end, when] : sent_at_) {
             if (id < end) {
                 return when;
             }
@@ -472,8 +474,8 @@ private:
     readiness_monitor monitor_;
     std::vector<std::unique_ptr<instance>> instances_;
     std::unique_ptr<routemq::testing::mqtt_client> dead_letters_;
-    /// (end of a window's ids, when the broker had acknowledged it), in order.
-    std::vector<std::pair<int, clock_type::time_point>> acked_at_;
+    /// (end of a window's ids, when it was sent), in order.
+    std::vector<std::pair<int, clock_type::time_point>> sent_at_;
     std::mutex problems_mu_;
     std::vector<std::string> problems_;
     std::thread fault_thread_;
@@ -583,17 +585,17 @@ std::vector<scenario> scenarios() {
                        s.flood(opt.messages / 2, opt.messages);
                        o = s.settle(o.scenario, s.fault_time, 10s);
                        o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
-                       // What the broker acknowledged before the workers had subscribed again had
-                       // no subscription to go to: mosquitto keeps sessions and their queues over a
-                       // restart, not their shared subscriptions. Anything lost after that is the
-                       // framework's.
+                       // What was sent before the workers had subscribed again may have had no
+                       // subscription to go to: mosquitto keeps sessions and their queues over a
+                       // restart, not their shared subscriptions. Anything sent after that and lost
+                       // is the framework's.
                        if (o.ready_seconds) {
                            const auto resubscribed =
                                s.fault_time + std::chrono::duration_cast<clock_type::duration>(
                                                   std::chrono::duration<double>(*o.ready_seconds));
                            std::vector<int> lost;
                            for (int id : o.lost_ids) {
-                               if (id >= opt.messages / 2 && s.acked_at(id) <= resubscribed) {
+                               if (id >= opt.messages / 2 && s.sent_at(id) <= resubscribed) {
                                    ++o.unrouted;
                                } else {
                                    lost.push_back(id);

@@ -56,7 +56,7 @@ runtime_list=$(packages_of scripts/packages-runtime.txt)
 echo "$runtime_list" | grep -q -- '-dev$' && fail "runtime list has -dev packages"
 in_base_image="libc6 libgcc-s1"
 while read -r lib path; do
-  [[ $lib == libasan* || $lib == libubsan* || -z $path ]] && continue
+  [[ $lib == libasan* || $lib == libubsan* || $lib == libtsan* || -z $path ]] && continue
   owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "${path#/usr}" 2>/dev/null ||
           dpkg -S "$(readlink -f "$path")" 2>/dev/null || true)
   owner=${owner%%:*}

@@ -110,11 +110,12 @@ TEST(ScaffoldedApp, NewControllerAndRoutesAreBuiltListedAndAnswer) {
 
     // The next build compiles the new files: CMake globs app/ and routers/.
     const std::string build = dir + "/build";
-    step = run({ROUTEMQ_CMAKE, "-S", dir, "-B", build, "-DCMAKE_BUILD_TYPE=" ROUTEMQ_BUILD_TYPE,
-                "-DCMAKE_CXX_COMPILER=" ROUTEMQ_CXX_COMPILER,
-                "-DROUTEMQ_SANITIZE=" ROUTEMQ_SANITIZE_SETTING, "-DROUTEMQ_BUILD_TESTS=OFF",
-                "-DROUTEMQ_PREBUILT=" ROUTEMQ_BINARY_DIR},
-               120s);
+    step =
+        run({ROUTEMQ_CMAKE, "-S", dir, "-B", build, "-DCMAKE_BUILD_TYPE=" ROUTEMQ_BUILD_TYPE,
+             "-DCMAKE_CXX_COMPILER=" ROUTEMQ_CXX_COMPILER,
+             "-DROUTEMQ_SANITIZE=" ROUTEMQ_SANITIZE_SETTING, "-DROUTEMQ_TSAN=" ROUTEMQ_TSAN_SETTING,
+             "-DROUTEMQ_BUILD_TESTS=OFF", "-DROUTEMQ_PREBUILT=" ROUTEMQ_BINARY_DIR},
+            120s);
     ASSERT_EQ(step.status, 0) << step.output;
     step = run({ROUTEMQ_CMAKE, "--build", build, "--target", "routemq", "-j2"}, 600s);
     ASSERT_EQ(step.status, 0) << step.output;
