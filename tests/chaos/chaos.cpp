@@ -527,6 +527,26 @@ void start_instances(stage& s, const options& opt) {
     }
 }
 
+/// A flood with `payload` ("crash" or "hang") as the messages `ids`, which must end on the
+/// dead-letter topic while every other message is handled; the fault is the first of them.
+void bad_messages(stage& s, const options& opt, outcome& o, const std::string& payload,
+                  const std::vector<int>& ids) {
+    start_instances(s, opt);
+    s.watch_dead_letters();
+    for (int id : ids) {
+        s.special[id] = payload;
+    }
+    s.flood(0, opt.messages, s.at(static_cast<std::size_t>(ids.front()), [] {}));
+    s.join_fault();
+    o = s.settle(o.scenario, s.fault_time, 60s);
+    o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
+    for (int id : ids) {
+        if (s.dead.count(id) == 0) {
+            s.problem("message " + std::to_string(id) + " (" + payload + ") was not dead-lettered");
+        }
+    }
+}
+
 std::vector<scenario> scenarios() {
     std::vector<scenario> all;
     all.push_back({"kill-worker", "kill -9 of one worker", false, false,
@@ -622,42 +642,12 @@ std::vector<scenario> scenarios() {
                    }});
     all.push_back({"poison", "poison messages (3 kill their worker)", false, false,
                    [](stage& s, const options& opt, outcome& o) {
-                       start_instances(s, opt);
-                       s.watch_dead_letters();
-                       const std::vector<int> poison = {opt.messages / 4, opt.messages / 2,
-                                                        3 * opt.messages / 4};
-                       for (int id : poison) {
-                           s.special[id] = "crash";
-                       }
-                       s.flood(0, opt.messages, s.at(opt.messages / 4, [] {}));
-                       s.join_fault();
-                       o = s.settle(o.scenario, s.fault_time, 60s);
-                       o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
-                       for (int id : poison) {
-                           if (s.dead.count(id) == 0) {
-                               s.problem("poison message " + std::to_string(id) +
-                                         " was not dead-lettered");
-                           }
-                       }
+                       bad_messages(s, opt, o, "crash",
+                                    {opt.messages / 4, opt.messages / 2, 3 * opt.messages / 4});
                    }});
     all.push_back({"hung-handler", "hung handlers (2 never return; route timeout 1 s)", false,
                    false, [](stage& s, const options& opt, outcome& o) {
-                       start_instances(s, opt);
-                       s.watch_dead_letters();
-                       const std::vector<int> hung = {opt.messages / 3, 2 * opt.messages / 3};
-                       for (int id : hung) {
-                           s.special[id] = "hang";
-                       }
-                       s.flood(0, opt.messages, s.at(opt.messages / 3, [] {}));
-                       s.join_fault();
-                       o = s.settle(o.scenario, s.fault_time, 60s);
-                       o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
-                       for (int id : hung) {
-                           if (s.dead.count(id) == 0) {
-                               s.problem("hung message " + std::to_string(id) +
-                                         " was not dead-lettered");
-                           }
-                       }
+                       bad_messages(s, opt, o, "hang", {opt.messages / 3, 2 * opt.messages / 3});
                    }});
     all.push_back({"partition", "host of one instance cut off the network for 10 s, healed", true,
                    false, [](stage& s, const options& opt, outcome& o) {
