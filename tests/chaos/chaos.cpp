@@ -20,7 +20,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <routemq/errors.hpp>
 #include <routemq/testing/broker.hpp>
 #include <routemq/testing/mqtt_client.hpp>
@@ -32,6 +31,7 @@
 #include <vector>
 
 #include "network.hpp"
+#include "support/app_runner.hpp"
 
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
@@ -80,18 +80,15 @@ struct instance {
     int http_port = 0;
     std::unique_ptr<routemq::testing::process> proc;
 
-    /// Pids of its workers as its manager last logged them ("worker w2 started (pid 123)").
+    /// Pids of its workers (chaos_app.cpp's route has 3) as its manager last logged them.
     std::vector<int> worker_pids() const {
-        std::map<int, int> by_slot;
         const auto out = proc->output();
-        static const std::regex started(R"(worker w(\d+) started \(pid (\d+)\))");
-        for (auto it = std::sregex_iterator(out.begin(), out.end(), started);
-             it != std::sregex_iterator(); ++it) {
-            by_slot[std::stoi((*it)[1])] = std::stoi((*it)[2]);
-        }
         std::vector<int> pids;
-        for (const auto& [slot, pid] : by_slot) {
-            pids.push_back(pid);
+        for (int slot = 1; slot <= 3; ++slot) {
+            pids.push_back(test::worker_pid(out, slot));
+            if (pids.back() <= 0) {  // never kill(-1)
+                throw routemq::error(name + " has not logged worker w" + std::to_string(slot));
+            }
         }
         return pids;
     }
@@ -499,16 +496,13 @@ std::string ranges(const std::vector<int>& ids) {
 /// Waits until `pid` is gone (it may be a child of another process: no wait()).
 bool gone(int pid, std::chrono::seconds timeout) {
     const auto deadline = clock_type::now() + timeout;
-    while (clock_type::now() < deadline) {
-        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-        std::string pid_field, comm, state;
-        stat >> pid_field >> comm >> state;
-        if (!stat || state == "Z") {
-            return true;
+    while (test::process_alive(pid)) {
+        if (clock_type::now() > deadline) {
+            return false;
         }
         std::this_thread::sleep_for(50ms);
     }
-    return false;
+    return true;
 }
 
 struct scenario {
