@@ -355,7 +355,7 @@ public:
             handled = read_ledger();
             take_dead_letters();
             const auto seen = handled.size() + dead.size();
-            if (count_missing(handled) == 0) {
+            if (missing_ids(handled).empty()) {
                 break;
             }
             if (seen != last_seen) {
@@ -372,11 +372,7 @@ public:
         o.seconds = std::chrono::duration<double>(clock_type::now() - began).count();
         o.handled = handled.size();
         o.dead_lettered = dead.size();
-        for (int id = 0; id < static_cast<int>(acknowledged); ++id) {
-            if (handled.count(id) == 0 && dead.count(id) == 0) {
-                o.lost_ids.push_back(id);
-            }
-        }
+        o.lost_ids = missing_ids(handled);
         o.lost = o.lost_ids.size();
         for (const auto& [id, n] : handled) {
             o.duplicates += static_cast<std::size_t>(n - 1);
@@ -451,13 +447,13 @@ private:
         }
     }
 
-    /// Acknowledged ids neither handled nor, for the special ones, dead-lettered. Ids are
-    /// acknowledged in order, so the first `acknowledged` of the run's range are the ones.
-    std::size_t count_missing(const std::map<int, int>& handled) const {
-        std::size_t missing = 0;
+    /// Acknowledged ids neither handled nor dead-lettered. Ids are acknowledged in order, so
+    /// they are the first `acknowledged` of the run's range.
+    std::vector<int> missing_ids(const std::map<int, int>& handled) const {
+        std::vector<int> missing;
         for (int id = 0; id < static_cast<int>(acknowledged); ++id) {
             if (handled.count(id) == 0 && dead.count(id) == 0) {
-                ++missing;
+                missing.push_back(id);
             }
         }
         return missing;
