@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string uri = std::string("tcp://127.0.0.1:") + argv[1];
-    response_topic = std::string("bench/replies/") + argv[2];
+    response_topic = std::string("routemq/replies/bench-") + argv[2];
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     MQTTAsync_createWithOptions(&client, uri.c_str(), argv[2], MQTTCLIENT_PERSISTENCE_NONE, nullptr,
                                 &co);

@@ -17,7 +17,9 @@ public:
     void publish(const std::string&, std::string_view, int, bool) override {}
     void publish(const std::string&, std::string_view, int, bool,
                  const routemq::detail::publish_properties&) override {}
-    bool confirm(std::chrono::milliseconds) noexcept override { return true; }
+    confirmation confirm(std::chrono::milliseconds) noexcept override {
+        return {.complete = true, .refused = {}};
+    }
 };
 
 /// Counters that cost nothing, so the figures are the dispatcher's own.

@@ -121,6 +121,31 @@ std::uint32_t packet_size(const setting_variable& v, const std::string& value) {
     return static_cast<std::uint32_t>(out);
 }
 
+/// Comma-separated Response Topic prefixes: each a topic name without wildcards, not starting
+/// with '$', ending with '/' so that a prefix never matches half a level.
+std::vector<std::string> reply_prefix_list(const setting_variable& v, const std::string& value) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (true) {
+        const auto comma = value.find(',', start);
+        auto prefix = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        prefix.erase(0, prefix.find_first_not_of(' '));
+        prefix.erase(prefix.find_last_not_of(' ') + 1);
+        if (prefix.size() < 2 || prefix.back() != '/' || prefix.front() == '$' ||
+            prefix.find_first_of("+#") != std::string::npos ||
+            prefix.find('\0') != std::string::npos) {
+            reject(v, value);
+        }
+        if (std::find(out.begin(), out.end(), prefix) == out.end()) {
+            out.push_back(prefix);
+        }
+        if (comma == std::string::npos) {
+            return out;
+        }
+        start = comma + 1;
+    }
+}
+
 /// Comma-separated pool names (letters, digits, '-', '_', '.'); empty: none given.
 std::vector<std::string> pool_list(const setting_variable& v, const std::string& value) {
     std::vector<std::string> out;
@@ -309,6 +334,18 @@ const std::vector<setting_variable> kTable = {
     {"JSON_MAX_DEPTH", "64", "an integer 1-10000",
      "Deepest nesting of arrays and objects ctx.json() accepts; deeper is a payload error.",
      ROUTEMQ_SETTER(s.handling.json_max_depth = parse_int(v, value, 1, 10000))},
+    {"REPLY_TOPIC_PREFIXES", "routemq/replies/",
+     "topic prefixes ending with '/', separated by commas, without wildcards or a leading '$'",
+     "A worker sends a request's replies and statuses only to a Response Topic under one of "
+     "these (and never to one the application's own routes would handle, unless the route has "
+     "accept_replies); other requests are handled without a reply. The default is where "
+     "routemq::client and routemq request ask for answers.",
+     ROUTEMQ_SETTER(s.handling.reply_topic_prefixes = reply_prefix_list(v, value))},
+    {"REPLY_TOPIC_MAX_BYTES", "512", "an integer 16-65535",
+     "Longest Response Topic a worker sends replies to; a longer one is refused like a topic "
+     "outside REPLY_TOPIC_PREFIXES.",
+     ROUTEMQ_SETTER(s.handling.reply_topic_max_bytes =
+                        static_cast<std::size_t>(parse_int(v, value, 16, 65535)))},
     {"HTTP_ENABLED", "true", "true or false",
      "Serve /healthz, /readyz and /metrics from the main process.",
      ROUTEMQ_SETTER(s.http.enabled = parse_bool(v, value))},

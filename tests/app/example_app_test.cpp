@@ -94,25 +94,25 @@ TEST_F(example_app, ADeviceCommandAnswersItsCaller) {
     const auto ping = app_.deliver({.topic = "devices/42/command",
                                     .payload = R"({"action":"ping"})",
                                     .qos = 1,
-                                    .response_topic = "callers/1",
+                                    .response_topic = "routemq/replies/callers-1",
                                     .correlation_data = "c1"});
     EXPECT_EQ(ping.statuses(), (std::vector<std::string>{"accepted", "progress", "done"}));
     EXPECT_EQ(ping.replies[1].json()["note"], "sent to the device");
     EXPECT_EQ(ping.replies[2].json(),
               (nlohmann::json{{"device_id", "42"}, {"action", "ping"}, {"result", "pong"}}));
-    EXPECT_EQ(ping.replies[2].topic, "callers/1");
+    EXPECT_EQ(ping.replies[2].topic, "routemq/replies/callers-1");
     EXPECT_EQ(ping.replies[2].correlation_data, "c1");
 
     const auto reboot = app_.deliver({.topic = "devices/3/command",
                                       .payload = R"({"action":"reboot"})",
-                                      .response_topic = "callers/1"});
+                                      .response_topic = "routemq/replies/callers-1"});
     EXPECT_EQ(reboot.replies.back().json()["result"], "rebooting");
 }
 
 TEST_F(example_app, AnUnknownCommandFailsTheRequestWithTheReason) {
     const auto r = app_.deliver({.topic = "devices/42/command",
                                  .payload = R"({"action":"dance"})",
-                                 .response_topic = "callers/1"});
+                                 .response_topic = "routemq/replies/callers-1"});
     EXPECT_EQ(r.statuses(), (std::vector<std::string>{"accepted", "failed"}));
     EXPECT_EQ(r.replies[1].json(),
               (nlohmann::json{{"reason", "payload"}, {"error", "unknown action 'dance'"}}));

@@ -237,28 +237,28 @@ TEST_F(app_test, RequestGetsItsStatusesAndItsAnswerWithItsCorrelationData) {
     auto app = start_app(ROUTEMQ_TEST_APP);
     test::test_client caller(broker_.port(), "itest-caller-" + std::to_string(getpid()), true,
                              true);
-    caller.subscribe("test/replies/#");
-    caller.publish_request("test/request/7", "status?", "test/replies/a", std::string("\0c7", 3));
-    caller.publish_request("test/request/8", "fail", "test/replies/b", "c8");
+    caller.subscribe("routemq/replies/#");
+    caller.publish_request("test/request/7", "status?", "routemq/replies/test-a", std::string("\0c7", 3));
+    caller.publish_request("test/request/8", "fail", "routemq/replies/test-b", "c8");
     std::map<std::string, std::vector<test::received>> by_topic;
     for (const auto& m : caller.collect(6, 10s)) {
         by_topic[m.topic].push_back(m);
     }
-    ASSERT_EQ(by_topic["test/replies/a"].size(), 3u) << app->output();
-    ASSERT_EQ(by_topic["test/replies/b"].size(), 3u) << app->output();
+    ASSERT_EQ(by_topic["routemq/replies/test-a"].size(), 3u) << app->output();
+    ASSERT_EQ(by_topic["routemq/replies/test-b"].size(), 3u) << app->output();
     std::vector<std::string> a, b;
-    for (const auto& m : by_topic["test/replies/a"]) {
+    for (const auto& m : by_topic["routemq/replies/test-a"]) {
         a.push_back(m.property("routemq-status"));
         EXPECT_EQ(m.correlation_data, std::string("\0c7", 3));
     }
-    for (const auto& m : by_topic["test/replies/b"]) {
+    for (const auto& m : by_topic["routemq/replies/test-b"]) {
         b.push_back(m.property("routemq-status"));
         EXPECT_EQ(m.correlation_data, "c8");
     }
     EXPECT_EQ(a, (std::vector<std::string>{"accepted", "progress", "done"}));
     EXPECT_EQ(b, (std::vector<std::string>{"accepted", "progress", "failed"}));
-    EXPECT_EQ(json::parse(by_topic["test/replies/a"][2].payload)["asked"], "status?");
-    const auto failed = json::parse(by_topic["test/replies/b"][2].payload);
+    EXPECT_EQ(json::parse(by_topic["routemq/replies/test-a"][2].payload)["asked"], "status?");
+    const auto failed = json::parse(by_topic["routemq/replies/test-b"][2].payload);
     EXPECT_EQ(failed["reason"], "failed");
     EXPECT_EQ(failed["error"], "refused by the handler");
 }

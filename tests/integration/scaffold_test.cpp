@@ -134,8 +134,8 @@ TEST(ScaffoldedApp, NewControllerAndRoutesAreBuiltListedAndAnswer) {
     ASSERT_TRUE(app->wait_for_output("serving", 10s)) << app->output();
     test::test_client caller(broker.port(), "itest-scaffold-" + std::to_string(getpid()), true,
                              true);
-    caller.subscribe("test/replies/#");
-    caller.publish_request("greeting/42", "hello", "test/replies/greeting", "c42");
+    caller.subscribe("routemq/replies/#");
+    caller.publish_request("greeting/42", "hello", "routemq/replies/test-greeting", "c42");
     const auto answers = caller.collect(2, 10s);
     ASSERT_EQ(answers.size(), 2u) << app->output();
     EXPECT_EQ(answers[0].property("routemq-status"), "accepted");

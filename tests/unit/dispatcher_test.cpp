@@ -298,7 +298,7 @@ TEST(Requests, StatusesThenTheReplyGoToTheResponseTopicWithTheCorrelationData) {
     });
     test::test_dispatcher d(f.r);
     auto m = msg("devices/7/command", {}, "reboot");
-    m.response_topic = "callers/abc/replies";
+    m.response_topic = "routemq/replies/abc";
     m.correlation_data = std::string("\x00\x01req-1", 7);
     d.dispatch(m, f.out);
     ASSERT_EQ(f.out.messages.size(), 3u);
@@ -307,7 +307,7 @@ TEST(Requests, StatusesThenTheReplyGoToTheResponseTopicWithTheCorrelationData) {
                                                f.out.messages[2].property("routemq-status")};
     EXPECT_EQ(statuses, (std::vector<std::string>{"accepted", "progress", "done"}));
     for (const auto& sent : f.out.messages) {
-        EXPECT_EQ(sent.topic, "callers/abc/replies");
+        EXPECT_EQ(sent.topic, "routemq/replies/abc");
         EXPECT_EQ(sent.correlation_data, m.correlation_data);
         EXPECT_EQ(sent.qos, 1);
     }
@@ -320,7 +320,7 @@ TEST(Requests, AHandlerThatDoesNotReplyStillEndsTheRequest) {
     f.r.on("jobs/{id}", [](routemq::context& ctx) { EXPECT_FALSE(ctx.replied()); });
     test::test_dispatcher d(f.r);
     auto m = msg("jobs/1");
-    m.response_topic = "r";
+    m.response_topic = "routemq/replies/r";
     d.dispatch(m, f.out);
     ASSERT_EQ(f.out.messages.size(), 2u);
     EXPECT_EQ(f.out.messages[1].property("routemq-status"), "done");
@@ -333,12 +333,12 @@ TEST(Requests, AFailedRequestIsAnsweredWithTheReason) {
            {.retry = routemq::retry_policy{.attempts = 1}});
     test::test_dispatcher d(f.r);
     auto m = msg("jobs/1");
-    m.response_topic = "r";
+    m.response_topic = "routemq/replies/r";
     m.correlation_data = "c";
     d.dispatch(m, f.out);
     ASSERT_EQ(f.out.messages.size(), 3u);  // accepted, the dead letter, failed
     const auto& failed = f.out.messages[2];
-    EXPECT_EQ(failed.topic, "r");
+    EXPECT_EQ(failed.topic, "routemq/replies/r");
     EXPECT_EQ(failed.property("routemq-status"), "failed");
     EXPECT_EQ(failed.correlation_data, "c");
     const auto body = nlohmann::json::parse(failed.payload);

@@ -258,11 +258,11 @@ TEST(Harness, ARequestGetsItsStatusesAndReplyWithItsCorrelationData) {
     const auto ok = h.deliver({.topic = "ask/7",
                                .payload = "q",
                                .qos = 1,
-                               .response_topic = "replies/me",
+                               .response_topic = "routemq/replies/me",
                                .correlation_data = std::string("\0c7", 3)});
     EXPECT_EQ(ok.statuses(), (std::vector<std::string>{"accepted", "progress", "done"}));
     for (const auto& m : ok.replies) {
-        EXPECT_EQ(m.topic, "replies/me");
+        EXPECT_EQ(m.topic, "routemq/replies/me");
         EXPECT_EQ(m.correlation_data, std::string("\0c7", 3));
         EXPECT_EQ(m.qos, 1);
     }
@@ -271,12 +271,12 @@ TEST(Harness, ARequestGetsItsStatusesAndReplyWithItsCorrelationData) {
     EXPECT_TRUE(ok.published.empty()) << "replies are apart from what handlers published";
 
     const auto silent =
-        h.deliver({.topic = "ask/8", .payload = "silent", .response_topic = "replies/me"});
+        h.deliver({.topic = "ask/8", .payload = "silent", .response_topic = "routemq/replies/me"});
     EXPECT_EQ(silent.statuses(), (std::vector<std::string>{"accepted", "progress", "done"}));
     EXPECT_EQ(silent.replies[2].payload, "") << "the caller is not left waiting";
 
     const auto failed =
-        h.deliver({.topic = "ask/9", .payload = "fail", .response_topic = "replies/me"});
+        h.deliver({.topic = "ask/9", .payload = "fail", .response_topic = "routemq/replies/me"});
     EXPECT_EQ(failed.statuses(), (std::vector<std::string>{"accepted", "progress", "failed"}));
     EXPECT_EQ(failed.replies[2].json(),
               (nlohmann::json{{"reason", "failed"}, {"error", "refused"}}));

@@ -279,7 +279,7 @@ TEST(TracedDispatch, EveryPublishOfARunCarriesTheTraceWithTheRunsSpan) {
     test::recording_publisher rec;
     routemq::detail::tracing_outbox out(rec);
     auto m = with_properties("in/7", {{"traceparent", kValid}, {"tracestate", "v=1,w=2"}});
-    m.response_topic = "callers/replies";
+    m.response_topic = "routemq/replies/caller";
     d.dispatch(m, out);
     ASSERT_EQ(handlers.size(), 1u);
     const auto& h = handlers[0];

@@ -99,6 +99,10 @@ struct handling_settings {
     int poison_max_crashes = 0;
     /// Deepest nesting ctx.json() accepts; deeper is a payload error.
     int json_max_depth = 0;
+    /// Response Topics a worker publishes replies and statuses to must start with one of these.
+    std::vector<std::string> reply_topic_prefixes;
+    /// Longest Response Topic a worker publishes to, in bytes.
+    std::size_t reply_topic_max_bytes = 0;
 };
 
 /// The log (`LOG_*`).

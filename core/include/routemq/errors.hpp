@@ -41,4 +41,13 @@ public:
     using error::error;
 };
 
+/// A message that cannot be published as asked, found before it leaves: a topic that is not a
+/// valid topic name (empty, a wildcard, not UTF-8, longer than 65,535 bytes), an invalid
+/// property, or a packet larger than the broker accepts. The message names the topic and the
+/// reason. Thrown inside the handler that publishes, so the route's retries and dead letter apply.
+class publish_error : public mqtt_error {
+public:
+    using mqtt_error::mqtt_error;
+};
+
 }  // namespace routemq

@@ -63,6 +63,11 @@ struct route_options {
     bool no_local = false;
     /// This route overlaps others on purpose: no startup warning about it.
     bool allow_overlap = false;
+    /// This route handles replies of the application's own workers: a request may name a
+    /// Response Topic it matches (under REPLY_TOPIC_PREFIXES). Otherwise a worker never sends
+    /// replies or statuses to a topic one of the application's routes would handle, so that a
+    /// client cannot make it publish into another route (docs/requests.md).
+    bool accept_replies = false;
     /// Longest run of the handler before the manager kills its worker (with --workers); 0: no
     /// limit. Unset: HANDLER_TIMEOUT_SECONDS.
     std::optional<std::chrono::milliseconds> timeout = {};

@@ -63,6 +63,8 @@ struct route_totals {
     std::array<std::uint64_t, 3> dead_letters{};
     std::uint64_t timeouts = 0;
     std::uint64_t crashes = 0;
+    std::uint64_t publishes_refused = 0;
+    std::uint64_t replies_refused = 0;
     std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
     std::uint64_t sum_ns = 0;
 };
@@ -98,6 +100,8 @@ std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
             }
             it->timeouts += c.timeouts.load(kRelaxed);
             it->crashes += c.crashes.load(kRelaxed);
+            it->publishes_refused += c.publishes_refused.load(kRelaxed);
+            it->replies_refused += c.replies_refused.load(kRelaxed);
             for (std::size_t b = 0; b < it->buckets.size(); ++b) {
                 it->buckets[b] += c.duration_buckets[b].load(kRelaxed);
             }
@@ -164,6 +168,14 @@ std::string render_prometheus(const shared_metrics& m,
                    reason_name(why), r.label, r.dead_letters[static_cast<std::size_t>(why)]);
         }
     }
+    per_route(out, routes, "routemq_publishes_refused_total",
+              "Publishes of the route's messages the broker refused (a reason code of 0x80 or "
+              "more, or the connection closed over them): results, replies and dead letters.",
+              [](const route_totals& r) { return r.publishes_refused; });
+    per_route(out, routes, "routemq_replies_refused_total",
+              "Requests handled without a reply because their Response Topic is outside the "
+              "reply policy (REPLY_TOPIC_PREFIXES, REPLY_TOPIC_MAX_BYTES, accept_replies).",
+              [](const route_totals& r) { return r.replies_refused; });
     per_route(out, routes, "routemq_handler_timeouts_total",
               "Workers killed because a handler of the route ran past its timeout.",
               [](const route_totals& r) { return r.timeouts; });

@@ -56,6 +56,10 @@ struct route_cells {
     counter timeouts;
     /// Workers that died while running this route's handler (crash or timeout).
     counter crashes;
+    /// Publishes of this route's messages the broker refused (results, replies, dead letters).
+    counter publishes_refused;
+    /// Requests whose Response Topic the reply policy refused (handled, not answered).
+    counter replies_refused;
 };
 
 /// Longest topic kept for naming the message in hand (longer ones are cut).

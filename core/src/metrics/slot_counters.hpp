@@ -31,6 +31,12 @@ public:
             .dead_letters[static_cast<std::size_t>(why)]
             .fetch_add(1, std::memory_order_relaxed);
     }
+    void publishes_refused(std::size_t route, std::size_t count) noexcept override {
+        metrics_->route(slot_, route).publishes_refused.fetch_add(count, std::memory_order_relaxed);
+    }
+    void reply_refused(std::size_t route) noexcept override {
+        metrics_->route(slot_, route).replies_refused.fetch_add(1, std::memory_order_relaxed);
+    }
     void begin(std::size_t route, std::string_view topic, std::uint64_t digest,
                std::chrono::milliseconds timeout) noexcept override {
         metrics_->begin_work(slot_, route, topic, digest, timeout);

@@ -13,6 +13,7 @@
 
 #include "mqtt/connect_options.hpp"
 #include "routemq/errors.hpp"
+#include "routing/publish_check.hpp"
 
 namespace routemq::detail {
 
@@ -31,6 +32,10 @@ constexpr std::size_t kWindowWithoutReceiveMaximum = 100;
 constexpr milliseconds kTurn{1};
 /// How long confirm() polls without blocking before it blocks in Paho's loop.
 constexpr milliseconds kSpin{2};
+/// A publish the broker closed the connection over this many times in a row is taken as refused:
+/// a broker drops the connection, rather than answer, over a publish it cannot take (mosquitto on
+/// a protocol error or a packet over its limit), and sending it again would loop forever.
+constexpr int kMaxLostConnections = 3;
 
 /// Paho's synchronous library keeps its sockets in process-wide lists, and two threads turning its
 /// network loop at once (even for two clients) use freed memory (seen under AddressSanitizer):
@@ -67,6 +72,8 @@ struct confirmed_publisher::impl {
         MQTTClient_deliveryToken token = 0;
         bool sent = false;  // on the current connection, with `token`
         outgoing message;
+        /// Connections lost while it was sent and unacknowledged.
+        int lost_connections = 0;
     };
 
     mqtt_settings mqtt;
@@ -75,6 +82,12 @@ struct confirmed_publisher::impl {
     MQTTClient handle = nullptr;
 
     std::deque<unacked> pending;
+    /// Failure reason codes read from the broker's acknowledgements (MQTT 5), by token, until
+    /// forget_acknowledged() matches them to their publishes.
+    std::vector<std::pair<MQTTClient_deliveryToken, int>> failed_acks;
+    /// What the broker refused since the last confirm().
+    std::vector<refused_publish> refused;
+    std::size_t max_packet = kMaxMqttPacket;
     std::size_t window = kWindowWithoutReceiveMaximum;
     std::size_t inflight = 0;  // entries of `pending` sent on the current connection
     std::size_t connects = 0;
@@ -115,6 +128,14 @@ struct confirmed_publisher::impl {
                         r.properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
                     receive_maximum = most > 0 ? static_cast<std::size_t>(most) : 1;
                 }
+                max_packet = kMaxMqttPacket;
+                if (r.properties != nullptr &&
+                    MQTTProperties_hasProperty(r.properties,
+                                               MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE)) {
+                    const auto most = static_cast<unsigned int>(MQTTProperties_getNumericValue(
+                        r.properties, MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE));
+                    max_packet = std::min<std::size_t>(most, kMaxMqttPacket);
+                }
             }
             MQTTResponse_free(r);
         } else {
@@ -144,6 +165,9 @@ struct confirmed_publisher::impl {
     /// Connects (retrying with a growing pause) until `deadline`, then sends again what the lost
     /// connection left unacknowledged. False when the deadline passed first.
     bool reconnect(clock::time_point deadline) {
+        if (!connected()) {
+            count_lost_connection();
+        }
         while (!connected()) {
             if (next_attempt >= deadline) {
                 return false;
@@ -152,16 +176,33 @@ struct confirmed_publisher::impl {
             if (connect_once(std::max(deadline, clock::now() + milliseconds(1000)))) {
                 backoff = milliseconds(0);
                 next_attempt = {};
-                for (auto& u : pending) {
-                    u.sent = false;  // a clean session: the broker forgot them, and so did Paho
-                }
-                inflight = 0;
                 break;
             }
             backoff = std::clamp(backoff * 2, milliseconds(100), milliseconds(2000));
             next_attempt = clock::now() + backoff;
         }
         return send_unsent(deadline);
+    }
+
+    /// The connection is lost: what was sent on it and not acknowledged is sent again on the next
+    /// one (a clean session: the broker forgot it, and so did Paho), unless the broker closed the
+    /// connection over it kMaxLostConnections times, which makes it refused.
+    void count_lost_connection() {
+        for (auto it = pending.begin(); it != pending.end();) {
+            if (it->sent && ++it->lost_connections >= kMaxLostConnections) {
+                refused.push_back(
+                    {.topic = it->message.topic,
+                     .reason_code = 0,
+                     .reason = fmt::format("the broker closed the connection each of the {} "
+                                           "times it was sent",
+                                           kMaxLostConnections)});
+                it = pending.erase(it);
+                continue;
+            }
+            it->sent = false;
+            ++it;
+        }
+        inflight = 0;
     }
 
     /// Sends, in order, what is remembered but not sent on this connection.
@@ -270,9 +311,37 @@ struct confirmed_publisher::impl {
         std::sort(open.begin(), open.end());
         const auto before = pending.size();
         std::erase_if(pending, [&](const unacked& u) {
-            return u.sent && !std::binary_search(open.begin(), open.end(), u.token);
+            if (!u.sent || std::binary_search(open.begin(), open.end(), u.token)) {
+                return false;
+            }
+            const auto failed = std::find_if(failed_acks.begin(), failed_acks.end(),
+                                             [&](const auto& ack) { return ack.first == u.token; });
+            if (failed != failed_acks.end()) {
+                refused.push_back(
+                    {.topic = u.message.topic,
+                     .reason_code = failed->second,
+                     .reason = fmt::format(
+                         "{} (0x{:02x})",
+                         MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(failed->second)),
+                         failed->second)});
+            }
+            return true;
         });
+        failed_acks.clear();
         inflight -= before - pending.size();
+    }
+
+    /// Paho's published callback (MQTT 5), on the thread turning the loop: PUBACK, PUBCOMP or a
+    /// PUBREC with its reason code. 0x80 and above is a refusal, never a confirmation.
+    static void on_published(void* context, int token, int /*packet_type*/,
+                             MQTTProperties* /*properties*/, MQTTReasonCodes code) noexcept {
+        try {
+            const auto rc = static_cast<int>(code);
+            if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
+                static_cast<impl*>(context)->failed_acks.emplace_back(token, rc);
+            }
+        } catch (...) {
+        }
     }
 
     /// Reads acknowledgements until one arrives, the connection is lost or `deadline` passes.
@@ -307,6 +376,8 @@ struct confirmed_publisher::impl {
     }
 
     void publish(outgoing m) {
+        check_publish(m.topic, m.payload.size(), m.qos, m.properties,
+                      {.v5 = v5(), .max_packet = max_packet});
         const auto deadline = clock::now() + kPublishWait;
         if (connected()) {
             turn(
@@ -342,9 +413,14 @@ struct confirmed_publisher::impl {
         pending.push_back({0, false, std::move(m)});
     }
 
-    bool confirm(milliseconds timeout) {
+    confirmation confirm(milliseconds timeout) {
         const auto deadline = clock::now() + timeout;
         bool reported = false;
+        const auto finish = [this](bool complete) {
+            confirmation c{.complete = complete, .refused = {}};
+            c.refused.swap(refused);  // the caller logs them, naming the message they came from
+            return c;
+        };
         while (!pending.empty()) {
             if (!connected()) {
                 if (!reported) {
@@ -366,10 +442,10 @@ struct confirmed_publisher::impl {
                     "within {} ms ({})",
                     client_id, pending.size(), mqtt.broker, mqtt.port, timeout.count(),
                     connected() ? "no answer from the broker" : "no connection");
-                return false;
+                return finish(false);
             }
         }
-        return true;
+        return finish(true);
     }
 
     void disconnect(milliseconds timeout) {
@@ -407,6 +483,11 @@ confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
         throw mqtt_error(
             fmt::format("cannot create the outgoing MQTT client for {}: {}", uri, error_text(rc)));
     }
+    if (m.v5()) {
+        // Reads the reason codes of acknowledgements; called on the thread turning the loop, as
+        // this client has no callbacks that would start Paho's own thread.
+        MQTTClient_setPublished(m.handle, &m, &impl::on_published);
+    }
 }
 
 confirmed_publisher::~confirmed_publisher() {
@@ -424,15 +505,11 @@ void confirmed_publisher::publish(const std::string& topic, std::string_view pay
 
 void confirmed_publisher::publish(const std::string& topic, std::string_view payload, int qos,
                                   bool retain, const publish_properties& properties) {
-    if (qos < 0 || qos > 2) {
-        throw mqtt_error(
-            fmt::format("cannot publish to '{}': QoS {} is not 0, 1 or 2", topic, qos));
-    }
     std::lock_guard lock(paho_sync_lock());
     impl_->publish({topic, std::string(payload), qos, retain, properties});
 }
 
-bool confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
+confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
     try {
         std::lock_guard lock(paho_sync_lock());
         return impl_->confirm(timeout);
@@ -443,7 +520,7 @@ bool confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
         }
     } catch (...) {
     }
-    return false;
+    return {};
 }
 
 bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {

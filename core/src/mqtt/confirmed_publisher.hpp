@@ -46,18 +46,22 @@ public:
 
     /// Sends without waiting for the broker: QoS 0 is sent and forgotten, QoS 1/2 is remembered
     /// until acknowledged. Waits (at most a few seconds) only to connect or while the broker's
-    /// Receive Maximum of publishes are unacknowledged. Throws routemq::mqtt_error when the
-    /// message cannot be sent.
+    /// Receive Maximum of publishes are unacknowledged. Throws routemq::publish_error, before
+    /// anything is sent, when the broker would refuse the message (check_publish: topic name,
+    /// properties, the Maximum Packet Size of its CONNACK), and routemq::mqtt_error when it
+    /// cannot be sent.
     void publish(const std::string& topic, std::string_view payload, int qos = 0,
                  bool retain = false) override;
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                  const publish_properties& properties) override;
 
-    /// Waits until the broker has acknowledged (PUBACK, or PUBCOMP for QoS 2) every QoS 1/2
-    /// message published so far, reconnecting and sending again what a lost connection left
-    /// unacknowledged. False, with a log line saying why, when `timeout` passes first; what is
-    /// unacknowledged then stays remembered for the next confirm(). Never throws.
-    bool confirm(std::chrono::milliseconds timeout) noexcept override;
+    /// Waits until the broker has answered (PUBACK, or PUBCOMP for QoS 2) every QoS 1/2 message
+    /// published so far, reconnecting and sending again what a lost connection left
+    /// unacknowledged. Not complete, with a log line saying why, when `timeout` passes first;
+    /// what is unacknowledged then stays remembered for the next confirm(). An answer with a
+    /// reason code of 0x80 or more (MQTT 5), or a message the broker closed the connection over
+    /// 3 times in a row, is returned as refused and forgotten. Never throws.
+    confirmation confirm(std::chrono::milliseconds timeout) noexcept override;
 
     /// Connects now unless connected (otherwise the first publish does, and the first handler
     /// pays for it); false when `timeout` passed first.

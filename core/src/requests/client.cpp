@@ -111,8 +111,11 @@ request_result client::request(const std::string& topic, std::string_view payloa
         detail::add_trace_properties(*trace, p.user_properties);  // a request from a handler
     }
     m.out->publish(topic, payload, 1, false, p);
-    if (!m.out->confirm(timeout)) {
-        throw mqtt_error(fmt::format("the broker did not take the request to '{}'", topic));
+    if (const auto taken = m.out->confirm(timeout); !taken) {
+        throw mqtt_error(taken.refused.empty()
+                             ? fmt::format("the broker did not take the request to '{}'", topic)
+                             : fmt::format("the broker refused the request to '{}': {}", topic,
+                                           taken.refused.front().reason));
     }
     std::unique_lock lock(m.mu);
     while (true) {

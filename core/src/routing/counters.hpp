@@ -49,6 +49,12 @@ public:
     virtual void retried(std::size_t route) noexcept = 0;
     /// A message of `route` was published to the dead-letter topic and acknowledged.
     virtual void dead_lettered(std::size_t route, dead_letter_reason why) noexcept = 0;
+    /// The broker refused `count` publishes of a message of `route` (a result, a reply, a dead
+    /// letter): a reason code of 0x80 or more, or the connection closed over it.
+    virtual void publishes_refused(std::size_t /*route*/, std::size_t /*count*/) noexcept {}
+    /// A request to `route` named a Response Topic outside the reply policy: handled, not
+    /// answered.
+    virtual void reply_refused(std::size_t /*route*/) noexcept {}
 
     /// A handler of `route` starts on a message (`digest` of route, topic and payload): the
     /// manager watches its time against `timeout` (0: none) and names it if the process dies.

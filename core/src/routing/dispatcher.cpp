@@ -14,6 +14,7 @@
 
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
+#include "routing/publish_check.hpp"
 #include "routing/replies.hpp"
 #include "routing/trace_context.hpp"
 
@@ -40,7 +41,7 @@ public:
         p.user_properties.emplace_back(kOriginProperty, origin_);
         out_.publish(topic, payload, qos, retain, p);
     }
-    bool confirm(std::chrono::milliseconds timeout) noexcept override {
+    confirmation confirm(std::chrono::milliseconds timeout) noexcept override {
         return out_.confirm(timeout);
     }
     static constexpr const char* kOriginProperty = "routemq-origin";
@@ -90,12 +91,23 @@ std::uint64_t message_digest(std::size_t route, std::string_view topic,
     return h == 0 ? 1 : h;
 }
 
-std::string dead_letter_topic(std::string_view pattern, std::string_view topic) {
-    std::string out(pattern);
-    constexpr std::string_view kPlaceholder = "{topic}";
-    for (auto at = out.find(kPlaceholder); at != std::string::npos;
-         at = out.find(kPlaceholder, at + topic.size())) {
-        out.replace(at, kPlaceholder.size(), topic);
+std::string dead_letter_topic(std::string_view pattern, std::string_view topic,
+                              std::string* fallback) {
+    const auto fill = [pattern](std::string_view with) {
+        std::string out(pattern);
+        constexpr std::string_view kPlaceholder = "{topic}";
+        for (auto at = out.find(kPlaceholder); at != std::string::npos;
+             at = out.find(kPlaceholder, at + with.size())) {
+            out.replace(at, kPlaceholder.size(), with);
+        }
+        return out;
+    };
+    auto out = fill(topic);
+    if (auto why = topic_name_problem(out); !why.empty()) {
+        out = fill(fmt::format("routemq-digest/{:016x}", message_digest(0, topic, {})));
+        if (fallback != nullptr) {
+            *fallback = std::move(why);
+        }
     }
     return out;
 }
@@ -110,7 +122,8 @@ dispatcher::dispatcher(const router& r, std::vector<std::size_t> served,
       counters_(counters),
       policies_(r.routes().size()),
       poison_max_crashes_(handling.poison_max_crashes),
-      json_max_depth_(handling.json_max_depth) {
+      json_max_depth_(handling.json_max_depth),
+      replies_(r, handling) {
     for (auto index : served_) {
         const auto& options = r.routes().at(index).options;
         by_filter_.insert(r.routes()[index].pattern.filter(), index);
@@ -160,7 +173,7 @@ void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
     }
     if (!any) {
         counters_.no_route();
-        spdlog::warn("no route for topic '{}' ({} bytes); message dropped", topic,
+        spdlog::warn("no route for topic '{}' ({} bytes); message dropped", printable_topic(topic),
                      msg.payload.size());
     }
 }
@@ -193,7 +206,7 @@ outcome dispatcher::run_once(std::size_t index, routemq::params& params, const m
     return outcome::handler_error;
 }
 
-void dispatcher::run_route(std::size_t index, std::string_view topic, const message& msg,
+void dispatcher::run_route(std::size_t index, std::string_view topic, const message& in,
                            outbox& out) noexcept {
     const auto& rt = router_.routes()[index];
     const auto& policy = policies_[index];
@@ -206,17 +219,37 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
         if (!rt.pattern.match(topic, params)) {
             counters_.no_route();
             spdlog::warn("topic '{}' does not match route '{}' it was delivered for; dropped",
-                         topic, rt.pattern.text());
+                         printable_topic(topic), rt.pattern.text());
             return;
         }
     } catch (...) {
         counters_.no_route();
         return;
     }
-    if (rt.options.no_local && !origin_.empty() && published_by(msg, origin_)) {
+    if (rt.options.no_local && !origin_.empty() && published_by(in, origin_)) {
         return;  // this process's own publish: what No Local means
     }
-    const auto digest = message_digest(index, topic, msg.payload);
+    // A request whose Response Topic the policy refuses is handled as if it asked for no reply.
+    const message* msg = &in;
+    message unanswered;
+    if (!in.response_topic.empty()) {
+        try {
+            if (auto why = replies_.problem(in.response_topic); !why.empty()) {
+                spdlog::warn(
+                    "request on topic '{}' (route '{}') names Response Topic '{}': {}; handling "
+                    "it without a reply",
+                    printable_topic(topic), rt.pattern.text(), printable_topic(in.response_topic),
+                    why);
+                counters_.reply_refused(index);
+                unanswered = in;
+                unanswered.response_topic.clear();
+                msg = &unanswered;
+            }
+        } catch (...) {
+            return;  // out of memory copying the message: not acknowledged by a crash is better
+        }
+    }
+    const auto digest = message_digest(index, topic, msg->payload);
     try {
         std::string cause;
         if (const int crashes = counters_.crashes(digest, cause);
@@ -225,45 +258,51 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
             spdlog::error(
                 "poison message on topic '{}' for route '{}' ({} bytes): it {}; not run "
                 "again",
-                topic, rt.pattern.text(), msg.payload.size(), error);
-            dead_letter(index, topic, msg, out, dead_letter_reason::poison, error, 0);
+                printable_topic(topic), rt.pattern.text(), msg->payload.size(), error);
+            dead_letter(index, topic, *msg, out, dead_letter_reason::poison, error, 0);
             return;
         }
     } catch (...) {
         // Cannot tell: run it; the rule applies again if it kills this worker too.
     }
-    if (!msg.response_topic.empty()) {
-        try {
-            send_status(out, msg, kStatusAccepted, "");
-        } catch (const std::exception& e) {
-            spdlog::warn("cannot tell the caller of '{}' that its request was accepted: {}", topic,
-                         e.what());
-        }
-    }
+    try_send_status(out, *msg, kStatusAccepted, "");
     const int attempts = std::max(1, policy.retry.attempts);
     for (int attempt = 1; attempt <= attempts; ++attempt) {
         const auto started = std::chrono::steady_clock::now();
         counters_.begin(index, topic, digest, policy.timeout);
         bool replied = false;
-        const auto result = run_once(index, params, msg, out, error, replied);
+        auto result = run_once(index, params, *msg, out, error, replied);
         counters_.end();
-        counters_.ran(
-            index, result,
+        const auto took =
             static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                            std::chrono::steady_clock::now() - started)
-                                           .count()));
-        try {
-            if (result == outcome::handled) {
-                if (!replied && !msg.response_topic.empty()) {
-                    send_status(out, msg, kStatusDone, "");  // the caller is not left waiting
-                }
-                confirm_or_exit(out, topic, "results");
-                return;
+                                           .count());
+        if (result == outcome::handled) {
+            if (!replied) {
+                try_send_status(out, *msg, kStatusDone, "");  // the caller is not left waiting
             }
+            // A result the broker refused is a failure of this run, never a confirmation; a
+            // refused reply is logged and counted, the caller then times out.
+            for (const auto& r : confirm_or_exit(out, index, topic, "results")) {
+                if (r.topic != msg->response_topic && result == outcome::handled) {
+                    result = outcome::handler_error;
+                    try {
+                        error = fmt::format("the broker refused its result on '{}': {}",
+                                            printable_topic(r.topic), r.reason);
+                    } catch (...) {
+                    }
+                }
+            }
+        }
+        counters_.ran(index, result, took);
+        if (result == outcome::handled) {
+            return;
+        }
+        try {
             if (result == outcome::bad_payload) {
-                spdlog::warn("bad payload on topic '{}' for route '{}': {}", topic,
+                spdlog::warn("bad payload on topic '{}' for route '{}': {}", printable_topic(topic),
                              rt.pattern.text(), error);
-                dead_letter(index, topic, msg, out, dead_letter_reason::payload, error, attempt);
+                dead_letter(index, topic, *msg, out, dead_letter_reason::payload, error, attempt);
                 return;
             }
             if (attempt < attempts) {
@@ -271,8 +310,8 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                 spdlog::warn(
                     "handler {} failed on topic '{}' (route '{}', attempt {} of {}): {}; "
                     "retrying in {} ms",
-                    rt.handler_name, topic, rt.pattern.text(), attempt, attempts, error,
-                    wait.count());
+                    rt.handler_name, printable_topic(topic), rt.pattern.text(), attempt, attempts,
+                    error, wait.count());
                 counters_.retried(index);
                 if (retry_wait_) {
                     retry_wait_(wait);
@@ -282,14 +321,37 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                 continue;
             }
             spdlog::error("handler {} failed on topic '{}' (route '{}'{}): {}", rt.handler_name,
-                          topic, rt.pattern.text(),
+                          printable_topic(topic), rt.pattern.text(),
                           attempts > 1 ? fmt::format(", all {} attempts", attempts) : "", error);
         } catch (...) {
             // Logging failed (out of memory): the message still goes where it must below.
         }
     }
-    dead_letter(index, topic, msg, out, dead_letter_reason::failed, error, attempts);
+    dead_letter(index, topic, *msg, out, dead_letter_reason::failed, error, attempts);
 }
+
+void dispatcher::try_send_status(outbox& out, const message& request, std::string_view status,
+                                 std::string_view payload) noexcept {
+    if (request.response_topic.empty()) {
+        return;
+    }
+    try {
+        send_status(out, request, status, payload);
+    } catch (const std::exception& e) {
+        try {
+            spdlog::warn("cannot send status '{}' to the caller: {}", status, e.what());
+        } catch (...) {
+        }
+    }
+}
+
+namespace {
+
+/// Longest error text a dead letter or a `failed` status carries; a handler's exception can say
+/// anything, and the whole must fit the broker's packet size.
+constexpr std::size_t kMaxErrorText = 1000;
+
+}  // namespace
 
 void dispatcher::dead_letter(std::size_t index, std::string_view topic, const message& msg,
                              outbox& out, dead_letter_reason why, const std::string& error,
@@ -297,53 +359,104 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
     const auto& rt = router_.routes()[index];
     std::string to;
     try {
-        to = dead_letter_topic(policies_[index].dead_letter_topic, topic);
+        std::string fallback;
+        to = dead_letter_topic(policies_[index].dead_letter_topic, topic, &fallback);
+        if (!fallback.empty()) {
+            spdlog::warn(
+                "the dead-letter topic of topic '{}' would be invalid ({}); using '{}' instead, "
+                "its routemq-topic property holds the topic",
+                printable_topic(topic), fallback, to);
+        }
+        const auto error_text = to_mqtt_string(error, kMaxErrorText);
         publish_properties properties;
         properties.user_properties = {
             {"routemq-reason", std::string(reason_name(why))},
             {"routemq-route", rt.pattern.text()},
-            {"routemq-error", error},
+            {"routemq-error", error_text},
             {"routemq-attempts", std::to_string(attempts)},
             {"routemq-topic", std::string(topic)},
             {"routemq-process", fmt::format("{} (pid {})", process_, getpid())},
         };
-        out.publish(to, msg.payload, 1, false, properties);
+        try {
+            out.publish(to, msg.payload, 1, false, properties);
+        } catch (const publish_error& e) {
+            // Too large with the whole topic beside the payload: keep the payload, cut the topic.
+            spdlog::warn("dead letter of topic '{}': {}; sending it with routemq-topic cut",
+                         printable_topic(topic), e.what());
+            properties.user_properties[4].second = to_mqtt_string(topic, 200);
+            out.publish(to, msg.payload, 1, false, properties);
+        }
         // A request's caller learns that it failed, and why.
-        send_status(out, msg, kStatusFailed,
-                    nlohmann::json{{"reason", reason_name(why)}, {"error", error}}.dump());
+        try_send_status(out, msg, kStatusFailed,
+                        nlohmann::json{{"reason", reason_name(why)}, {"error", error_text}}.dump(
+                            -1, ' ', false, nlohmann::json::error_handler_t::replace));
     } catch (const std::exception& e) {
-        spdlog::critical(
-            "cannot publish the dead letter of topic '{}' to '{}': {}; exiting so "
-            "that the message is delivered again",
-            topic, to, e.what());
-        std::_Exit(kExitUnconfirmed);
+        // Nothing any later delivery could change (the payload alone is over the broker's
+        // limit): logged, counted and acknowledged rather than redelivered forever.
+        try {
+            spdlog::critical(
+                "cannot publish the dead letter of topic '{}' (route '{}', {} bytes) to '{}': {}; "
+                "the message is dropped",
+                printable_topic(topic), rt.pattern.text(), msg.payload.size(), printable_topic(to),
+                e.what());
+        } catch (...) {
+        }
+        counters_.publishes_refused(index, 1);
+        return;
     }
-    confirm_or_exit(out, topic, "dead letter");
+    for (const auto& r : confirm_or_exit(out, index, topic, "dead letter")) {
+        if (r.topic == to) {
+            try {
+                spdlog::critical(
+                    "the broker refused the dead letter of topic '{}' (route '{}', {} bytes) "
+                    "on '{}': {}; the message is dropped",
+                    printable_topic(topic), rt.pattern.text(), msg.payload.size(),
+                    printable_topic(to), r.reason);
+            } catch (...) {
+            }
+            return;
+        }
+    }
     counters_.dead_lettered(index, why);
     try {
         spdlog::warn("message on topic '{}' (route '{}') sent to dead-letter topic '{}' ({})",
-                     topic, rt.pattern.text(), to, reason_name(why));
+                     printable_topic(topic), rt.pattern.text(), printable_topic(to),
+                     reason_name(why));
     } catch (...) {
     }
 }
 
-void dispatcher::confirm_or_exit(outbox& out, std::string_view topic, const char* what) noexcept {
-    bool confirmed = false;
+std::vector<refused_publish> dispatcher::confirm_or_exit(outbox& out, std::size_t route,
+                                                         std::string_view topic,
+                                                         const char* what) noexcept {
+    confirmation c;
     try {
-        confirmed = out.confirm(kConfirmTimeout);
+        c = out.confirm(kConfirmTimeout);
     } catch (...) {
     }
-    if (!confirmed) {
+    if (!c.complete) {
         try {
             spdlog::critical(
                 "the broker did not confirm the {} of the message on topic '{}' "
                 "within {} s; exiting without acknowledging it, so that it is "
                 "delivered again",
-                what, topic, kConfirmTimeout.count());
+                what, printable_topic(topic), kConfirmTimeout.count());
         } catch (...) {
         }
         std::_Exit(kExitUnconfirmed);
     }
+    if (!c.refused.empty()) {
+        counters_.publishes_refused(route, c.refused.size());
+        try {
+            for (const auto& r : c.refused) {
+                spdlog::error(
+                    "the broker refused a publish of the message on topic '{}' to '{}': {}",
+                    printable_topic(topic), printable_topic(r.topic), r.reason);
+            }
+        } catch (...) {
+        }
+    }
+    return std::move(c.refused);
 }
 
 }  // namespace routemq::detail

@@ -12,6 +12,7 @@
 #include "routemq/settings.hpp"
 #include "routing/counters.hpp"
 #include "routing/outbox.hpp"
+#include "routing/replies.hpp"
 #include "routing/subscriptions.hpp"
 #include "routing/topic_trie.hpp"
 
@@ -21,8 +22,11 @@ namespace routemq::detail {
 std::uint64_t message_digest(std::size_t route, std::string_view topic,
                              std::string_view payload) noexcept;
 
-/// The dead-letter topic for `topic`: `pattern` with `{topic}` replaced.
-std::string dead_letter_topic(std::string_view pattern, std::string_view topic);
+/// The dead-letter topic for `topic`: `pattern` with `{topic}` replaced. When that is not a valid
+/// topic name (longer than 65,535 bytes, say), `{topic}` is replaced by
+/// `routemq-digest/<16 hex digits of the topic's digest>` instead and `fallback` says why.
+std::string dead_letter_topic(std::string_view pattern, std::string_view topic,
+                              std::string* fallback = nullptr);
 
 /// How long the dispatcher waits for the broker to confirm a message's results or its dead
 /// letter before it gives up on the process (see dispatch()).
@@ -89,8 +93,13 @@ private:
                    outbox& out) noexcept;
     void dead_letter(std::size_t index, std::string_view topic, const message& msg, outbox& out,
                      dead_letter_reason why, const std::string& error, int attempts) noexcept;
-    /// Waits for the broker to have what was published; exits the process when it does not.
-    void confirm_or_exit(outbox& out, std::string_view topic, const char* what) noexcept;
+    /// Waits for the broker to have what was published; exits the process when it does not
+    /// answer in time. Returns what it refused, after logging and counting it for `route`.
+    std::vector<refused_publish> confirm_or_exit(outbox& out, std::size_t route,
+                                                 std::string_view topic, const char* what) noexcept;
+    /// Sends a status to the request's caller; logs rather than throws when it cannot.
+    void try_send_status(outbox& out, const message& request, std::string_view status,
+                         std::string_view payload) noexcept;
 
     const router& router_;
     std::vector<std::size_t> served_;
@@ -105,6 +114,7 @@ private:
     bool any_no_local_ = false;
     int json_max_depth_;
     topic_trie by_filter_;
+    reply_policy replies_;
     /// Empty: sleep.
     std::function<void(std::chrono::milliseconds)> retry_wait_;
 };

@@ -94,7 +94,7 @@ public:
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain) override;
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                  const publish_properties& properties) override;
-    bool confirm(std::chrono::milliseconds timeout) noexcept override {
+    confirmation confirm(std::chrono::milliseconds timeout) noexcept override {
         return out_.confirm(timeout);
     }
 

@@ -15,19 +15,18 @@
 #include "routing/counters.hpp"
 #include "routing/dispatcher.hpp"
 #include "routing/outbox.hpp"
+#include "routing/publish_check.hpp"
 #include "routing/subscriptions.hpp"
 
 namespace routemq::testing {
 namespace {
 
-/// Throws when `topic` is not one a client may publish to (MQTT: not empty, no wildcard).
+/// Throws when `topic` is not one a client may publish to: what a broker refuses from the test's
+/// own delivery.
 void check_topic(std::string_view topic, std::string_view what) {
-    if (topic.empty() || topic.find_first_of("+#") != std::string_view::npos ||
-        topic.find('\0') != std::string_view::npos) {
-        throw routemq::error(
-            fmt::format("cannot publish to {} '{}': a topic to publish to is not empty and has no "
-                        "wildcard",
-                        what, topic));
+    if (auto why = detail::topic_name_problem(topic); !why.empty()) {
+        throw routemq::error(fmt::format("cannot deliver to {} '{}': {}", what,
+                                         detail::printable_topic(topic), why));
     }
 }
 
@@ -43,15 +42,8 @@ public:
     }
     void publish(const std::string& topic, std::string_view payload, int qos, bool retain,
                  const detail::publish_properties& properties) override {
-        if (qos < 0 || qos > 2) {
-            throw mqtt_error(
-                fmt::format("cannot publish to '{}': QoS {} is not 0, 1 or 2", topic, qos));
-        }
-        try {
-            check_topic(topic, "topic");
-        } catch (const routemq::error& e) {
-            throw mqtt_error(e.what());
-        }
+        // The production outbox's own check, against a broker without a packet size limit.
+        detail::check_publish(topic, payload.size(), qos, properties, {});
         published_message m{topic,  std::string(payload),       qos,
                             retain, properties.user_properties, properties.correlation_data};
         if (!m.property("routemq-reason").empty()) {
@@ -64,7 +56,9 @@ public:
             into_.published.push_back(std::move(m));
         }
     }
-    bool confirm(std::chrono::milliseconds) noexcept override { return true; }
+    detail::confirmation confirm(std::chrono::milliseconds) noexcept override {
+        return {.complete = true, .refused = {}};
+    }
 
 private:
     result& into_;

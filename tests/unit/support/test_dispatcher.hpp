@@ -28,6 +28,8 @@ struct plain_counters : routemq::detail::dispatch_counters {
     std::map<std::uint64_t, int> crashed;
     /// begin() calls not yet ended.
     int in_hand = 0;
+    std::uint64_t publishes_refused_total = 0;
+    std::uint64_t replies_refused_total = 0;
 
     void received() noexcept override { ++received_total; }
     void no_route() noexcept override { ++no_route_total; }
@@ -49,6 +51,10 @@ struct plain_counters : routemq::detail::dispatch_counters {
     void dead_lettered(std::size_t, routemq::detail::dead_letter_reason why) noexcept override {
         ++dead_letters[std::string(routemq::detail::reason_name(why))];
     }
+    void publishes_refused(std::size_t, std::size_t count) noexcept override {
+        publishes_refused_total += count;
+    }
+    void reply_refused(std::size_t) noexcept override { ++replies_refused_total; }
     void begin(std::size_t, std::string_view, std::uint64_t,
                std::chrono::milliseconds) noexcept override {
         ++in_hand;
@@ -84,9 +90,10 @@ public:
                              const std::string& process = "main")
         : test_dispatcher(r, group, process, routemq::detail::every_route(r)) {}
     test_dispatcher(const routemq::router& r, const std::string& group, const std::string& process,
-                    const std::vector<std::size_t>& served)
+                    const std::vector<std::size_t>& served,
+                    const routemq::handling_settings& handling = quick_handling())
         : dispatcher(r, served, routemq::detail::plan_subscriptions(r, served, group), process,
-                     counters_holder::counters, quick_handling()) {}
+                     counters_holder::counters, handling) {}
 
     const plain_counters& counts() const noexcept { return counters_holder::counters; }
     plain_counters& counts() noexcept { return counters_holder::counters; }
