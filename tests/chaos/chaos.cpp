@@ -402,6 +402,9 @@ public:
         return out.str();
     }
 
+    /// Ids handled so far, with how many times each was.
+    std::map<int, int> ledger() const { return read_ledger(); }
+
     std::map<int, std::string> special;
     std::size_t acknowledged = 0;
     /// When the scenario's fault began (or, for a partition, ended).
@@ -537,6 +540,37 @@ void bad_messages(stage& s, const options& opt, outcome& o, const std::string& p
     }
 }
 
+/// What a hostile client sends while the flood goes on (ids from `first`): requests whose
+/// Response Topic is a wildcard, another route's topic (chaos/999999: its id must never reach the
+/// ledger), overlong or outside the reply prefixes; a message with 10,000 user properties; a
+/// message on a 65,535-byte topic no route matches; a payload that is not UTF-8. Returns the ids
+/// that must be handled.
+std::vector<int> hostile_client(stage& s, int first) {
+    routemq::testing::mqtt_client bad(s.broker().host(), s.broker().port(),
+                                      "chaos-hostile-" + std::to_string(getpid()), false, true);
+    const std::vector<std::string> response_topics = {"r/#",
+                                                      "chaos/999999",
+                                                      "routemq/replies/+",
+                                                      "routemq/replies/" + std::string(600, 'x'),
+                                                      std::string(60000, 'r'),
+                                                      "elsewhere/replies/1"};
+    std::vector<int> ids;
+    int id = first;
+    for (int round = 0; round < 5; ++round) {
+        for (const auto& to : response_topics) {
+            bad.publish_request("chaos/" + std::to_string(id), std::to_string(id), to, "c");
+            ids.push_back(id++);
+        }
+    }
+    std::vector<std::pair<std::string, std::string>> many(10000, {"k", "v"});
+    bad.publish("chaos/" + std::to_string(id), std::to_string(id), 1, many);
+    ids.push_back(id++);
+    bad.publish("chaos/" + std::to_string(id), "\xff\xfe not UTF-8", 1);
+    ids.push_back(id++);
+    bad.publish("unrouted/" + std::string(65535 - 9, 'u'), "x", 1);
+    return ids;
+}
+
 std::vector<scenario> scenarios() {
     std::vector<scenario> all;
     all.push_back({"kill-worker", "kill -9 of one worker", false, false,
@@ -635,6 +669,46 @@ std::vector<scenario> scenarios() {
                        bad_messages(s, opt, o, "crash",
                                     {opt.messages / 4, opt.messages / 2, 3 * opt.messages / 4});
                    }});
+    all.push_back(
+        {"hostile-client",
+         "a hostile client (foreign and wildcard Response Topics, 10,000 user properties, a "
+         "65,535-byte topic) and 2 handlers publishing to a wildcard topic",
+         false, false, [](stage& s, const options& opt, outcome& o) {
+             start_instances(s, opt);
+             s.watch_dead_letters();
+             const std::vector<int> wildcard = {opt.messages / 4, 3 * opt.messages / 4};
+             for (int id : wildcard) {
+                 s.special[id] = "wildcard";
+             }
+             std::vector<int> hostile;
+             s.flood(0, opt.messages, s.at(opt.messages / 3, [&] {
+                 hostile = hostile_client(s, opt.messages + 1000);
+             }));
+             s.join_fault();
+             o = s.settle(o.scenario, s.fault_time, 30s);
+             o.ready_seconds = s.monitor().time_to_ready(s.fault_time);
+             for (int id : wildcard) {
+                 if (s.dead.count(id) == 0) {
+                     s.problem("message " + std::to_string(id) +
+                               " (a publish to a wildcard topic) was not dead-lettered");
+                 }
+             }
+             const auto handled = s.ledger();
+             for (int id : hostile) {
+                 if (handled.count(id) == 0) {
+                     s.problem("the hostile client's message " + std::to_string(id) +
+                               " was not handled");
+                 }
+             }
+             if (handled.count(999999) != 0) {
+                 s.problem("a reply reached another route (chaos/999999 was handled)");
+             }
+             for (const auto& i : s.instances()) {
+                 if (i->proc->output().find("restarting in the same slot") != std::string::npos) {
+                     s.problem("a worker of instance " + i->name + " died and was restarted");
+                 }
+             }
+         }});
     all.push_back({"hung-handler", "hung handlers (2 never return; route timeout 1 s)", false,
                    false, [](stage& s, const options& opt, outcome& o) {
                        bad_messages(s, opt, o, "hang", {opt.messages / 3, 2 * opt.messages / 3});

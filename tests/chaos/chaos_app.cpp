@@ -1,7 +1,8 @@
 // The application the chaos runs (tests/chaos/chaos.cpp) break: one shared QoS 1 route whose
 // handler writes the message's id to a ledger file once it has done its work, so the runner can
 // count what was handled, and twice, without trusting the broker that it is breaking. A payload
-// of "crash" kills the worker, "hang" never returns.
+// of "crash" kills the worker, "hang" never returns, "wildcard" publishes to a wildcard topic (a
+// handler's mistake: it must fail that message, not the worker).
 //
 // CHAOS_LEDGER     the file the ids are appended to (one line each; O_APPEND, so the lines of
 //                  several processes never mix)
@@ -29,6 +30,9 @@ void handle(routemq::context& ctx) {
     }
     if (ctx.payload() == "hang") {
         std::this_thread::sleep_for(std::chrono::hours(1));
+    }
+    if (ctx.payload() == "wildcard") {
+        ctx.publish("chaos-out/+/total", "x", 1);
     }
     std::this_thread::sleep_for(work_time);
     const std::string line = std::string(ctx.param("id")) + "\n";

@@ -54,11 +54,22 @@ TEST(ConnectError, RetryWaitsStartSmallDoubleAndStopAtTheMost) {
     using ms = std::chrono::milliseconds;
     const ms first{100};
     const ms most{30000};
-    EXPECT_EQ(routemq::detail::reconnect_wait(0, first, most), ms(100));
-    EXPECT_EQ(routemq::detail::reconnect_wait(1, first, most), ms(100));
-    EXPECT_EQ(routemq::detail::reconnect_wait(2, first, most), ms(200));
-    EXPECT_EQ(routemq::detail::reconnect_wait(5, first, most), ms(1600));
-    EXPECT_EQ(routemq::detail::reconnect_wait(20, first, most), most);
-    EXPECT_EQ(routemq::detail::reconnect_wait(4000000000u, first, most), most);
-    EXPECT_EQ(routemq::detail::reconnect_wait(3, first, ms(250)), ms(250));
+    const ms long_down{60000};
+    EXPECT_EQ(routemq::detail::reconnect_wait(0, first, most, long_down), ms(100));
+    EXPECT_EQ(routemq::detail::reconnect_wait(1, first, most, long_down), ms(100));
+    EXPECT_EQ(routemq::detail::reconnect_wait(2, first, most, long_down), ms(200));
+    EXPECT_EQ(routemq::detail::reconnect_wait(5, first, most, long_down), ms(1600));
+    EXPECT_EQ(routemq::detail::reconnect_wait(20, first, most, long_down), most);
+    EXPECT_EQ(routemq::detail::reconnect_wait(4000000000u, first, most, long_down), most);
+    EXPECT_EQ(routemq::detail::reconnect_wait(3, first, ms(250), long_down), ms(250));
+}
+
+TEST(ConnectError, RetriesStayPromptForTheFirstHalfMinuteOfAnOutage) {
+    using ms = std::chrono::milliseconds;
+    // A broker restart: back within seconds, and seen within 200 ms of its return.
+    EXPECT_EQ(routemq::detail::reconnect_wait(1, ms(100), ms(2000), ms(0)), ms(100));
+    EXPECT_EQ(routemq::detail::reconnect_wait(6, ms(100), ms(2000), ms(3000)), ms(200));
+    EXPECT_EQ(routemq::detail::reconnect_wait(60, ms(100), ms(2000), ms(29999)), ms(200));
+    // A broker gone for longer: the usual backoff, not hammered.
+    EXPECT_EQ(routemq::detail::reconnect_wait(61, ms(100), ms(2000), ms(30000)), ms(2000));
 }

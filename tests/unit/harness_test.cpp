@@ -79,15 +79,26 @@ TEST(Harness, EveryMatchingRouteRunsOnceWithItsParams) {
     EXPECT_FALSE(r.no_route);
 }
 
-TEST(Harness, RoutesSharingASubscriptionGetOneCopyAndEachRunsOnce) {
+TEST(Harness, OverlappingSharedRoutesGetOneCopyEachAndOneFilterTwiceDoesNotStart) {
     harness h([](routemq::router& r) {
         r.on("s/{id}/data", report, {.shared = true});
-        r.on("s/+/data", report, {.shared = true});
+        r.on("s/+/+", report, {.shared = true});
     });
     const auto r = h.deliver({.topic = "s/7/data"});
-    EXPECT_EQ(r.deliveries, 1);
-    EXPECT_EQ(r.routes(), (std::vector<std::string>{"s/{id}/data", "s/+/data"}));
+    EXPECT_EQ(r.deliveries, 2);
+    EXPECT_EQ(r.routes(), (std::vector<std::string>{"s/{id}/data", "s/+/+"}));
     EXPECT_EQ(r.runs.size(), 2u);
+    // As the application would not start: one filter twice, shared or shared and not.
+    EXPECT_THROW(harness([](routemq::router& r) {
+                     r.on("s/{id}/data", report, {.shared = true});
+                     r.on("s/+/data", report, {.shared = true});
+                 }),
+                 routemq::route_error);
+    EXPECT_THROW(harness([](routemq::router& r) {
+                     r.on("s/{id}/data", report, {.shared = true});
+                     r.on("s/+/data", report);
+                 }),
+                 routemq::route_error);
 }
 
 TEST(Harness, EachRouteSeesAtMostItsOwnQos) {

@@ -33,7 +33,7 @@ TEST(WorkerPlan, OverrideGivesNProcessesServingEverySharedRoute) {
 
 TEST(WorkerPlan, NonSharedRoutesShareOneWorkerOfTheirOwn) {
     routemq::router r;
-    r.on("a", &h, {.worker_count = 5});  // worker_count without shared means nothing
+    r.on("a", &h);
     r.on("b", &h);
     const plan expected = {{1, {0, 1}}};
     EXPECT_EQ(routemq::detail::plan_workers(r, 0), expected);

@@ -17,6 +17,10 @@ enum exit_status : int {
     kExitConfig = 2,
     /// The broker refused a subscription at startup.
     kExitSubscribe = 3,
+    /// A worker whose broker did not confirm what a message produced (its results or its dead
+    /// letter) within 30 s: the message is not acknowledged, so it is delivered again. Counted
+    /// against the message like a crash (POISON_MAX_CRASHES).
+    kExitUnconfirmed = 75,
 };
 
 /// The `routemq` command line: `routemq [--env-file F] [--workers [N]]` serves the application,

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct route_options {
     /// Subscribe through `$share/<MQTT_GROUP_NAME>/...` so the broker spreads messages.
     bool shared = false;
     /// Worker processes for a shared route (at least 1). Not used when the route autoscales.
+    /// Like min_workers, max_workers and concurrency, refused on a route that is not shared
+    /// unless left at its default.
     int worker_count = 1;
     /// Autoscaling (with `--workers`): the manager keeps between `min_workers` and `max_workers`
     /// workers on this shared route, adding one while they are busy and removing one, without
@@ -61,7 +64,8 @@ struct route_options {
     /// Set it on a wildcard route (`#`, `+/+`) whose handler publishes to topics it matches, or
     /// the handler receives its own output, forever. Not allowed on shared routes (MQTT 5).
     bool no_local = false;
-    /// This route overlaps others on purpose: no startup warning about it.
+    /// This route overlaps routes of other filters on purpose (`a/+` and `a/#`): no startup
+    /// warning about it. The same filter twice is refused whatever this says.
     bool allow_overlap = false;
     /// This route handles replies of the application's own workers: a request may name a
     /// Response Topic it matches (under REPLY_TOPIC_PREFIXES). Otherwise a worker never sends
@@ -131,7 +135,8 @@ private:
 /// The route table of an application.
 class router {
 public:
-    /// Registers a route; throws routemq::route_error (naming the pattern) when it is invalid.
+    /// Registers a route; throws routemq::route_error (naming the pattern) when it is invalid,
+    /// including when an earlier route has the same MQTT filter (docs/routing.md).
     template <class Handler>
     void on(const std::string& pattern, Handler&& h, route_options options = {}) {
         add(pattern, std::forward<Handler>(h), std::move(options), {});
@@ -166,6 +171,8 @@ private:
                    const std::vector<middleware>& outer);
 
     std::vector<route> routes_;
+    /// MQTT filter -> index in routes_, to refuse one filter twice without a scan.
+    std::unordered_map<std::string, std::size_t> filters_;
 };
 
 template <class Handler>

@@ -100,8 +100,9 @@ struct mqtt_client::impl {
     std::condition_variable timer_cv;
     bool timer_stop = false;
     std::optional<clock::time_point> next_attempt;
-    unsigned failures_in_row = 0;  // since the last connect
-    std::string last_failure;      // the previous failure's reason, to log repeats quietly
+    unsigned failures_in_row = 0;                 // since the last connect
+    clock::time_point down_since = clock::now();  // when the connection was lost (or started)
+    std::string last_failure;  // the previous failure's reason, to log repeats quietly
     std::mutex tls_mu;
     std::string tls_error;  // what OpenSSL said during the current attempt
 
@@ -332,6 +333,7 @@ struct mqtt_client::impl {
             std::lock_guard lock(timer_mu);
             failures_in_row = 0;
             last_failure.clear();
+            down_since = clock::now();
         }
         schedule(kFirstRetry);
     }
@@ -460,15 +462,18 @@ struct mqtt_client::impl {
             describe_connect_failure(v5(), code, reason_code, message, tls.enabled, tls_said);
         unsigned n = 0;
         bool repeat = false;
+        clock::duration down_for{};
         {
             std::lock_guard lock(timer_mu);
             n = ++failures_in_row;
             repeat = why == last_failure;
             last_failure = why;
+            down_for = clock::now() - down_since;
         }
         const auto wait = reconnect_wait(
             n, kFirstRetry,
-            std::chrono::duration_cast<std::chrono::milliseconds>(mqtt.reconnect_max));
+            std::chrono::duration_cast<std::chrono::milliseconds>(mqtt.reconnect_max),
+            std::chrono::duration_cast<std::chrono::milliseconds>(down_for));
         {
             std::lock_guard lock(mu);
             if (stopping || connected) {

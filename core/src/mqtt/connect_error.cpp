@@ -125,12 +125,14 @@ std::string tls_reason(std::string_view line) {
 }
 
 std::chrono::milliseconds reconnect_wait(unsigned failures, std::chrono::milliseconds first,
-                                         std::chrono::milliseconds most) {
+                                         std::chrono::milliseconds most,
+                                         std::chrono::milliseconds down_for) {
     auto wait = first;
     for (unsigned i = 1; i < failures && wait < most; ++i) {
         wait *= 2;
     }
-    return std::min(wait, most);
+    wait = std::min(wait, most);
+    return down_for < kPromptReconnectFor ? std::min(wait, kPromptRetry) : wait;
 }
 
 }  // namespace routemq::detail

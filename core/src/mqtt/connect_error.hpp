@@ -19,9 +19,18 @@ std::string describe_connect_failure(bool v5, int code, int reason_code, const c
 /// <file>:<line>:`), as `<library>: <reason>`; other text is returned trimmed.
 std::string tls_reason(std::string_view openssl_line);
 
+/// For this long after a connection is lost (or a client starts), attempts follow each other
+/// at most kPromptRetry apart: a broker that restarts is back in a few seconds, and every
+/// moment its share groups have no subscriber, it drops what is published to them (mosquitto
+/// 2.0 does not restore `$share` subscriptions of persistent sessions).
+inline constexpr std::chrono::milliseconds kPromptReconnectFor{30000};
+inline constexpr std::chrono::milliseconds kPromptRetry{200};
+
 /// The wait before connection attempt `failures + 1` after `failures` failed in a row: `first`,
-/// doubling, never above `most`.
+/// doubling, never above `most`; never above kPromptRetry while the connection has been down
+/// for less than kPromptReconnectFor (`down_for`).
 std::chrono::milliseconds reconnect_wait(unsigned failures, std::chrono::milliseconds first,
-                                         std::chrono::milliseconds most);
+                                         std::chrono::milliseconds most,
+                                         std::chrono::milliseconds down_for);
 
 }  // namespace routemq::detail

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "routemq/cli.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
 #include "routing/publish_check.hpp"
@@ -20,10 +21,6 @@
 
 namespace routemq::detail {
 namespace {
-
-/// Exit status of a process whose broker did not confirm what a handled message produced: the
-/// message was not acknowledged, so it is delivered again (to this slot once it is restarted).
-constexpr int kExitUnconfirmed = 75;
 
 /// What handlers publish, tagged with this process's origin (see dispatcher::set_origin).
 class tagging_outbox final : public outbox {

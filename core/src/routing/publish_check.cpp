@@ -4,7 +4,6 @@
 #include <utf8.h>
 
 #include <iterator>
-#include <vector>
 
 #include "routemq/errors.hpp"
 
@@ -140,30 +139,26 @@ void check_publish(std::string_view topic, std::size_t payload_size, int qos,
 std::string to_mqtt_string(std::string_view text, std::size_t most) {
     std::string valid;
     utf8::replace_invalid(text.begin(), text.end(), std::back_inserter(valid));
-    std::vector<std::string> pieces;  // one per character, escaped where MQTT forbids it
-    std::size_t size = 0;
+    constexpr std::string_view kCut = "...";
+    const std::size_t room = most - std::min(most, kCut.size());
+    std::string out;
+    std::size_t keep = 0;  // the longest prefix, at a character's end, that leaves room for kCut
     for (auto it = valid.begin(); it != valid.end();) {
         const auto from = it;
         const auto cp = utf8::unchecked::next(it);
         if (cp == 0 || forbidden_code_point(cp)) {
-            pieces.push_back(cp < 0x100 ? fmt::format("\\x{:02x}", cp)
-                                        : fmt::format("\\u{{{:04X}}}", cp));
+            out += cp < 0x100 ? fmt::format("\\x{:02x}", cp) : fmt::format("\\u{{{:04X}}}", cp);
         } else {
-            pieces.emplace_back(from, it);
+            out.append(from, it);
         }
-        size += pieces.back().size();
-    }
-    constexpr std::string_view kCut = "...";
-    const std::size_t room = size <= most ? size : most - std::min(most, kCut.size());
-    std::string out;
-    for (const auto& piece : pieces) {
-        if (out.size() + piece.size() > room) {
-            break;
+        if (out.size() <= room) {
+            keep = out.size();
         }
-        out += piece;
-    }
-    if (size > most) {
-        out += kCut.substr(0, std::min(kCut.size(), most - out.size()));
+        if (out.size() > most) {
+            out.resize(keep);
+            out += kCut.substr(0, std::min(kCut.size(), most - keep));
+            return out;
+        }
     }
     return out;
 }

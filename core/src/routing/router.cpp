@@ -50,6 +50,41 @@ std::string strip_leading_slashes(const std::string& s) {
     return first == std::string::npos ? std::string() : s.substr(first);
 }
 
+/// Refuses a route whose MQTT filter an earlier route already has. Both would take every message
+/// of that filter: one subscription for both, or, shared and not, one copy each.
+[[noreturn]] void refuse_same_filter(const route& earlier, const pattern& compiled, bool shared) {
+    const auto& text = compiled.text();
+    const auto which = [](bool s) { return s ? "shared" : "not shared"; };
+    const bool same_sharing = earlier.options.shared == shared;
+    std::string what;
+    if (earlier.pattern.text() == text) {
+        what = fmt::format("route '{}' is registered twice, {}", text,
+                           same_sharing ? fmt::format("both {}", which(shared))
+                                        : std::string("once shared and once not"));
+    } else if (same_sharing) {
+        what = fmt::format("routes '{}' and '{}' have the same MQTT filter '{}' (both {})",
+                           earlier.pattern.text(), text, compiled.filter(), which(shared));
+    } else {
+        what = fmt::format("routes '{}' ({}) and '{}' ({}) have the same MQTT filter '{}'",
+                           earlier.pattern.text(), which(earlier.options.shared), text,
+                           which(shared), compiled.filter());
+    }
+    if (!same_sharing) {
+        throw route_error(fmt::format(
+            "invalid route '{}': {}: every message would run twice, once in the share group and "
+            "once more outside it. Keep one of them (shared = true spreads the messages over the "
+            "workers); if both are really wanted, give them different filters",
+            text, what));
+    }
+    throw route_error(fmt::format(
+        "invalid route '{}': {}: every message would run both handlers{}. Register one route "
+        "whose handler does both (or put the common part in middleware); allow_overlap does not "
+        "allow this: it is for different filters that overlap (like 'a/+' and 'a/#'), never the "
+        "same filter twice",
+        text, what,
+        shared ? ", or, with --workers, only the one whose worker the broker picks" : ""));
+}
+
 }  // namespace
 
 namespace detail {
@@ -107,6 +142,13 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
         throw route_error(fmt::format("invalid route '{}': worker_count is {}, must be at least 1",
                                       text, options.worker_count));
     }
+    if (options.worker_count != 1 && !options.shared) {
+        throw route_error(fmt::format(
+            "invalid route '{}': worker_count {} needs shared = true (a route that is not shared "
+            "is served by exactly one process): add .shared = true for it to apply, or remove "
+            "worker_count",
+            text, options.worker_count));
+    }
     if (options.min_workers < 0 || options.min_workers > kMaxWorkers || options.max_workers < 0 ||
         options.max_workers > kMaxWorkers) {
         throw route_error(fmt::format(
@@ -119,10 +161,18 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
                         options.min_workers, options.max_workers));
     }
     if ((options.min_workers > 0 || options.max_workers > 0) && !options.shared) {
+        std::string set;  // the options given, with their values
+        if (options.min_workers > 0) {
+            set = fmt::format("min_workers {}", options.min_workers);
+        }
+        if (options.max_workers > 0) {
+            set += fmt::format("{}max_workers {}", set.empty() ? "" : " and ", options.max_workers);
+        }
+        const bool both = options.min_workers > 0 && options.max_workers > 0;
         throw route_error(fmt::format(
-            "invalid route '{}': min_workers and max_workers need shared = true (a route that is "
-            "not shared is served by exactly one process)",
-            text));
+            "invalid route '{}': {} {} shared = true (a route that is not shared is served by "
+            "exactly one process): add .shared = true for autoscaling to apply, or remove {}",
+            text, set, both ? "need" : "needs", both ? "them" : "it"));
     }
     if (options.concurrency < 1 || options.concurrency > kMaxConcurrency) {
         throw route_error(fmt::format("invalid route '{}': concurrency is {}, allowed 1 to {}",
@@ -133,7 +183,8 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
         // receive every message.
         throw route_error(fmt::format(
             "invalid route '{}': concurrency {} needs shared = true (each handler slot is a "
-            "subscriber of its own; without a share group each would get every message)",
+            "subscriber of its own; without a share group each would get every message): add "
+            ".shared = true for it to apply, or remove concurrency",
             text, options.concurrency));
     }
     if (options.priority != priority::low && options.priority != priority::normal &&
@@ -171,6 +222,9 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
         throw route_error(fmt::format("invalid route '{}': dead_letter_topic '{}' has a wildcard",
                                       text, options.dead_letter_topic));
     }
+    if (auto earlier = filters_.find(compiled.filter()); earlier != filters_.end()) {
+        refuse_same_filter(routes_[earlier->second], compiled, options.shared);
+    }
     // Compose the onion once: the first listed middleware ends up outermost.
     std::vector<middleware> layers = outer;
     layers.insert(layers.end(), options.middleware.begin(), options.middleware.end());
@@ -183,6 +237,7 @@ void router::add_route(const std::string& text, handler h, std::string name, rou
     }
     routes_.push_back(
         route{std::move(compiled), std::move(options), std::move(chain), std::move(name)});
+    filters_.emplace(routes_.back().pattern.filter(), routes_.size() - 1);
 }
 
 }  // namespace routemq

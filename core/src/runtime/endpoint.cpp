@@ -95,6 +95,17 @@ void endpoint::stop(std::chrono::milliseconds timeout, bool unsubscribe_first, b
     out_.disconnect(std::chrono::milliseconds(500));
 }
 
+std::optional<std::chrono::steady_clock::time_point> endpoint::handler_deadline() const {
+    const auto work = counters_.metrics().work(counters_.slot());
+    if (work.route == 0 || work.timeout_ms <= 0) {
+        return std::nullopt;
+    }
+    // started_ms is on the region's clock (CLOCK_MONOTONIC, like steady_clock on Linux).
+    const auto left = work.started_ms + work.timeout_ms - region_clock_ms();
+    return std::chrono::steady_clock::now() +
+           std::chrono::milliseconds(std::max<std::int64_t>(0, left));
+}
+
 void endpoint::log_stats() const {
     const auto& m = counters_.metrics();
     const auto slot = counters_.slot();

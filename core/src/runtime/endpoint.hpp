@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ public:
               const std::function<bool()>& abandon = {});
 
     const dispatcher& routes() const noexcept { return dispatcher_; }
+    /// When the handler in hand reaches its timeout; nullopt when none runs or it has no
+    /// timeout. With no manager to watch it (the manager is gone), the worker ends itself then.
+    std::optional<std::chrono::steady_clock::time_point> handler_deadline() const;
     /// Logs the slot's totals: received, handled, unrouted, bad payloads, handler errors.
     void log_stats() const;
 

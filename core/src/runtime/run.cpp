@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "control/control.hpp"
 #include "http/health_server.hpp"
@@ -172,6 +174,22 @@ turn wait_for_turn(int fd, int& sig) {
     }
 }
 
+/// A worker whose manager is gone has nobody watching its handler's time: it ends itself when
+/// the handler in hand reaches its timeout (SHUTDOWN_GRACE_SECONDS when that handler has none),
+/// rather than outlive its manager as an orphan. The message is not acknowledged: it waits in the
+/// session for the next manager's worker in this slot.
+void end_when_unwatched_handler_overruns(const endpoint& ep, std::chrono::milliseconds grace) {
+    const auto deadline = ep.handler_deadline().value_or(std::chrono::steady_clock::now() + grace);
+    std::thread([deadline] {
+        std::this_thread::sleep_until(deadline);
+        spdlog::error(
+            "the manager is gone and this worker has not finished by its handler's timeout; "
+            "ending it without acknowledging the message in hand");
+        spdlog::default_logger()->flush();
+        std::_Exit(kExitFailure);
+    }).detach();
+}
+
 /// Why the settings on disk would not load now (empty: they do); checked before a reload.
 std::string settings_problem(const worker_invocation& invocation) {
     const std::string env_file = invocation.env_file.empty() ? ".env" : invocation.env_file;
@@ -286,6 +304,7 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
         killed = p.workers->stop_all(grace);
     } else if (manager_gone) {
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
+        end_when_unwatched_handler_overruns(*p.ep, grace);
     } else if (handing_over) {
         spdlog::info("being replaced; finishing and handing this worker's session over");
     } else if (retiring) {
@@ -303,8 +322,13 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
         // A worker whose manager dies while it finishes (SIGKILL, PR_SET_PDEATHSIG) stops
         // waiting for what the broker still had queued and keeps its session: unsupervised, it
         // would go on handling while the next manager's worker takes the same client id.
-        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session,
-                   [&p] { return p.unsubscribe_first && take_pending_signal(kManagerGoneSignal); });
+        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session, [&p, grace] {
+            if (!p.unsubscribe_first || !take_pending_signal(kManagerGoneSignal)) {
+                return false;
+            }
+            end_when_unwatched_handler_overruns(*p.ep, grace);
+            return true;
+        });
         p.ep->log_stats();
     }
     if (p.workers) {

@@ -27,7 +27,6 @@ constexpr auto kHealthyUptime = std::chrono::seconds(10);
 
 /// Exit status of a worker whose broker did not confirm a message's results: it left the message
 /// unacknowledged on purpose, and the message is not to blame (see dispatcher.hpp).
-constexpr int kExitUnconfirmed = 75;
 
 }  // namespace
 
@@ -341,8 +340,9 @@ void supervisor::check_limits(worker& w) {
 bool supervisor::blame_message(worker& w, int status) {
     const auto slot = static_cast<std::size_t>(w.spec.slot);
     const auto work = metrics_->work(slot);
-    const bool abnormal = w.timed_out || WIFSIGNALED(status) ||
-                          (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kExitUnconfirmed);
+    // Any death with a message in hand counts against it, kExitUnconfirmed too: a message whose
+    // results the broker never confirms would otherwise restart the worker forever.
+    const bool abnormal = w.timed_out || WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
     if (work.route == 0 || !abnormal) {
         metrics_->end_work(slot);
         return false;
