@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -292,10 +293,16 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     if (*request_cmd) {
         detail::setup_logging("request", "warn", s.logging.format);
         return one_shot([&] {
-            client caller(s, "request");
+            // --timeout bounds the whole request, connecting included.
+            const auto timeout =
+                std::chrono::milliseconds(static_cast<std::int64_t>(request_timeout * 1000));
+            const auto started = std::chrono::steady_clock::now();
+            client caller(s, "request", timeout);
+            const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started);
             const auto result = caller.request(
                 request_topic, request_payload,
-                std::chrono::milliseconds(static_cast<std::int64_t>(request_timeout * 1000)),
+                std::max(std::chrono::milliseconds(1), timeout - spent),
                 [](const request_status& st) {
                     std::cerr << st.status << (st.payload.empty() ? "" : " ") << st.payload << '\n';
                 });

@@ -238,7 +238,8 @@ TEST_F(app_test, RequestGetsItsStatusesAndItsAnswerWithItsCorrelationData) {
     test::test_client caller(broker_.port(), "itest-caller-" + std::to_string(getpid()), true,
                              true);
     caller.subscribe("routemq/replies/#");
-    caller.publish_request("test/request/7", "status?", "routemq/replies/test-a", std::string("\0c7", 3));
+    caller.publish_request("test/request/7", "status?", "routemq/replies/test-a",
+                           std::string("\0c7", 3));
     caller.publish_request("test/request/8", "fail", "routemq/replies/test-b", "c8");
     std::map<std::string, std::vector<test::received>> by_topic;
     for (const auto& m : caller.collect(6, 10s)) {
@@ -282,6 +283,15 @@ TEST_F(app_test, RequestCommandPrintsTheStatusesAndTheAnswer) {
     EXPECT_NE(failed_out.find(R"({"error":"refused by the handler","reason":"failed"})"),
               std::string::npos)
         << failed_out;
+
+    // --timeout bounds connecting too: a broker that is not there is given up on in time.
+    const auto unreachable = std::chrono::steady_clock::now();
+    auto nowhere = test::start_app(ROUTEMQ_TEST_APP, routemq::testing::free_loopback_port(),
+                                   {"request", "test/request/5", "x", "--timeout", "2"});
+    const auto nowhere_status = nowhere->wait(20s);
+    EXPECT_EQ(nowhere_status.value_or(-1), 1) << nowhere->output();
+    EXPECT_LT(std::chrono::steady_clock::now() - unreachable, 5s) << nowhere->output();
+    EXPECT_NE(nowhere->output().find("within 2000 ms"), std::string::npos) << nowhere->output();
 
     const auto [silent_status, silent_out] =
         ask({"request", "nobody/listens", "x", "--timeout", "1"});

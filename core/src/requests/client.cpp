@@ -70,7 +70,11 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
         std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); });
     m.in->start();
     const auto subscribed = m.in->wait_subscribed(connect_timeout);
-    if (!subscribed.complete || !subscribed.refused.empty()) {
+    if (!subscribed.complete) {
+        throw mqtt_error(fmt::format("no connection to {}:{} within {} ms", s.mqtt.broker,
+                                     s.mqtt.port, connect_timeout.count()));
+    }
+    if (!subscribed.refused.empty()) {
         throw mqtt_error(fmt::format("cannot subscribe to the response topic '{}' at {}:{}",
                                      m.response_topic, s.mqtt.broker, s.mqtt.port));
     }
