@@ -24,6 +24,11 @@ void hostile_routes(routemq::router& r) {
         once);
     r.on(
         "h/acl/{id}", [](routemq::context& ctx) { ctx.publish("denied/result", "r", 1); }, once);
+    // The broker of the test has retain_available false and drops the connection over this.
+    r.on(
+        "h/retain/{id}",
+        [](routemq::context& ctx) { ctx.publish("h-out/retained", "r", 1, /*retain=*/true); },
+        once);
     r.on(
         "h/big/{id}",
         [](routemq::context& ctx) { ctx.publish("h-out/big", std::string(95000, 'b'), 1); }, once);

@@ -19,8 +19,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A broker that refuses every publish to denied/# (PUBACK 0x87 under MQTT 5) and every packet
-/// over 90,000 bytes.
+/// A broker that refuses every publish to denied/# (PUBACK 0x87 under MQTT 5), every packet over
+/// 90,000 bytes and every retained message (closing the connection over it).
 class hostile_test : public ::testing::Test {
 protected:
     hostile_test() : broker_(broker_config()) {}
@@ -38,7 +38,7 @@ protected:
             "anonymousGroup": "anonymous"
         })";
         return std::string("plugin ") + MOSQUITTO_DYNSEC_PLUGIN + "\nplugin_opt_config_file " +
-               acl + "\nmax_packet_size 90000\n";
+               acl + "\nmax_packet_size 90000\nretain_available false\n";
     }
 
     void SetUp() override {
@@ -160,6 +160,19 @@ TEST_F(hostile_test, AResultTheBrokerRefusesFailsItsMessage) {
     EXPECT_NE(metrics.find("routemq_publishes_refused_total{route=\"h/acl/{id}\"} 1"),
               std::string::npos)
         << metrics;
+}
+
+TEST_F(hostile_test, AResultTheBrokerClosesTheConnectionOverIsRefusedNotResentForever) {
+    user_->publish("h/retain/1", "x", 1);
+    std::optional<test::received> dead;
+    for (int i = 0; i < 20 && !dead; ++i) {
+        dead = first_on("dead-letter/h/retain/1");
+    }
+    ASSERT_TRUE(dead) << app_->output();
+    EXPECT_EQ(dead->property("routemq-error"),
+              "the broker refused its result on 'h-out/retained': the broker closed the "
+              "connection each of the 3 times it was sent");
+    expect_serving("a retained result on a broker without retained messages");
 }
 
 TEST_F(hostile_test, ResultsAndDeadLettersOverTheBrokersPacketSizeNeverLeave) {
