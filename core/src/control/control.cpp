@@ -56,6 +56,16 @@ void write_all(int fd, const std::string& text) {
 
 }  // namespace
 
+std::string peer_refusal(uid_t peer, uid_t owner) {
+    if (peer == 0 || peer == owner) {
+        return "";
+    }
+    return fmt::format(
+        "refused: uid {} is neither root nor the manager's user (uid {}); routemq ctl serves only "
+        "those",
+        peer, owner);
+}
+
 std::string control_socket_name(const mqtt_settings& mqtt) {
     return fmt::format("routemq-ctl/{}-{}", mqtt.client_id,
                        mqtt.instance_name.empty() ? host_name() : mqtt.instance_name);
@@ -98,6 +108,21 @@ void control_server::poll() {
         const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             break;
+        }
+        ucred peer{};
+        socklen_t size = sizeof(peer);
+        std::string refusal;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+            refusal = fmt::format("refused: the manager cannot tell who is asking ({})",
+                                  std::strerror(errno));
+        } else {
+            refusal = peer_refusal(peer.uid, ::geteuid());
+        }
+        if (!refusal.empty()) {
+            spdlog::warn("control socket '@{}': {} (pid {})", name_, refusal, peer.pid);
+            write_all(fd, nlohmann::json{{"error", refusal}}.dump() + "\n");
+            ::close(fd);
+            continue;
         }
         open_.push_back({fd, {}, clock::now()});
     }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <functional>
 #include <string>
@@ -18,6 +20,12 @@ namespace routemq::detail {
 /// `routemq-ctl/<MQTT_CLIENT_ID>-<instance>`.
 std::string control_socket_name(const mqtt_settings& mqtt);
 
+/// Why the control socket refuses a client running as `peer` (its uid, from SO_PEERCRED) when the
+/// manager runs as `owner` (its effective uid), or "" when it serves it: it serves root and the
+/// manager's own user only, since anyone who can reach the socket could otherwise scale, recycle
+/// and reload the workers of a manager run by another user.
+std::string peer_refusal(uid_t peer, uid_t owner);
+
 /// Answers one-line commands on the control socket, polled from the manager's main loop (no
 /// thread of its own, so the answer is read from the same state the loop keeps).
 class control_server {
@@ -32,7 +40,8 @@ public:
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
 
-    /// Accepts waiting connections and answers every complete command line; never blocks.
+    /// Accepts waiting connections and answers every complete command line; never blocks. A
+    /// client that peer_refusal() refuses gets that reason as `{"error": ...}` and is closed.
     void poll();
 
 private:
