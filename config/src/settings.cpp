@@ -121,23 +121,26 @@ std::uint32_t packet_size(const setting_variable& v, const std::string& value) {
     return static_cast<std::uint32_t>(out);
 }
 
-/// Comma-separated Response Topic prefixes: each a topic name without wildcards, not starting
-/// with '$', ending with '/' so that a prefix never matches half a level.
-std::vector<std::string> reply_prefix_list(const setting_variable& v, const std::string& value) {
+/// The items of a comma-separated list, trimmed ("gpu, email" as well as "gpu,email"), each once,
+/// in order; each must pass `valid`, or the whole value is rejected. Empty: no items.
+template <class Valid>
+std::vector<std::string> comma_list(const setting_variable& v, const std::string& value,
+                                    Valid valid) {
     std::vector<std::string> out;
+    if (value.empty()) {
+        return out;
+    }
     std::size_t start = 0;
     while (true) {
         const auto comma = value.find(',', start);
-        auto prefix = value.substr(start, comma == std::string::npos ? comma : comma - start);
-        prefix.erase(0, prefix.find_first_not_of(' '));
-        prefix.erase(prefix.find_last_not_of(' ') + 1);
-        if (prefix.size() < 2 || prefix.back() != '/' || prefix.front() == '$' ||
-            prefix.find_first_of("+#") != std::string::npos ||
-            prefix.find('\0') != std::string::npos) {
+        auto item = value.substr(start, comma == std::string::npos ? comma : comma - start);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        if (!valid(item)) {
             reject(v, value);
         }
-        if (std::find(out.begin(), out.end(), prefix) == out.end()) {
-            out.push_back(prefix);
+        if (std::find(out.begin(), out.end(), item) == out.end()) {
+            out.push_back(item);
         }
         if (comma == std::string::npos) {
             return out;
@@ -146,30 +149,22 @@ std::vector<std::string> reply_prefix_list(const setting_variable& v, const std:
     }
 }
 
+/// Comma-separated Response Topic prefixes: each a topic name without wildcards, not starting
+/// with '$', ending with '/' so that a prefix never matches half a level. At least one.
+std::vector<std::string> reply_prefix_list(const setting_variable& v, const std::string& value) {
+    if (value.empty()) {
+        reject(v, value);
+    }
+    return comma_list(v, value, [](const std::string& prefix) {
+        return prefix.size() >= 2 && prefix.back() == '/' && prefix.front() != '$' &&
+               prefix.find_first_of("+#") == std::string::npos &&
+               prefix.find('\0') == std::string::npos;
+    });
+}
+
 /// Comma-separated pool names (letters, digits, '-', '_', '.'); empty: none given.
 std::vector<std::string> pool_list(const setting_variable& v, const std::string& value) {
-    std::vector<std::string> out;
-    if (value.empty()) {
-        return out;
-    }
-    std::size_t start = 0;
-    while (true) {
-        const auto comma = value.find(',', start);
-        auto name = value.substr(start, comma == std::string::npos ? comma : comma - start);
-        // "gpu, email" as well as "gpu,email".
-        name.erase(0, name.find_first_not_of(' '));
-        name.erase(name.find_last_not_of(' ') + 1);
-        if (!is_plain_name(name)) {
-            reject(v, value);
-        }
-        if (std::find(out.begin(), out.end(), name) == out.end()) {
-            out.push_back(name);
-        }
-        if (comma == std::string::npos) {
-            return out;
-        }
-        start = comma + 1;
-    }
+    return comma_list(v, value, [](const std::string& name) { return is_plain_name(name); });
 }
 
 std::string client_id_part(const setting_variable& v, const std::string& value) {

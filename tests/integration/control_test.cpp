@@ -79,6 +79,16 @@ protected:
         return run;
     }
 
+    /// `routemq ctl scale` of the sensors route to 2, run by `executable`, is served: the manager
+    /// scales it.
+    void expect_served_scale(test::child_process& app, const std::string& executable) {
+        auto scale = ctl(executable, {"scale", kSensors, "2"});
+        EXPECT_EQ(scale->wait(0ms), 0) << scale->output();
+        EXPECT_TRUE(
+            app.wait_for_output(fmt::format("route '{}' scaled to 2 (routemq ctl)", kSensors), 5s))
+            << app.output();
+    }
+
     /// Each worker's pid and how many workers serve the sensors route, as root sees them: what a
     /// served scale, recycle or reload would change.
     std::pair<std::map<std::string, int>, int> plan() {
@@ -144,11 +154,7 @@ TEST_F(control_test, CtlRefusesOtherUsersWithoutChangingThePlanAndStillServesRoo
     EXPECT_EQ(app->output().find("reloading: replacing"), std::string::npos) << app->output();
 
     // Root is still served, for a change too.
-    auto scale = ctl(routemq_, {"scale", kSensors, "2"});
-    EXPECT_EQ(scale->wait(0ms), 0) << scale->output();
-    EXPECT_TRUE(
-        app->wait_for_output(fmt::format("route '{}' scaled to 2 (routemq ctl)", kSensors), 5s))
-        << app->output();
+    expect_served_scale(*app, routemq_);
 
     app->signal(SIGTERM);
     EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();
@@ -173,11 +179,7 @@ TEST_F(control_test, AManagerRunByAnotherUserServesThatUserAndRootOnly) {
         << app->output();
     EXPECT_EQ(app->output().find("(routemq ctl)"), std::string::npos) << app->output();
 
-    auto scale = ctl(as(65534), {"scale", kSensors, "2"});
-    EXPECT_EQ(scale->wait(0ms), 0) << scale->output();
-    EXPECT_TRUE(
-        app->wait_for_output(fmt::format("route '{}' scaled to 2 (routemq ctl)", kSensors), 5s))
-        << app->output();
+    expect_served_scale(*app, as(65534));
 
     app->signal(SIGTERM);
     EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();

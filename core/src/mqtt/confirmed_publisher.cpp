@@ -83,7 +83,9 @@ struct confirmed_publisher::impl {
 
     std::deque<unacked> pending;
     /// Failure reason codes read from the broker's acknowledgements (MQTT 5), by token, until
-    /// forget_acknowledged() matches them to their publishes.
+    /// forget_acknowledged() matches them to their publishes. Locked: when another MQTTClient of
+    /// the process has callbacks, Paho's own thread reads the acknowledgements (see turn()).
+    std::mutex failed_acks_mu;
     std::vector<std::pair<MQTTClient_deliveryToken, int>> failed_acks;
     /// What the broker refused since the last confirm().
     std::vector<refused_publish> refused;
@@ -310,6 +312,7 @@ struct confirmed_publisher::impl {
         MQTTClient_free(tokens);
         std::sort(open.begin(), open.end());
         const auto before = pending.size();
+        std::lock_guard acks_lock(failed_acks_mu);
         std::erase_if(pending, [&](const unacked& u) {
             if (!u.sent || std::binary_search(open.begin(), open.end(), u.token)) {
                 return false;
@@ -338,7 +341,9 @@ struct confirmed_publisher::impl {
         try {
             const auto rc = static_cast<int>(code);
             if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
-                static_cast<impl*>(context)->failed_acks.emplace_back(token, rc);
+                auto& m = *static_cast<impl*>(context);
+                std::lock_guard lock(m.failed_acks_mu);
+                m.failed_acks.emplace_back(token, rc);
             }
         } catch (...) {
         }

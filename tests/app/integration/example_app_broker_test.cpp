@@ -65,8 +65,9 @@ TEST_F(example_app_on_a_broker, ABadReadingGoesToTheDeadLetterTopicWithTheReason
 TEST_F(example_app_on_a_broker, ADeviceCommandIsAnsweredOnTheResponseTopic) {
     routemq::testing::mqtt_client caller(broker_.port(), "caller", /*receive=*/true,
                                          /*mqtt5=*/true);
-    caller.subscribe("callers/itest");
-    caller.publish_request("devices/42/command", R"({"action":"ping"})", "callers/itest", "c42");
+    caller.subscribe("routemq/replies/itest");
+    caller.publish_request("devices/42/command", R"({"action":"ping"})", "routemq/replies/itest",
+                           "c42");
     const auto answers = caller.collect(3, 10s);
     ASSERT_EQ(answers.size(), 3u) << app_->output();
     std::vector<std::string> statuses;
