@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stop_token>
 #include <thread>
 
 #include "control/control.hpp"
@@ -174,21 +177,38 @@ turn wait_for_turn(int fd, int& sig) {
     }
 }
 
-/// A worker whose manager is gone has nobody watching its handler's time: it ends itself when
-/// the handler in hand reaches its timeout (SHUTDOWN_GRACE_SECONDS when that handler has none),
-/// rather than outlive its manager as an orphan. The message is not acknowledged: it waits in the
-/// session for the next manager's worker in this slot.
-void end_when_unwatched_handler_overruns(const endpoint& ep, std::chrono::milliseconds grace) {
-    const auto deadline = ep.handler_deadline().value_or(std::chrono::steady_clock::now() + grace);
-    std::thread([deadline] {
-        std::this_thread::sleep_until(deadline);
-        spdlog::error(
-            "the manager is gone and this worker has not finished by its handler's timeout; "
-            "ending it without acknowledging the message in hand");
-        spdlog::default_logger()->flush();
-        std::_Exit(kExitFailure);
-    }).detach();
-}
+/// A worker whose manager is gone has nobody watching its handler's time: once armed, it ends
+/// the process when the handler in hand reaches its timeout (SHUTDOWN_GRACE_SECONDS when that
+/// handler has none), rather than let it outlive its manager as an orphan; a stop that finishes
+/// first destroys it, which disarms it. The message is not acknowledged: it waits in the session
+/// for the next manager's worker in this slot.
+class orphan_deadline {
+public:
+    void arm(const endpoint& ep, std::chrono::milliseconds grace) {
+        if (thread_.joinable()) {
+            return;
+        }
+        const auto deadline =
+            ep.handler_deadline().value_or(std::chrono::steady_clock::now() + grace);
+        thread_ = std::jthread([deadline](std::stop_token stop) {
+            std::mutex mu;
+            std::condition_variable_any cv;
+            std::unique_lock lock(mu);
+            cv.wait_until(lock, stop, deadline, [] { return false; });
+            if (stop.stop_requested()) {
+                return;
+            }
+            spdlog::error(
+                "the manager is gone and this worker has not finished by its handler's timeout; "
+                "ending it without acknowledging the message in hand");
+            spdlog::default_logger()->flush();
+            std::_Exit(kExitFailure);
+        });
+    }
+
+private:
+    std::jthread thread_;
+};
 
 /// Why the settings on disk would not load now (empty: they do); checked before a reload.
 std::string settings_problem(const worker_invocation& invocation) {
@@ -218,7 +238,10 @@ void reload(parts& p, const worker_invocation& invocation) {
     p.workers->reload();
 }
 
-int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) {
+/// `orphan` is armed if the manager dies; it outlives `p`, whose destruction may wait on a hung
+/// handler too.
+int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
+              orphan_deadline& orphan) {
     const auto tick = [&p] {
         if (p.workers) {
             p.workers->tick();
@@ -304,7 +327,7 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
         killed = p.workers->stop_all(grace);
     } else if (manager_gone) {
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
-        end_when_unwatched_handler_overruns(*p.ep, grace);
+        orphan.arm(*p.ep, grace);
     } else if (handing_over) {
         spdlog::info("being replaced; finishing and handing this worker's session over");
     } else if (retiring) {
@@ -322,13 +345,14 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation) 
         // A worker whose manager dies while it finishes (SIGKILL, PR_SET_PDEATHSIG) stops
         // waiting for what the broker still had queued and keeps its session: unsupervised, it
         // would go on handling while the next manager's worker takes the same client id.
-        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session, [&p, grace] {
-            if (!p.unsubscribe_first || !take_pending_signal(kManagerGoneSignal)) {
-                return false;
-            }
-            end_when_unwatched_handler_overruns(*p.ep, grace);
-            return true;
-        });
+        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session,
+                   [&p, &orphan, grace] {
+                       if (!p.unsubscribe_first || !take_pending_signal(kManagerGoneSignal)) {
+                           return false;
+                       }
+                       orphan.arm(*p.ep, grace);
+                       return true;
+                   });
         p.ep->log_stats();
     }
     if (p.workers) {
@@ -453,6 +477,7 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
 }  // namespace
 
 int run(role what, const settings& s, const router& r, const worker_invocation& invocation) {
+    orphan_deadline orphan;  // destroyed, so disarmed, after everything below
     parts p;
     switch (what) {
         case role::single:
@@ -465,7 +490,7 @@ int run(role what, const settings& s, const router& r, const worker_invocation& 
             p = worker_parts(s, r, invocation);
             break;
     }
-    return lifecycle(p, s, invocation);
+    return lifecycle(p, s, invocation, orphan);
 }
 
 }  // namespace routemq::detail
