@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <thread>
 
@@ -209,4 +211,34 @@ TEST_F(hostile_test, AHungWorkerEndsWithinItsHandlerTimeoutWhenItsManagerIsKille
     const auto took = std::chrono::steady_clock::now() - killed;
     EXPECT_FALSE(test::process_alive(worker)) << "an orphan worker still runs";
     EXPECT_LT(took, 2500ms) << "the handler's timeout is 2 s";
+}
+
+TEST(BrokerDrops, WhatTheBrokerDropsShowsInMetrics) {
+    // A session that is gone with room for one message: mosquitto drops the rest of what is
+    // published to it, and says so on $SYS every second.
+    test::mosquitto_broker broker(std::string("max_queued_messages 1\nsys_interval 1\n"));
+    const auto session = test::temp_path("drops-session");
+    test::child_process keep({"/usr/bin/mosquitto_sub", "-p", std::to_string(broker.port()), "-i",
+                              "drops-kept", "-c", "-q", "1", "-t", "drops/#", "-E"},
+                             {}, session);
+    ASSERT_EQ(keep.wait(10s).value_or(-1), 0) << keep.output();
+    test::test_client pub(broker.port(), "drops-pub", /*receive=*/false);
+    // More than the queue and the in-flight window together (mosquitto: 20) can hold.
+    constexpr int kSent = 60;
+    for (int i = 0; i < kSent; ++i) {
+        pub.publish("drops/x", std::to_string(i), 1);
+    }
+    const int http = routemq::testing::free_loopback_port();
+    auto app = test::start_app(ROUTEMQ_HOSTILE_APP, broker.port(), {"--workers"},
+                               {{"HTTP_PORT", std::to_string(http)}});
+    const auto dropped = [](const test::http_response& r) {
+        constexpr std::string_view kSample = "\nroutemq_broker_dropped_messages ";
+        const auto at = r.body.find(kSample);
+        return at == std::string::npos ? -1 : std::atoi(r.body.c_str() + at + kSample.size());
+    };
+    const auto metrics = test::http_poll(
+        http, "/metrics", [&](const test::http_response& r) { return dropped(r) > 0; }, 15s);
+    EXPECT_GT(dropped(metrics), 0) << metrics.body << app->output();
+    EXPECT_LT(dropped(metrics), kSent) << "at least one was kept";
+    std::cout << "[ measured ] the broker dropped " << dropped(metrics) << " of " << kSent << "\n";
 }

@@ -106,6 +106,21 @@ TEST(Exposition, SumsRoutesOverProcessesAndParsesStrictly) {
     EXPECT_EQ(e.types.at("routemq_messages_handled_total"), "counter");
 }
 
+TEST(Exposition, TheBrokersDroppedCountAppearsOnceTheBrokerSaidIt) {
+    auto m = shared_metrics::create(1, 1);
+    EXPECT_EQ(test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x"}))
+                  .count("routemq_broker_dropped_messages"),
+              0u)
+        << "not a 0 the broker never said";
+    m->manager().broker_dropped_plus_one = 1;
+    auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x"}));
+    EXPECT_EQ(e.sum("routemq_broker_dropped_messages"), 0);
+    m->manager().broker_dropped_plus_one = 43;
+    e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x"}));
+    EXPECT_EQ(e.sum("routemq_broker_dropped_messages"), 42);
+    EXPECT_EQ(e.types.at("routemq_broker_dropped_messages"), "gauge");
+}
+
 TEST(Exposition, RoutesWithOnePatternShareASeries) {
     auto m = shared_metrics::create(1, 2);
     m->record(0, 0, outcome::handled, kMs);

@@ -262,6 +262,13 @@ std::string render_prometheus(const shared_metrics& m,
     family(out, "routemq_worker_restarts_total", "counter",
            "Worker processes restarted after they died.");
     append(out, "routemq_worker_restarts_total {}\n", mgr.worker_restarts.load(kRelaxed));
+    if (const auto dropped = mgr.broker_dropped_plus_one.load(kRelaxed); dropped > 0) {
+        family(out, "routemq_broker_dropped_messages", "gauge",
+               "Messages the broker dropped since it started, as it reports them "
+               "($SYS/broker/publish/messages/dropped on mosquitto): full session queues, "
+               "mostly. Absent when the broker does not say.");
+        append(out, "routemq_broker_dropped_messages {}\n", dropped - 1);
+    }
 
     per_process(out, m, live, "routemq_mqtt_connected", "gauge",
                 "1 while the process's MQTT client is connected, per process.",

@@ -159,6 +159,9 @@ struct manager_cells {
     std::atomic<std::int64_t> heartbeat_ms;
     /// Workers killed for running a handler past its timeout.
     counter handler_timeouts;
+    /// The broker's count of messages it dropped (mosquitto's
+    /// `$SYS/broker/publish/messages/dropped`), plus one; 0 while not seen.
+    std::atomic<std::uint64_t> broker_dropped_plus_one;
     /// Ring of messages that killed workers; `poison_next` is the next entry to reuse.
     std::array<poison_entry, kPoisonEntries> poison;
     std::atomic<std::uint32_t> poison_next;

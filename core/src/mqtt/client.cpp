@@ -529,7 +529,7 @@ struct mqtt_client::impl {
             std::lock_guard lock(mu);
             ++sub_answers;
             cut_off = stopping;
-            if (code != 0) {
+            if (code != 0 && !subs[index].optional) {
                 refused.push_back(fmt::format("'{}' refused: {} (code {})", subs[index].topic,
                                               why != nullptr ? why : "unknown", code));
             }
@@ -539,6 +539,9 @@ struct mqtt_client::impl {
             // backlog): a persistent session keeps the subscription anyway.
             spdlog::debug("subscription to '{}' not answered before the stop ({})",
                           subs[index].topic, why != nullptr ? why : "unknown");
+        } else if (code != 0 && subs[index].optional) {
+            spdlog::warn("subscription to '{}' refused: {} (code {}); going on without it",
+                         subs[index].topic, why != nullptr ? why : "unknown", code);
         } else if (code != 0) {
             spdlog::error("subscription to '{}' refused: {} (code {})", subs[index].topic,
                           why != nullptr ? why : "unknown", code);

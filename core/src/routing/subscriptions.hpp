@@ -21,6 +21,8 @@ struct subscription {
     bool no_local = false;
     /// Indexes into router::routes(), in registration order.
     std::vector<std::size_t> routes;
+    /// Not a route's: a broker that refuses it is logged, and the process serves on.
+    bool optional = false;
 };
 
 /// The subscriptions for the routes `served` (indexes into r.routes()) of one process, in

@@ -5,12 +5,28 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
 
 #include "routing/overlaps.hpp"
 #include "runtime/host.hpp"
 
 namespace routemq::detail {
 namespace {
+
+/// Where mosquitto publishes how many messages it dropped (retained, whenever it changes).
+constexpr std::string_view kBrokerDroppedTopic = "$SYS/broker/publish/messages/dropped";
+
+/// The subscriptions of a process's client: its routes', and for the first process of the pod
+/// (the single process, or worker w1) the broker's dropped-messages count, optional since a
+/// broker may not have it or refuse it.
+std::vector<subscription> client_subscriptions(std::vector<subscription> routes, std::size_t slot) {
+    if (slot <= 1) {
+        routes.push_back(
+            {.topic = std::string(kBrokerDroppedTopic), .qos = 0, .routes = {}, .optional = true});
+    }
+    return routes;
+}
 
 /// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
 client_identity identity_for(const mqtt_settings& s, const std::string& role, bool persistent) {
@@ -31,7 +47,8 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                   s.handling),
       out_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session).client_id + "-out"),
       client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
-              dispatcher_.subscriptions(), [this](const message& m) { handle(m); }) {
+              client_subscriptions(dispatcher_.subscriptions(), slot),
+              [this](const message& m) { handle(m); }) {
     dispatcher_.set_origin(client_.identity().client_id);
     for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
@@ -61,6 +78,14 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
 }
 
 void endpoint::handle(const message& m) {
+    if (m.topic == kBrokerDroppedTopic) {
+        std::uint64_t dropped = 0;
+        const auto* end = m.payload.data() + m.payload.size();
+        if (std::from_chars(m.payload.data(), end, dropped).ptr == end) {
+            counters_.metrics().manager().broker_dropped_plus_one.store(dropped + 1);
+        }
+        return;
+    }
     if (!gate_) {
         dispatcher_.dispatch(m, traced_out_);
         return;
