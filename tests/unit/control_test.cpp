@@ -23,3 +23,11 @@ TEST(control_test, RefusesEveryoneElseSayingWhy) {
     // A manager run by an unprivileged user does not serve another unprivileged user either.
     EXPECT_NE(peer_refusal(1000, 1001), "");
 }
+
+TEST(control_test, BelievesOnlyAManagerOfRootOrItsOwnUser) {
+    EXPECT_EQ(routemq::detail::holder_distrust(0, 1000), "");
+    EXPECT_EQ(routemq::detail::holder_distrust(1000, 1000), "");
+    EXPECT_EQ(routemq::detail::holder_distrust(65534, 0),
+              "the control socket is held by uid 65534, neither root nor you (uid 0): not a "
+              "manager routemq ctl trusts (run it as the manager's user)");
+}

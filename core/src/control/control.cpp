@@ -66,6 +66,16 @@ std::string peer_refusal(uid_t peer, uid_t owner) {
         peer, owner);
 }
 
+std::string holder_distrust(uid_t holder, uid_t me) {
+    if (holder == 0 || holder == me) {
+        return "";
+    }
+    return fmt::format(
+        "the control socket is held by uid {}, neither root nor you (uid {}): not a manager "
+        "routemq ctl trusts (run it as the manager's user)",
+        holder, me);
+}
+
 std::string control_socket_name(const mqtt_settings& mqtt) {
     return fmt::format("routemq-ctl/{}-{}", mqtt.client_id,
                        mqtt.instance_name.empty() ? host_name() : mqtt.instance_name);
@@ -167,6 +177,15 @@ std::string control_request(const std::string& name, const std::string& command,
             "no manager answers on '@{}' ({}): is 'routemq --workers' running on this host (or "
             "in this pod) with the same MQTT_CLIENT_ID and INSTANCE_NAME?",
             name, std::strerror(err)));
+    }
+    ucred holder{};
+    socklen_t size = sizeof(holder);
+    const auto distrust = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &holder, &size) != 0
+                              ? std::string("cannot tell who holds the control socket")
+                              : holder_distrust(holder.uid, ::geteuid());
+    if (!distrust.empty()) {
+        ::close(fd);
+        throw error(fmt::format("'@{}': {} (pid {})", name, distrust, holder.pid));
     }
     write_all(fd, command + "\n");
     std::string answer;

@@ -26,6 +26,11 @@ std::string control_socket_name(const mqtt_settings& mqtt);
 /// and reload the workers of a manager run by another user.
 std::string peer_refusal(uid_t peer, uid_t owner);
 
+/// Why `routemq ctl`, running as `me`, must not believe the process holding the control socket,
+/// running as `holder`, or "" when it may: only root and `me` are believed, since the socket is
+/// abstract and any local user could bind its name before the manager does.
+std::string holder_distrust(uid_t holder, uid_t me);
+
 /// Answers one-line commands on the control socket, polled from the manager's main loop (no
 /// thread of its own, so the answer is read from the same state the loop keeps).
 class control_server {
