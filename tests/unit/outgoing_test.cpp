@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <routemq/errors.hpp>
 #include <routemq/router.hpp>
+#include <routemq/testing/harness.hpp>
 #include <string>
 
 #include "routing/dispatcher.hpp"
@@ -248,4 +249,21 @@ TEST(Refusals, AnErrorTextADeadLetterCannotCarryIsMadeOneItCan) {
                                    .response_topic = {},
                                    .correlation_data = {}},
                                   {}));
+}
+
+TEST(Refusals, AHandlerWhosePublishCannotLeaveIsNotRetried) {
+    int runs = 0;
+    routemq::testing::harness h([&runs](routemq::router& r) {
+        r.on("fleet/{id}/reading", [&runs](routemq::context& ctx) {
+            ++runs;
+            ctx.publish("fleet/+/aggregate", "x", 1);
+        });
+    });
+    const auto result = h.deliver({.topic = "fleet/1/reading", .payload = "r"});
+    EXPECT_EQ(runs, 1) << "the same publish would fail again";
+    ASSERT_EQ(result.dead_letters.size(), 1u);
+    EXPECT_EQ(result.dead_letters[0].attempts, 1);
+    EXPECT_EQ(result.dead_letters[0].error,
+              "cannot publish to 'fleet/+/aggregate': a topic name holds no wildcard, and this one "
+              "has '+' at byte 6");
 }

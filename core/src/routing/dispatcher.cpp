@@ -176,7 +176,8 @@ void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
 }
 
 outcome dispatcher::run_once(std::size_t index, routemq::params& params, const message& msg,
-                             outbox& out, std::string& error, bool& replied) noexcept {
+                             outbox& out, std::string& error, bool& replied,
+                             bool& hopeless) noexcept {
     const auto& rt = router_.routes()[index];
     try {
         tagging_outbox tagged(out, origin_);
@@ -195,6 +196,9 @@ outcome dispatcher::run_once(std::size_t index, routemq::params& params, const m
     } catch (const payload_error& e) {
         error = e.what();
         return outcome::bad_payload;
+    } catch (const publish_error& e) {
+        error = e.what();
+        hopeless = true;
     } catch (const std::exception& e) {
         error = e.what();
     } catch (...) {
@@ -264,11 +268,14 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
     }
     try_send_status(out, *msg, kStatusAccepted, "");
     const int attempts = std::max(1, policy.retry.attempts);
+    int ran = 0;
     for (int attempt = 1; attempt <= attempts; ++attempt) {
+        ran = attempt;
         const auto started = std::chrono::steady_clock::now();
         counters_.begin(index, topic, digest, policy.timeout);
         bool replied = false;
-        auto result = run_once(index, params, *msg, out, error, replied);
+        bool hopeless = false;
+        auto result = run_once(index, params, *msg, out, error, replied, hopeless);
         counters_.end();
         const auto took =
             static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -302,7 +309,7 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                 dead_letter(index, topic, *msg, out, dead_letter_reason::payload, error, attempt);
                 return;
             }
-            if (attempt < attempts) {
+            if (attempt < attempts && !hopeless) {
                 const auto wait = retry_wait(policy.retry, attempt);
                 spdlog::warn(
                     "handler {} failed on topic '{}' (route '{}', attempt {} of {}): {}; "
@@ -319,12 +326,16 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
             }
             spdlog::error("handler {} failed on topic '{}' (route '{}'{}): {}", rt.handler_name,
                           printable_topic(topic), rt.pattern.text(),
-                          attempts > 1 ? fmt::format(", all {} attempts", attempts) : "", error);
+                          attempt < attempts ? ", not retried: the same publish would fail again"
+                          : attempts > 1     ? fmt::format(", all {} attempts", attempts)
+                                             : "",
+                          error);
         } catch (...) {
             // Logging failed (out of memory): the message still goes where it must below.
         }
+        break;
     }
-    dead_letter(index, topic, *msg, out, dead_letter_reason::failed, error, attempts);
+    dead_letter(index, topic, *msg, out, dead_letter_reason::failed, error, ran);
 }
 
 void dispatcher::try_send_status(outbox& out, const message& request, std::string_view status,

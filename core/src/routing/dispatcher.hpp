@@ -86,9 +86,11 @@ public:
     const route_policy& policy(std::size_t route) const { return policies_.at(route); }
 
 private:
-    /// One run of the chain; the error text when it failed, and whether the handler replied.
+    /// One run of the chain; the error text when it failed, whether the handler replied, and
+    /// whether another run is pointless (it failed on a routemq::publish_error: what it publishes
+    /// cannot be published, and would not be the next time either).
     outcome run_once(std::size_t index, routemq::params& params, const message& msg, outbox& out,
-                     std::string& error, bool& replied) noexcept;
+                     std::string& error, bool& replied, bool& hopeless) noexcept;
     void run_route(std::size_t index, std::string_view topic, const message& msg,
                    outbox& out) noexcept;
     void dead_letter(std::size_t index, std::string_view topic, const message& msg, outbox& out,
