@@ -205,8 +205,8 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.mqtt.keepalive = std::chrono::seconds(parse_int(v, value, 5, 65535)))},
     {"MQTT_RECONNECT_MAX_SECONDS", "2", "an integer 1-3600",
      "Longest wait between reconnect attempts; waits start at 100 ms and double, but stay at "
-     "most 200 ms apart for the first 30 s of an outage, so a restarted broker has its share "
-     "groups back within a fraction of a second. It bounds how long after a longer outage an "
+     "most 200 ms apart for the first 30 s of an outage, so a restarted broker is seen again at "
+     "once. It bounds how long after a longer outage an "
      "idle process notices the broker's return.",
      ROUTEMQ_SETTER(s.mqtt.reconnect_max = std::chrono::seconds(parse_int(v, value, 1, 3600)))},
     {"MQTT_MAX_PACKET_SIZE", "1048576", "0 (no limit) or an integer 128-268435455 (bytes)",
