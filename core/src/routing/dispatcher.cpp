@@ -247,7 +247,9 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
                 msg = &unanswered;
             }
         } catch (...) {
-            return;  // out of memory copying the message: not acknowledged by a crash is better
+            // Out of memory copying the message: returning would acknowledge it unhandled, and
+            // handling it with its Response Topic would break the policy; it comes back instead.
+            std::_Exit(kExitUnconfirmed);
         }
     }
     const auto digest = message_digest(index, topic, msg->payload);
