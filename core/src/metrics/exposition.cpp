@@ -262,11 +262,12 @@ std::string render_prometheus(const shared_metrics& m,
     family(out, "routemq_worker_restarts_total", "counter",
            "Worker processes restarted after they died.");
     append(out, "routemq_worker_restarts_total {}\n", mgr.worker_restarts.load(kRelaxed));
+    // The family is always declared; its sample only once the broker has said.
+    family(out, "routemq_broker_dropped_messages", "gauge",
+           "Messages the broker dropped since it started, as it reports them "
+           "($SYS/broker/publish/messages/dropped on mosquitto): full session queues, mostly. "
+           "No sample while the broker has not said.");
     if (const auto dropped = mgr.broker_dropped_plus_one.load(kRelaxed); dropped > 0) {
-        family(out, "routemq_broker_dropped_messages", "gauge",
-               "Messages the broker dropped since it started, as it reports them "
-               "($SYS/broker/publish/messages/dropped on mosquitto): full session queues, "
-               "mostly. Absent when the broker does not say.");
         append(out, "routemq_broker_dropped_messages {}\n", dropped - 1);
     }
 
