@@ -175,7 +175,8 @@ TEST_F(confirm_test, HandlerConfirmsItsResultsBeforeItReturns) {
                             props);
             }
             const auto start = std::chrono::steady_clock::now();
-            const bool ok = static_cast<bool>(out.confirm(10s));  // on Paho's receive thread, inside the callback
+            const bool ok = static_cast<bool>(
+                out.confirm(10s));  // on Paho's receive thread, inside the callback
             const auto took = std::chrono::steady_clock::now() - start;
             std::lock_guard lock(mu);
             ++handled;
