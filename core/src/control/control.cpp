@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "routemq/errors.hpp"
 #include "runtime/host.hpp"
@@ -54,10 +55,26 @@ void write_all(int fd, const std::string& text) {
     }
 }
 
+/// Who is at the other end of the unix socket `fd` (SO_PEERCRED); nullopt when the kernel does
+/// not say.
+std::optional<ucred> peer_of(int fd) {
+    ucred peer{};
+    socklen_t size = sizeof(peer);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
+        return std::nullopt;
+    }
+    return peer;
+}
+
+/// The one rule of both ends of the control socket: root, or the same user.
+bool root_or_same_user(uid_t other, uid_t self) noexcept {
+    return other == 0 || other == self;
+}
+
 }  // namespace
 
 std::string peer_refusal(uid_t peer, uid_t owner) {
-    if (peer == 0 || peer == owner) {
+    if (root_or_same_user(peer, owner)) {
         return "";
     }
     return fmt::format(
@@ -67,7 +84,7 @@ std::string peer_refusal(uid_t peer, uid_t owner) {
 }
 
 std::string holder_distrust(uid_t holder, uid_t me) {
-    if (holder == 0 || holder == me) {
+    if (root_or_same_user(holder, me)) {
         return "";
     }
     return fmt::format(
@@ -119,17 +136,13 @@ void control_server::poll() {
         if (fd < 0) {
             break;
         }
-        ucred peer{};
-        socklen_t size = sizeof(peer);
-        std::string refusal;
-        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0) {
-            refusal = fmt::format("refused: the manager cannot tell who is asking ({})",
-                                  std::strerror(errno));
-        } else {
-            refusal = peer_refusal(peer.uid, ::geteuid());
-        }
+        const auto peer = peer_of(fd);
+        const auto refusal =
+            peer ? peer_refusal(peer->uid, ::geteuid())
+                 : fmt::format("refused: the manager cannot tell who is asking ({})",
+                               std::strerror(errno));
         if (!refusal.empty()) {
-            spdlog::warn("control socket '@{}': {} (pid {})", name_, refusal, peer.pid);
+            spdlog::warn("control socket '@{}': {} (pid {})", name_, refusal, peer ? peer->pid : 0);
             write_all(fd, nlohmann::json{{"error", refusal}}.dump() + "\n");
             ::close(fd);
             continue;
@@ -178,14 +191,12 @@ std::string control_request(const std::string& name, const std::string& command,
             "in this pod) with the same MQTT_CLIENT_ID and INSTANCE_NAME?",
             name, std::strerror(err)));
     }
-    ucred holder{};
-    socklen_t size = sizeof(holder);
-    const auto distrust = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &holder, &size) != 0
-                              ? std::string("cannot tell who holds the control socket")
-                              : holder_distrust(holder.uid, ::geteuid());
+    const auto holder = peer_of(fd);
+    const auto distrust = holder ? holder_distrust(holder->uid, ::geteuid())
+                                 : std::string("cannot tell who holds the control socket");
     if (!distrust.empty()) {
         ::close(fd);
-        throw error(fmt::format("'@{}': {} (pid {})", name, distrust, holder.pid));
+        throw error(fmt::format("'@{}': {} (pid {})", name, distrust, holder ? holder->pid : 0));
     }
     write_all(fd, command + "\n");
     std::string answer;
