@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/app_runner.hpp"
@@ -56,15 +58,45 @@ protected:
         ::chmod(routemq_.c_str(), 0755);
         broker_ = std::make_unique<test::mosquitto_broker>();
     }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
+    void TearDown() override {
+        // Reports written as another user go where scripts/test-tsan.sh looks for them.
+        namespace fs = std::filesystem;
+        const auto [options, at] = tsan_log_path();
+        if (at != std::string::npos && fs::exists(reports())) {
+            const auto to = fs::path(options.substr(at, options.find(':', at) - at)).parent_path();
+            for (const auto& report : fs::directory_iterator(reports())) {
+                fs::copy_file(report.path(), to / report.path().filename());
+            }
+        }
+        fs::remove_all(dir_);
+    }
 
-    /// A script that runs the copy of routemq, with its arguments, as `uid`.
+    /// Under ThreadSanitizer (scripts/test-tsan.sh), TSAN_OPTIONS and where its log_path value
+    /// starts; npos otherwise.
+    static std::pair<std::string, std::size_t> tsan_log_path() {
+        const char* options = std::getenv("TSAN_OPTIONS");
+        const std::string text = options != nullptr ? options : "";
+        const auto key = text.find("log_path=");
+        return {text, key == std::string::npos ? key : key + 9};
+    }
+    std::string reports() const { return dir_ + "/tsan-reports"; }
+
+    /// A script that runs the copy of routemq, with its arguments, as `uid`. Under
+    /// ThreadSanitizer its reports go to a directory that user can write (the build tree's may
+    /// not be reachable for it); TearDown moves them to the build tree's.
     std::string as(int uid) {
         const auto script = fmt::format("{}/as-{}", dir_, uid);
         if (!std::filesystem::exists(script)) {
+            std::string tsan;
+            if (auto [options, at] = tsan_log_path(); at != std::string::npos) {
+                std::filesystem::create_directories(reports());
+                ::chmod(reports().c_str(), 01777);
+                options.replace(at, options.find(':', at) - at, reports() + "/tsan");
+                tsan = fmt::format("TSAN_OPTIONS='{}'; export TSAN_OPTIONS\n", options);
+            }
             std::ofstream(script) << fmt::format(
-                "#!/bin/sh\nexec {} --reuid={} --regid={} --clear-groups '{}' \"$@\"\n", kSetpriv,
-                uid, uid, routemq_);
+                "#!/bin/sh\n{}exec {} --reuid={} --regid={} --clear-groups '{}' \"$@\"\n", tsan,
+                kSetpriv, uid, uid, routemq_);
             ::chmod(script.c_str(), 0755);
         }
         return script;
