@@ -82,8 +82,9 @@ protected:
     std::string reports() const { return dir_ + "/tsan-reports"; }
 
     /// A script that runs the copy of routemq, with its arguments, as `uid`. Under
-    /// ThreadSanitizer its reports go to a directory that user can write (the build tree's may
-    /// not be reachable for it); TearDown moves them to the build tree's.
+    /// ThreadSanitizer its reports go to a directory that user can write and it reads a copy of
+    /// the suppressions (the build and source trees may not be reachable for it); TearDown
+    /// moves the reports to the build tree's.
     std::string as(int uid) {
         const auto script = fmt::format("{}/as-{}", dir_, uid);
         if (!std::filesystem::exists(script)) {
@@ -92,6 +93,16 @@ protected:
                 std::filesystem::create_directories(reports());
                 ::chmod(reports().c_str(), 01777);
                 options.replace(at, options.find(':', at) - at, reports() + "/tsan");
+                // The suppressions file may be out of that user's reach too: a readable copy.
+                if (const auto s = options.find("suppressions="); s != std::string::npos) {
+                    const auto from = s + 13;
+                    const auto end = options.find(':', from);
+                    const auto copy = dir_ + "/tsan-suppressions.txt";
+                    std::filesystem::copy_file(options.substr(from, end - from), copy,
+                                               std::filesystem::copy_options::overwrite_existing);
+                    ::chmod(copy.c_str(), 0644);
+                    options.replace(from, end - from, copy);
+                }
                 tsan = fmt::format("TSAN_OPTIONS='{}'; export TSAN_OPTIONS\n", options);
             }
             std::ofstream(script) << fmt::format(
