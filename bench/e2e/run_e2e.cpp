@@ -1,9 +1,9 @@
 // End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
 // baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
 // is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
-// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt|priority]; `--only rtt` runs the
-// request/response round-trip case alone, `--only priority` the priority case (its table is then
-// all of e2e.md).
+// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput]; `--only rtt`
+// runs the request/response round-trip case alone, `--only priority` the priority case,
+// `--only throughput` the throughput table (its table is then all of e2e.md).
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -28,6 +29,7 @@
 
 #include "support/app_runner.hpp"
 #include "support/broker.hpp"
+#include "support/http.hpp"
 #include "support/process.hpp"
 
 using namespace std::chrono_literals;
@@ -127,15 +129,27 @@ private:
         auto* self = static_cast<load_client*>(ctx);
         const std::string payload(static_cast<const char*>(m->payload),
                                   static_cast<std::size_t>(m->payloadlen));
-        const auto space = payload.find(' ');
-        const std::int64_t sent =
-            space == std::string::npos ? 0 : std::stoll(payload.substr(space));
+        // "<seq> <sent ns>", or the example application's result, which echoes the reading
+        // {"temp": .., "seq": <seq>, "sent": <sent ns>}.
+        std::int64_t sent = 0;
+        std::uint64_t seq = 0;
+        if (const auto at = payload.find("\"sent\":"); at != std::string::npos) {
+            sent = std::strtoll(payload.c_str() + at + 7, nullptr, 10);
+            const auto s_at = payload.find("\"seq\":");
+            seq = s_at == std::string::npos
+                      ? 0
+                      : std::strtoull(payload.c_str() + s_at + 6, nullptr, 10);
+        } else {
+            const auto space = payload.find(' ');
+            sent = space == std::string::npos ? 0 : std::stoll(payload.substr(space));
+            seq = std::strtoull(payload.c_str(), nullptr, 10);
+        }
         {
             std::lock_guard lock(self->mu_);
             self->latencies_.push_back(now_ns() - sent);
             self->last_ = clock_type::now();
             if (self->track_distinct_) {
-                self->distinct_.insert(std::strtoull(payload.c_str(), nullptr, 10));
+                self->distinct_.insert(seq);
             }
         }
         self->received_++;
@@ -155,24 +169,22 @@ private:
     std::unordered_set<std::uint64_t> distinct_;
 };
 
-/// utime + stime of a process, in seconds.
+/// CPU time of a process in seconds: the sum over its threads of the time on a CPU the scheduler
+/// counted (/proc/<pid>/task/<tid>/schedstat, in nanoseconds, where utime and stime count
+/// 10 ms ticks). Threads that already ended are not counted: the processes measured here keep
+/// theirs.
 double cpu_seconds(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) {
-        return 0;
+    double total = 0;
+    std::error_code ec;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+        std::ifstream in(task.path() / "schedstat");
+        double ns = 0;
+        if (in >> ns) {
+            total += ns / 1e9;
+        }
     }
-    std::istringstream fields(text.substr(close + 2));
-    std::string f;
-    long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && fields >> f; ++i) {
-        if (i == 14)
-            utime = std::stol(f);
-        if (i == 15)
-            stime = std::stol(f);
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    return total;
 }
 
 /// A field of /proc/<pid>/status in MiB: VmRSS (everything resident, shared library pages
@@ -208,6 +220,16 @@ double percentile(std::vector<std::int64_t> v, double p) {
     return static_cast<double>(v[i]) / 1000.0;  // microseconds
 }
 
+/// The pids of a process's children.
+std::vector<int> children_of(int pid) {
+    std::vector<int> out;
+    std::ifstream in(fmt::format("/proc/{0}/task/{0}/children", pid));
+    for (int child = 0; in >> child;) {
+        out.push_back(child);
+    }
+    return out;
+}
+
 /// A running set of workers of one implementation. The baseline's are `baseline_exe`
 /// processes (`<port> <group> <qos> <client-id>` and `baseline_args`) with client ids
 /// `<id_prefix>-<i>`.
@@ -219,7 +241,24 @@ public:
                const std::vector<std::string>& baseline_args = {})
         : framework_(framework) {
         const auto t0 = clock_type::now();
-        if (framework) {
+        if (framework && baseline_exe == EXAMPLE_APP) {
+            // The example application's sensor route (its pool "ingest"), with warnings only:
+            // its access log line per message is a choice of the example, not the framework's
+            // cost. Ready when /readyz says every worker is subscribed.
+            const int http_port = test::free_loopback_port();
+            manager_ = test::start_app(EXAMPLE_APP, port,
+                                       {"--workers", std::to_string(workers), "--pools", "ingest"},
+                                       {{"LOG_LEVEL", "warn"},
+                                        {"MQTT_GROUP_NAME", "bench"},
+                                        {"HTTP_PORT", std::to_string(http_port)}});
+            const auto ready = test::http_poll(
+                http_port, "/readyz", [](const auto& r) { return r.status == 200; }, 60s);
+            if (ready.status != 200) {
+                throw std::runtime_error("example workers did not start: " + ready.body + "\n" +
+                                         manager_->output());
+            }
+            pids_ = children_of(manager_->pid());
+        } else if (framework) {
             manager_ = test::start_app(BENCH_APP, port, {"--workers", std::to_string(workers)},
                                        {{"BENCH_QOS", std::to_string(qos)},
                                         {"LOG_LEVEL", "info"},
@@ -264,8 +303,9 @@ public:
     }
     double startup_seconds() const { return startup_; }
 
+    /// CPU of every process, the framework's manager included.
     double cpu() const {
-        double total = 0;
+        double total = manager_ ? cpu_seconds(manager_->pid()) : 0;
         for (int pid : pids_)
             total += cpu_seconds(pid);
         return total;
@@ -315,12 +355,28 @@ std::string payload(std::size_t seq) {
     return fmt::format("{} {}", seq, now_ns());
 }
 
+/// What a contender is sent and answers: bench_app and the baselines take "<seq> <sent ns>" on
+/// bench/<i>/data and answer on bench/<i>/done; the example application takes a JSON reading on
+/// sensors/<i>/data and answers on sensors/<i>/processed.
+struct workload {
+    bool example = false;
+    std::string topic(int i) const {
+        return example ? fmt::format("sensors/{}/data", i % 1000)
+                       : fmt::format("bench/{}/data", i % 1000);
+    }
+    std::string body(int i) const {
+        return example ? fmt::format(R"({{"temp":21.5,"seq":{},"sent":{}}})", i, now_ns())
+                       : payload(static_cast<std::size_t>(i));
+    }
+    std::string replies() const { return example ? "sensors/+/processed" : "bench/+/done"; }
+};
+
 /// Sends a few messages through and waits for their replies, so a run starts on a pipeline
 /// that is known to work (every subscription settled, connections warm).
-void warm_up(load_client& pub, load_client& counter, int qos) {
+void warm_up(load_client& pub, load_client& counter, int qos, const workload& wl = {}) {
     counter.reset();
     for (int i = 0; i < 200; ++i) {
-        pub.publish(fmt::format("bench/{}/data", i), payload(static_cast<std::size_t>(i)), qos);
+        pub.publish(wl.topic(i), wl.body(i), qos);
     }
     for (int i = 0; i < 500 && counter.received() < 200; ++i) {
         std::this_thread::sleep_for(10ms);
@@ -346,13 +402,12 @@ void await_replies(load_client& counter, std::size_t count, std::chrono::millise
 
 /// Floods `count` messages, waits for the replies, and measures throughput and worker CPU.
 void throughput_run(worker_set& w, load_client& pub, load_client& counter, int qos, int count,
-                    run_result& r) {
+                    run_result& r, const workload& wl = {}) {
     counter.reset();
     const double cpu0 = w.cpu();
     const auto t0 = clock_type::now();
     for (int i = 0; i < count; ++i) {
-        pub.publish(fmt::format("bench/{}/data", i % 1000), payload(static_cast<std::size_t>(i)),
-                    qos);
+        pub.publish(wl.topic(i), wl.body(i), qos);
     }
     await_replies(counter, static_cast<std::size_t>(count), 3s);
     const auto elapsed = std::chrono::duration<double>(counter.last_arrival() - t0).count();
@@ -363,13 +418,12 @@ void throughput_run(worker_set& w, load_client& pub, load_client& counter, int q
 
 /// Offers `rate` messages per second for `count` messages and reports reply latency percentiles.
 void latency_run(load_client& pub, load_client& counter, int qos, int rate, int count,
-                 run_result& r) {
+                 run_result& r, const workload& wl = {}) {
     counter.reset();
     const auto t0 = clock_type::now();
     for (int i = 0; i < count; ++i) {
         std::this_thread::sleep_until(t0 + std::chrono::nanoseconds(1'000'000'000LL * i / rate));
-        pub.publish(fmt::format("bench/{}/data", i % 1000), payload(static_cast<std::size_t>(i)),
-                    qos);
+        pub.publish(wl.topic(i), wl.body(i), qos);
     }
     for (int i = 0; i < 300 && counter.received() < static_cast<std::size_t>(count); ++i) {
         std::this_thread::sleep_for(10ms);
@@ -640,14 +694,15 @@ int main(int argc, char** argv) {
         if (arg == "--quick") {
             quick = true;
         } else if (arg == "--only" && i + 1 < argc &&
-                   (std::string(argv[i + 1]) == "rtt" || std::string(argv[i + 1]) == "priority")) {
+                   (std::string(argv[i + 1]) == "rtt" || std::string(argv[i + 1]) == "priority" ||
+                    std::string(argv[i + 1]) == "throughput")) {
             only = argv[++i];
         } else {
             usage = true;
         }
     }
     if (usage) {
-        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt|priority]\n";
+        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput]\n";
         return 2;
     }
     const std::string out_dir = argv[1];
@@ -659,7 +714,7 @@ int main(int argc, char** argv) {
     const int rate = 2000;
     const int latency_count = quick ? 1000 : 6000;
     const int soak = quick ? 20000 : 1000000;
-    const std::vector<int> worker_counts = {1, 2, 4, 8};
+    const std::vector<int> worker_counts = {1, 3, 8};
 
     test::mosquitto_broker broker("max_queued_messages 0\nmax_inflight_messages 0\n");
     std::cerr << "mosquitto on 127.0.0.1:" << broker.port() << "\n";
@@ -668,36 +723,106 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    // results[qos][workers][impl]
+    // results[qos][workers][contender]: the hand-written workers that do not wait for their
+    // result ("unconfirmed"), those that confirm it before acknowledging their input like RouteMQ
+    // ("confirmed", QoS 1 only: at QoS 0 nothing is confirmed), bench_app and the example
+    // application (QoS 1, the QoS of its route).
+    struct contender {
+        std::string name;
+        bool framework;
+        std::string exe;
+        workload wl;
+    };
+    const std::vector<contender> contenders = {
+        {.name = "unconfirmed", .framework = false, .exe = BASELINE_WORKER, .wl = {}},
+        {.name = "confirmed", .framework = false, .exe = BASELINE_CONFIRMED_WORKER, .wl = {}},
+        {.name = "bench_app", .framework = true, .exe = BENCH_APP, .wl = {}},
+        {.name = "example", .framework = true, .exe = EXAMPLE_APP, .wl = {.example = true}}};
     std::map<int, std::map<int, std::map<std::string, run_result>>> results;
     for (int qos : {0, 1}) {
         for (int workers : worker_counts) {
-            for (bool framework : {false, true}) {
-                const std::string impl = framework ? "framework" : "baseline";
+            for (const auto& c : contenders) {
+                if (qos == 0 && (c.name == "confirmed" || c.name == "example")) {
+                    continue;
+                }
                 load_client counter(broker.port(), "bench-counter");
-                counter.subscribe("bench/+/done", qos);
+                counter.subscribe(c.wl.replies(), qos);
                 load_client pub(broker.port(), "bench-publisher");
-                worker_set w(framework, workers, qos, broker.port());
-                auto& r = results[qos][workers][impl];
-                warm_up(pub, counter, qos);
+                worker_set w(c.framework, workers, qos, broker.port(), c.exe);
+                auto& r = results[qos][workers][c.name];
+                warm_up(pub, counter, qos, c.wl);
                 // The median of three floods: one run on a shared 2-core machine is noise.
                 std::vector<run_result> floods(3);
                 for (auto& f : floods) {
-                    throughput_run(w, pub, counter, qos, flood, f);
+                    throughput_run(w, pub, counter, qos, flood, f, c.wl);
                 }
                 std::sort(floods.begin(), floods.end(),
                           [](const auto& a, const auto& b) { return a.throughput < b.throughput; });
                 r = floods[1];
-                latency_run(pub, counter, qos, rate, latency_count, r);
+                latency_run(pub, counter, qos, rate, latency_count, r, c.wl);
                 r.rss = w.max_rss();
                 w.stop();
                 std::cerr << fmt::format(
-                    "qos {} workers {} {:<9}: {:>8.0f} msg/s, {:>5.2f} cpu-s/M, p50 {:.0f} us, "
+                    "qos {} workers {} {:<11}: {:>8.0f} msg/s, {:>5.1f} us cpu/msg, p50 {:.0f} us, "
                     "p99 {:.0f} us, p99.9 {:.0f} us, rss {:.1f} MiB, lost {}\n",
-                    qos, workers, impl, r.throughput, r.cpu_per_million, r.p50, r.p99, r.p999,
+                    qos, workers, c.name, r.throughput, r.cpu_per_million, r.p50, r.p99, r.p999,
                     r.rss, r.lost);
             }
         }
+    }
+
+    // The throughput table and the plot's data.
+    const auto write_throughput = [&](std::ofstream& md) {
+        md << "| QoS | Workers | Contender | Throughput (msg/s) | x unconfirmed | x confirmed | "
+              "CPU per "
+              "message, all processes (us) | x unconfirmed | x confirmed | p50 / p99 / p99.9 (us) "
+              "| "
+              "RSS per process (MiB) |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+        std::ofstream dat(out_dir + "/throughput.dat");
+        dat << "# workers fw_qos0 base_qos0 fw_qos1 base_qos1\n";
+        for (int workers : worker_counts) {
+            dat << workers;
+            for (int qos : {0, 1}) {
+                dat << ' ' << results[qos][workers]["bench_app"].throughput << ' '
+                    << results[qos][workers]["unconfirmed"].throughput;
+            }
+            dat << '\n';
+        }
+        for (int qos : {0, 1}) {
+            for (int workers : worker_counts) {
+                auto& row = results[qos][workers];
+                const auto& u = row["unconfirmed"];
+                const bool confirmed = row.count("confirmed") > 0;
+                const auto& k = confirmed ? row["confirmed"] : u;
+                for (const auto& c : contenders) {
+                    if (row.count(c.name) == 0) {
+                        continue;
+                    }
+                    const auto& r = row[c.name];
+                    md << fmt::format(
+                        "| {} | {} | {} | {:.0f} | {:.2f} | {} | {:.1f} | {:.2f} | {} | {:.0f} / "
+                        "{:.0f} / {:.0f} | {:.1f} |\n",
+                        qos, workers, c.name, r.throughput, r.throughput / u.throughput,
+                        confirmed ? fmt::format("{:.2f}", r.throughput / k.throughput) : "-",
+                        r.cpu_per_million, r.cpu_per_million / u.cpu_per_million,
+                        confirmed ? fmt::format("{:.2f}", r.cpu_per_million / k.cpu_per_million)
+                                  : "-",
+                        r.p50, r.p99, r.p999, r.rss);
+                }
+            }
+        }
+        md << "\nCPU per message at QoS 1, 8 workers over 1 worker:";
+        for (const auto& c : contenders) {
+            const auto& one = results[1][worker_counts.front()][c.name];
+            const auto& most = results[1][worker_counts.back()][c.name];
+            md << fmt::format(" {} {:.2f};", c.name, most.cpu_per_million / one.cpu_per_million);
+        }
+        md << "\n";
+    };
+    if (only == "throughput") {
+        std::ofstream md(out_dir + "/e2e.md");
+        write_throughput(md);
+        return 0;
     }
 
     // Resident memory after a long run: `soak` QoS 0 messages through 2 workers of each.
@@ -822,33 +947,7 @@ int main(int argc, char** argv) {
 
     // Markdown tables and the plot's data.
     std::ofstream md(out_dir + "/e2e.md");
-    md << "| QoS | Workers | Throughput framework (msg/s) | Baseline (msg/s) | Ratio | "
-          "Worker CPU framework (s/M msg) | Baseline | Ratio | p50 / p99 / p99.9 framework (us) "
-          "| Baseline (us) | RSS framework (MiB) | Baseline |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-    std::ofstream dat(out_dir + "/throughput.dat");
-    dat << "# workers fw_qos0 base_qos0 fw_qos1 base_qos1\n";
-    for (int workers : worker_counts) {
-        dat << workers;
-        for (int qos : {0, 1}) {
-            const auto& f = results[qos][workers]["framework"];
-            const auto& b = results[qos][workers]["baseline"];
-            dat << ' ' << f.throughput << ' ' << b.throughput;
-        }
-        dat << '\n';
-    }
-    for (int qos : {0, 1}) {
-        for (int workers : worker_counts) {
-            const auto& f = results[qos][workers]["framework"];
-            const auto& b = results[qos][workers]["baseline"];
-            md << fmt::format(
-                "| {} | {} | {:.0f} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.0f} / {:.0f} "
-                "/ {:.0f} | {:.0f} / {:.0f} / {:.0f} | {:.1f} | {:.1f} |\n",
-                qos, workers, f.throughput, b.throughput, f.throughput / b.throughput,
-                f.cpu_per_million, b.cpu_per_million, f.cpu_per_million / b.cpu_per_million, f.p50,
-                f.p99, f.p999, b.p50, b.p99, b.p999, f.rss, b.rss);
-        }
-    }
+    write_throughput(md);
     md << fmt::format(
         "\nResident memory per worker after {} QoS 0 messages (2 workers): framework {:.1f} MiB, "
         "baseline {:.1f} MiB (VmRSS, shared library pages included); of which the process's own "

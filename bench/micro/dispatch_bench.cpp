@@ -17,7 +17,7 @@ public:
     void publish(const std::string&, std::string_view, int, bool) override {}
     void publish(const std::string&, std::string_view, int, bool,
                  const routemq::detail::publish_properties&) override {}
-    confirmation confirm(std::chrono::milliseconds) noexcept override {
+    routemq::detail::confirmation confirm(std::chrono::milliseconds) noexcept override {
         return {.complete = true, .refused = {}};
     }
 };

@@ -1,14 +1,12 @@
 // The outgoing connection (mqtt/confirmed_publisher) against a real mosquitto: confirmed from
-// inside an MQTTAsync message-arrived callback, across a broker restart and an idle drop, next to
-// the asynchronous library in one process, and what it is for: a worker killed with kill -9
-// during a QoS 1 flood loses no result.
-//
-// No MQTTClient with callbacks runs in this process (it would start Paho's background thread and
-// take the outgoing connection's acknowledgements), and no synchronous client runs while a
-// confirmed_publisher does: subscribers and publishers next to one are MQTTAsync clients.
+// inside an MQTTAsync message-arrived callback, across a broker restart, kept up while idle, next
+// to the asynchronous library in one process, waiting without using the CPU, and what it is for:
+// a worker killed with kill -9 during a QoS 1 flood loses no result.
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
@@ -255,23 +253,50 @@ TEST_F(confirm_test, WithoutABrokerQos0ThrowsAndQos1WaitsForConfirm) {
     EXPECT_EQ(results.wait_for(5, 5s).size(), 5u);
 }
 
-TEST_F(confirm_test, ReconnectsAfterTheBrokerDroppedAnIdleConnection) {
+TEST_F(confirm_test, AnIdleConnectionIsKeptUpByPahosThread) {
     auto s = settings_for(broker_.port());
-    s.keepalive = 1s;  // mosquitto closes the connection after 1.5 s without a packet
+    s.keepalive = 1s;  // mosquitto closes a connection silent for 1.5 s
     confirmed_publisher out(s, {}, "confirm-idle-out");
     out.publish("idle/0", "x", 1);
     ASSERT_TRUE(out.confirm(10s));
-    // Silent until mosquitto drops it for the missed keepalive (it checks every few seconds).
-    const auto until = std::chrono::steady_clock::now() + 20s;
-    while (broker_.log().find("confirm-idle-out has exceeded timeout") == std::string::npos &&
-           std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(100ms);
-    }
+    // Idle for 4 keepalives, nobody calling it: Paho's thread sends the pings.
+    std::this_thread::sleep_for(4s);
     collector results(broker_.port(), "idle/#", "confirm-idle-observer");
     out.publish("idle/1", "x", 1);
     EXPECT_TRUE(out.confirm(10s));
-    EXPECT_EQ(out.connects(), 2u) << broker_.log();
+    EXPECT_EQ(out.connects(), 1u) << broker_.log();
+    EXPECT_EQ(broker_.log().find("confirm-idle-out has exceeded timeout"), std::string::npos);
     EXPECT_EQ(results.wait_for(1, 5s).count("idle/1"), 1u);
+}
+
+TEST_F(confirm_test, WaitingForTheBrokerBlocksInsteadOfPolling) {
+    // The broker stopped (SIGSTOP): it neither answers nor closes the connection, and confirm()
+    // waits its whole timeout. A wait that polls wakes thousands of times meanwhile (every 1 ms
+    // turn of Paho's loop, every 20 us nap); one that blocks wakes about once a second.
+    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-wait-out");
+    ASSERT_TRUE(out.connect(5s));
+    kill(broker_.pid(), SIGSTOP);
+    out.publish("wait/0", "x", 1);
+    const auto wakeups = [] {
+        rusage u{};
+        getrusage(RUSAGE_THREAD, &u);
+        return u.ru_nvcsw + u.ru_nivcsw;
+    };
+    const auto cpu = [] {
+        timespec t{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+        return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+    };
+    const auto woken_before = wakeups();
+    const auto cpu_before = cpu();
+    const auto c = out.confirm(2s);
+    const auto woken = wakeups() - woken_before;
+    const auto used = std::chrono::duration_cast<std::chrono::milliseconds>(cpu() - cpu_before);
+    kill(broker_.pid(), SIGCONT);
+    EXPECT_FALSE(c.complete);
+    EXPECT_LE(woken, 10) << "the waiting thread was switched out " << woken << " times in 2 s";
+    EXPECT_LT(used.count(), 20) << "the waiting thread used " << used.count() << " ms of CPU";
+    EXPECT_TRUE(out.confirm(10s)) << "answered once the broker runs again";
 }
 
 TEST_F(confirm_test, NoPahoHeapGrowthPerPublishNextToTheAsynchronousLibrary) {

@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <iterator>
@@ -26,24 +28,13 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPublishWait{5000};
 /// MQTT 3.1.1 has no Receive Maximum; this many QoS 1/2 publishes are left unacknowledged at most.
 constexpr std::size_t kWindowWithoutReceiveMaximum = 100;
-/// A blocking turn of the network loop. MQTTClient_receive() returns only when its whole timeout
-/// has passed (or a message arrived, which never happens here: nothing is subscribed), and
-/// MQTTClient_yield()/waitForCompletion() turn for 100 ms each, so turns are short.
-constexpr milliseconds kTurn{1};
-/// How long confirm() polls without blocking before it blocks in Paho's loop.
-constexpr milliseconds kSpin{2};
+/// How long a wait for the broker's answer blocks before it asks Paho whether the connection is
+/// still up: a safety net only, since the connection-lost callback wakes the wait at once.
+constexpr milliseconds kConnectionCheck{1000};
 /// A publish the broker closed the connection over this many times in a row is taken as refused:
 /// a broker drops the connection, rather than answer, over a publish it cannot take (mosquitto on
 /// a protocol error or a packet over its limit), and sending it again would loop forever.
 constexpr int kMaxLostConnections = 3;
-
-/// Paho's synchronous library keeps its sockets in process-wide lists, and two threads turning its
-/// network loop at once (even for two clients) use freed memory (seen under AddressSanitizer):
-/// every call into it from this file holds this one lock.
-std::mutex& paho_sync_lock() {
-    static std::mutex lock;
-    return lock;
-}
 
 /// Paho stores its own negative error codes in MQTTResponse's enum-typed reasonCode: read it as
 /// the int it is (loading it as the enum is undefined behaviour, and UBSan says so).
@@ -61,12 +52,39 @@ const char* error_text(int rc) {
 }  // namespace
 
 struct confirmed_publisher::impl {
+    /// A publish as the caller hands it over: nothing copied.
+    struct outgoing_view {
+        const std::string& topic;
+        std::string_view payload;
+        int qos = 0;
+        bool retain = false;
+        const publish_properties& properties;
+    };
+    /// A QoS 1/2 publish kept until the broker answers, to be sent again after a lost connection.
     struct outgoing {
         std::string topic;
         std::string payload;
         int qos = 0;
         bool retain = false;
         publish_properties properties;
+        outgoing_view view() const {
+            return {.topic = topic,
+                    .payload = payload,
+                    .qos = qos,
+                    .retain = retain,
+                    .properties = properties};
+        }
+    };
+    static outgoing copy(const outgoing_view& m) {
+        return {.topic = m.topic,
+                .payload = std::string(m.payload),
+                .qos = m.qos,
+                .retain = m.retain,
+                .properties = m.properties};
+    }
+    struct answer {
+        MQTTClient_deliveryToken token = 0;
+        int reason_code = 0;
     };
     struct unacked {
         MQTTClient_deliveryToken token = 0;
@@ -81,12 +99,10 @@ struct confirmed_publisher::impl {
     std::string client_id;
     MQTTClient handle = nullptr;
 
+    // Held by every member function of confirmed_publisher: serializes this connection's calls
+    // into Paho and guards everything down to `answers_mu`. Paho's thread never takes it.
+    std::mutex mu;
     std::deque<unacked> pending;
-    /// Failure reason codes read from the broker's acknowledgements (MQTT 5), by token, until
-    /// forget_acknowledged() matches them to their publishes. Locked: when another MQTTClient of
-    /// the process has callbacks, Paho's own thread reads the acknowledgements (see turn()).
-    std::mutex failed_acks_mu;
-    std::vector<std::pair<MQTTClient_deliveryToken, int>> failed_acks;
     /// What the broker refused since the last confirm().
     std::vector<refused_publish> refused;
     std::size_t max_packet = kMaxMqttPacket;
@@ -95,10 +111,33 @@ struct confirmed_publisher::impl {
     std::size_t connects = 0;
     clock::time_point next_attempt{};
     milliseconds backoff{0};
-    bool warned_threaded = false;
+    /// The answers taken from `answers` by forget_acknowledged(); kept to reuse its memory.
+    std::vector<answer> taken;
+    /// The properties of the publish being sent, as Paho reads them; kept to reuse its memory.
+    std::vector<MQTTProperty> property_view;
+    /// Connected since the last connect, unless `lost` says otherwise.
+    bool up = false;
+
+    // Written by Paho's thread (its callbacks run with Paho's own lock held), read by ours.
+    // Never held while calling into Paho, which would deadlock against that lock.
+    std::mutex answers_mu;
+    std::condition_variable answered;
+    /// The broker's answers not yet matched to `pending`: the token of each PUBACK or PUBCOMP
+    /// (reason code 0) and each failure reason code (0x80 or more, MQTT 5).
+    std::vector<answer> answers;
+    /// The connection was lost since the last connect (written under `answers_mu`, so that a
+    /// wait on `answered` sees it; read without it).
+    std::atomic<bool> lost{false};
 
     bool v5() const { return mqtt.protocol == mqtt_protocol::v5; }
-    bool connected() const { return MQTTClient_isConnected(handle) != 0; }
+    /// Connected, as Paho last said: a connect sets it, its connection-lost callback ends it (no
+    /// call into Paho, whose every call takes its process-wide lock).
+    bool connected() {
+        if (up && lost.load(std::memory_order_acquire)) {
+            up = false;
+        }
+        return up;
+    }
 
     /// One connection attempt, bounded by `deadline` (Paho counts in whole seconds).
     bool connect_once(clock::time_point deadline) {
@@ -152,6 +191,13 @@ struct confirmed_publisher::impl {
         }
         window = receive_maximum;
         ++connects;
+        {
+            // What the lost connection left unanswered is sent again, under new tokens.
+            std::lock_guard lock(answers_mu);
+            answers.clear();
+            lost = false;
+        }
+        up = true;
         if (connects == 1) {
             spdlog::info("outgoing connection '{}' to {}:{} up (window {})", client_id, mqtt.broker,
                          mqtt.port, window);
@@ -217,7 +263,7 @@ struct confirmed_publisher::impl {
                 return false;
             }
             MQTTClient_deliveryToken token = 0;
-            if (send(u.message, &token) != MQTTCLIENT_SUCCESS || !connected()) {
+            if (send(u.message.view(), &token) != MQTTCLIENT_SUCCESS || !connected()) {
                 return false;
             }
             u.token = token;
@@ -227,8 +273,46 @@ struct confirmed_publisher::impl {
         return true;
     }
 
+    /// The MQTT 5 properties of `m` as Paho reads them, pointing into `m` and `property_view`:
+    /// Paho copies what it keeps, so nothing is copied here (MQTTProperties_add would copy every
+    /// string, and MQTTProperties_free free them again, for each publish). `length` is counted
+    /// as MQTT does, and as MQTTProperties_add would: per property an identifier byte, then a
+    /// two-byte length and the bytes of each string.
+    MQTTProperties properties_of(const publish_properties& properties) {
+        property_view.clear();
+        int length = 0;
+        const auto bytes = [](const std::string& s) {
+            return MQTTLenString{static_cast<int>(s.size()), const_cast<char*>(s.data())};
+        };
+        for (const auto& [key, value] : properties.user_properties) {
+            MQTTProperty p{};
+            p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+            p.value.data = bytes(key);
+            p.value.value = bytes(value);
+            property_view.push_back(p);
+            length += 1 + 2 + static_cast<int>(key.size()) + 2 + static_cast<int>(value.size());
+        }
+        const auto add_one = [&](MQTTPropertyCodes code, const std::string& value) {
+            if (!value.empty()) {
+                MQTTProperty p{};
+                p.identifier = code;
+                p.value.data = bytes(value);
+                property_view.push_back(p);
+                length += 1 + 2 + static_cast<int>(value.size());
+            }
+        };
+        add_one(MQTTPROPERTY_CODE_RESPONSE_TOPIC, properties.response_topic);
+        add_one(MQTTPROPERTY_CODE_CORRELATION_DATA, properties.correlation_data);
+        MQTTProperties props = MQTTProperties_initializer;
+        props.count = static_cast<int>(property_view.size());
+        props.max_count = props.count;
+        props.length = length;
+        props.array = property_view.empty() ? nullptr : property_view.data();
+        return props;
+    }
+
     /// Writes one PUBLISH; `token` gets its delivery token when QoS > 0.
-    int send(const outgoing& m, MQTTClient_deliveryToken* token) {
+    int send(const outgoing_view& m, MQTTClient_deliveryToken* token) {
         MQTTClient_message msg = MQTTClient_message_initializer;
         msg.payload = const_cast<char*>(m.payload.data());
         msg.payloadlen = static_cast<int>(m.payload.size());
@@ -237,135 +321,119 @@ struct confirmed_publisher::impl {
         if (!v5()) {
             return MQTTClient_publishMessage(handle, m.topic.c_str(), &msg, token);
         }
-        MQTTProperties props = MQTTProperties_initializer;
-        auto add_bytes = [&](MQTTPropertyCodes code, const std::string& value) {
-            MQTTProperty p{};
-            p.identifier = code;
-            p.value.data.data = const_cast<char*>(value.data());
-            p.value.data.len = static_cast<int>(value.size());
-            MQTTProperties_add(&props, &p);  // copies the bytes
-        };
-        for (const auto& [key, value] : m.properties.user_properties) {
-            MQTTProperty p{};
-            p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-            p.value.data.data = const_cast<char*>(key.data());
-            p.value.data.len = static_cast<int>(key.size());
-            p.value.value.data = const_cast<char*>(value.data());
-            p.value.value.len = static_cast<int>(value.size());
-            MQTTProperties_add(&props, &p);
-        }
-        if (!m.properties.response_topic.empty()) {
-            add_bytes(MQTTPROPERTY_CODE_RESPONSE_TOPIC, m.properties.response_topic);
-        }
-        if (!m.properties.correlation_data.empty()) {
-            add_bytes(MQTTPROPERTY_CODE_CORRELATION_DATA, m.properties.correlation_data);
-        }
-        msg.properties = props;
+        msg.properties = properties_of(m.properties);
         MQTTResponse r = MQTTClient_publishMessage5(handle, m.topic.c_str(), &msg, token);
         const int rc = response_code(r);
         MQTTResponse_free(r);
-        MQTTProperties_free(&props);
         return rc;
     }
 
-    /// One turn of the network loop on this thread: reads the broker's acknowledgements (and
-    /// sends a PINGREQ when the keepalive is due), then forgets what was acknowledged.
-    void turn(milliseconds slice) {
-        char* topic = nullptr;
-        int topic_len = 0;
-        MQTTClient_message* msg = nullptr;
-        const int rc = MQTTClient_receive(handle, &topic, &topic_len, &msg,
-                                          static_cast<unsigned long>(slice.count()));
-        if (msg != nullptr) {
-            MQTTClient_freeMessage(&msg);
-        }
-        if (topic != nullptr) {
-            MQTTClient_free(topic);
-        }
-        if (rc == MQTTCLIENT_FAILURE && connected()) {
-            // Another MQTTClient of this process has callbacks, so Paho's background thread
-            // reads every synchronous client's socket, ours included: let it.
-            if (!warned_threaded) {
-                warned_threaded = true;
-                spdlog::warn(
-                    "outgoing connection '{}': another MQTTClient with callbacks runs "
-                    "in this process; acknowledgements are read by its thread",
-                    client_id);
-            }
-            std::this_thread::sleep_for(slice);
-        }
-        forget_acknowledged();
-    }
-
+    /// Matches the broker's answers (collected by Paho's thread) to what was sent, and forgets
+    /// what was answered; a failure reason code makes it refused.
     void forget_acknowledged() {
-        if (inflight == 0) {
+        {
+            std::lock_guard lock(answers_mu);
+            taken.swap(answers);
+        }
+        if (taken.empty()) {
             return;
         }
-        MQTTClient_deliveryToken* tokens = nullptr;
-        if (MQTTClient_getPendingDeliveryTokens(handle, &tokens) != MQTTCLIENT_SUCCESS) {
-            return;
-        }
-        std::vector<MQTTClient_deliveryToken> open;
-        for (auto* t = tokens; t != nullptr && *t != -1; ++t) {
-            open.push_back(*t);
-        }
-        MQTTClient_free(tokens);
-        std::sort(open.begin(), open.end());
+        std::sort(taken.begin(), taken.end(), [](const answer& x, const answer& y) {
+            return x.token != y.token ? x.token < y.token : x.reason_code > y.reason_code;
+        });
         const auto before = pending.size();
-        std::lock_guard acks_lock(failed_acks_mu);
         std::erase_if(pending, [&](const unacked& u) {
-            if (!u.sent || std::binary_search(open.begin(), open.end(), u.token)) {
+            if (!u.sent) {
                 return false;
             }
-            const auto failed = std::find_if(failed_acks.begin(), failed_acks.end(),
-                                             [&](const auto& ack) { return ack.first == u.token; });
-            if (failed != failed_acks.end()) {
+            // Sorted with the failure, if any, first among the answers with this token.
+            const auto it = std::lower_bound(
+                taken.begin(), taken.end(), u.token,
+                [](const answer& x, MQTTClient_deliveryToken t) { return x.token < t; });
+            if (it == taken.end() || it->token != u.token) {
+                return false;
+            }
+            if (it->reason_code >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
                 refused.push_back(
                     {.topic = u.message.topic,
-                     .reason_code = failed->second,
+                     .reason_code = it->reason_code,
                      .reason = fmt::format(
                          "{} (0x{:02x})",
-                         MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(failed->second)),
-                         failed->second)});
+                         MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(it->reason_code)),
+                         it->reason_code)});
             }
             return true;
         });
-        failed_acks.clear();
+        taken.clear();
         inflight -= before - pending.size();
     }
 
-    /// Paho's published callback (MQTT 5), on the thread turning the loop: PUBACK, PUBCOMP or a
-    /// PUBREC with its reason code. 0x80 and above is a refusal, never a confirmation.
+    void take_answer(answer a) {
+        {
+            std::lock_guard lock(answers_mu);
+            answers.push_back(a);
+        }
+        answered.notify_one();
+    }
+
+    // Paho's callbacks, on its own thread (MQTTClient_run) with its lock held: they take only
+    // `answers_mu`, and nothing escapes them into Paho's C code.
+
+    /// PUBACK (QoS 1) or PUBCOMP (QoS 2): the publish with this token is answered.
+    static void on_delivered(void* context, MQTTClient_deliveryToken token) noexcept {
+        try {
+            static_cast<impl*>(context)->take_answer({.token = token, .reason_code = 0});
+        } catch (...) {
+        }
+    }
+
+    /// MQTT 5: the reason code of a PUBACK, PUBCOMP or PUBREC. 0x80 and above is a refusal,
+    /// never a confirmation (a refusing PUBREC ends the exchange with no on_delivered).
     static void on_published(void* context, int token, int /*packet_type*/,
                              MQTTProperties* /*properties*/, MQTTReasonCodes code) noexcept {
         try {
             const auto rc = static_cast<int>(code);
             if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
-                auto& m = *static_cast<impl*>(context);
-                std::lock_guard lock(m.failed_acks_mu);
-                m.failed_acks.emplace_back(token, rc);
+                static_cast<impl*>(context)->take_answer({.token = token, .reason_code = rc});
             }
         } catch (...) {
         }
     }
 
-    /// Reads acknowledgements until one arrives, the connection is lost or `deadline` passes.
-    /// A zero-timeout read first and short naps between (an acknowledgement on loopback takes
-    /// tens of microseconds, a blocking turn of Paho's loop at least a millisecond), then
-    /// blocking turns once the broker is slow to answer.
-    void wait_for_progress(clock::time_point deadline) {
-        const auto start = clock::now();
-        const auto waiting = pending.size();
-        while (pending.size() == waiting && connected() && clock::now() < deadline) {
-            if (clock::now() - start < kSpin) {
-                turn(milliseconds(0));
-                if (pending.size() == waiting) {
-                    std::this_thread::sleep_for(std::chrono::microseconds(20));
-                }
-            } else {
-                turn(kTurn);
+    static void on_connection_lost(void* context, char* /*cause*/) noexcept {
+        try {
+            auto& m = *static_cast<impl*>(context);
+            {
+                std::lock_guard lock(m.answers_mu);
+                m.lost = true;
             }
+            m.answered.notify_one();
+        } catch (...) {
         }
+    }
+
+    /// Nothing is subscribed on this connection; a message would only be freed.
+    static int on_message(void* /*context*/, char* topic, int /*topic_len*/,
+                          MQTTClient_message* message) noexcept {
+        MQTTClient_freeMessage(&message);
+        MQTTClient_free(topic);
+        return 1;
+    }
+
+    /// Blocks until the broker answers, the connection is lost or `deadline` passes, then
+    /// forgets what was answered. Paho's own thread reads the socket and wakes this one.
+    void wait_for_progress(clock::time_point deadline) {
+        bool answered_now = false;
+        {
+            std::unique_lock lock(answers_mu);
+            answered_now =
+                answered.wait_until(lock, std::min(deadline, clock::now() + kConnectionCheck),
+                                    [&] { return !answers.empty() || lost.load(); });
+        }
+        if (!answered_now && MQTTClient_isConnected(handle) == 0) {
+            up = false;  // a loss Paho did not call back about: found by asking it
+        }
+        forget_acknowledged();
     }
 
     /// Turns the loop until fewer than `window` publishes are unacknowledged; false when the
@@ -380,14 +448,11 @@ struct confirmed_publisher::impl {
         return true;
     }
 
-    void publish(outgoing m) {
+    void publish(const outgoing_view& m) {
         check_publish(m.topic, m.payload.size(), m.qos, m.properties,
                       {.v5 = v5(), .max_packet = max_packet});
         const auto deadline = clock::now() + kPublishWait;
-        if (connected()) {
-            turn(
-                milliseconds(0));  // notices a connection the broker closed, reads acknowledgements
-        }
+        forget_acknowledged();
         if (!connected()) {
             reconnect(clock::now());  // one attempt at most (none while backing off)
         }
@@ -396,7 +461,7 @@ struct confirmed_publisher::impl {
             const int rc = send(m, &token);
             if (rc == MQTTCLIENT_SUCCESS && connected()) {
                 if (m.qos > 0) {
-                    pending.push_back({token, true, std::move(m)});
+                    pending.push_back({token, true, copy(m)});
                     ++inflight;
                 }
                 return;
@@ -415,7 +480,7 @@ struct confirmed_publisher::impl {
                                          mqtt.broker, mqtt.port));
         }
         // QoS 1/2 without a connection: remembered, sent by the confirm() that reconnects.
-        pending.push_back({0, false, std::move(m)});
+        pending.push_back({0, false, copy(m)});
     }
 
     confirmation confirm(milliseconds timeout) {
@@ -488,16 +553,23 @@ confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
         throw mqtt_error(
             fmt::format("cannot create the outgoing MQTT client for {}: {}", uri, error_text(rc)));
     }
-    if (m.v5()) {
-        // Reads the reason codes of acknowledgements; called on the thread turning the loop, as
-        // this client has no callbacks that would start Paho's own thread.
-        MQTTClient_setPublished(m.handle, &m, &impl::on_published);
+    // With callbacks, Paho's own thread (one per process for every MQTTClient) reads the socket,
+    // answers the broker's pings and calls them; a confirm() blocks until one wakes it.
+    int set = MQTTClient_setCallbacks(m.handle, &m, &impl::on_connection_lost, &impl::on_message,
+                                      &impl::on_delivered);
+    if (set == MQTTCLIENT_SUCCESS && m.v5()) {
+        set = MQTTClient_setPublished(m.handle, &m, &impl::on_published);
+    }
+    if (set != MQTTCLIENT_SUCCESS) {
+        MQTTClient_destroy(&m.handle);
+        throw mqtt_error(
+            fmt::format("cannot set the outgoing MQTT client's callbacks: {}", error_text(set)));
     }
 }
 
 confirmed_publisher::~confirmed_publisher() {
     {
-        std::lock_guard lock(paho_sync_lock());
+        std::lock_guard lock(impl_->mu);
         impl_->disconnect(milliseconds(1000));
     }
     MQTTClient_destroy(&impl_->handle);
@@ -510,13 +582,17 @@ void confirmed_publisher::publish(const std::string& topic, std::string_view pay
 
 void confirmed_publisher::publish(const std::string& topic, std::string_view payload, int qos,
                                   bool retain, const publish_properties& properties) {
-    std::lock_guard lock(paho_sync_lock());
-    impl_->publish({topic, std::string(payload), qos, retain, properties});
+    std::lock_guard lock(impl_->mu);
+    impl_->publish({.topic = topic,
+                    .payload = payload,
+                    .qos = qos,
+                    .retain = retain,
+                    .properties = properties});
 }
 
 confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
     try {
-        std::lock_guard lock(paho_sync_lock());
+        std::lock_guard lock(impl_->mu);
         return impl_->confirm(timeout);
     } catch (const std::exception& e) {
         try {
@@ -530,35 +606,25 @@ confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noe
 
 bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
     try {
-        std::lock_guard lock(paho_sync_lock());
+        std::lock_guard lock(impl_->mu);
         return impl_->connected() || impl_->connect_once(clock::now() + timeout);
     } catch (...) {
         return false;
     }
 }
 
-void confirmed_publisher::keep_alive() noexcept {
-    try {
-        std::unique_lock lock(paho_sync_lock(), std::try_to_lock);
-        if (lock.owns_lock() && impl_->connected()) {
-            impl_->turn(milliseconds(0));
-        }
-    } catch (...) {
-    }
-}
-
 std::size_t confirmed_publisher::unconfirmed() const {
-    std::lock_guard lock(paho_sync_lock());
+    std::lock_guard lock(impl_->mu);
     return impl_->pending.size();
 }
 
 void confirmed_publisher::disconnect(std::chrono::milliseconds timeout) {
-    std::lock_guard lock(paho_sync_lock());
+    std::lock_guard lock(impl_->mu);
     impl_->disconnect(timeout);
 }
 
 std::size_t confirmed_publisher::connects() const {
-    std::lock_guard lock(paho_sync_lock());
+    std::lock_guard lock(impl_->mu);
     return impl_->connects;
 }
 

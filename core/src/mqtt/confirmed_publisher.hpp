@@ -19,24 +19,23 @@ namespace routemq::detail {
 ///
 /// Why it exists: every MQTTAsync client of a process shares one receive thread, the one that
 /// runs our handlers, so a handler cannot wait for the PUBACK of anything sent through MQTTAsync.
-/// This class drives Paho's synchronous client (MQTTClient, never given callbacks, so it has no
-/// thread of its own): publish() writes to the socket, confirm() reads the broker's answers on
-/// the calling thread. A handler that publishes its results here and confirms them before it
-/// returns gets its input acknowledged only after its results are safe at the broker.
+/// This class drives Paho's synchronous client (MQTTClient) instead: publish() writes to the
+/// socket on the calling thread, and Paho's own thread for synchronous clients reads the broker's
+/// answers and wakes confirm(), which blocks on a condition variable until then. A handler that
+/// publishes its results here and confirms them before it returns gets its input acknowledged
+/// only after its results are safe at the broker, and waiting costs no CPU.
 ///
 /// The connection: same broker, TLS, credentials, MQTT version and keepalive as the main
-/// client; its own client id; a clean session (results not yet confirmed are produced again,
-/// because the input they came from is redelivered). It connects at the first publish, and
-/// again whenever it finds the connection lost (at a publish or during confirm); publishes not
-/// yet confirmed are then sent again, so a confirmed result may reach subscribers twice.
+/// client (Paho's thread sends the pings); its own client id; a clean session (results not yet
+/// confirmed are produced again, because the input they came from is redelivered). It connects
+/// at the first publish, and again whenever it finds the connection lost (at a publish or during
+/// confirm); publishes not yet confirmed are then sent again, so a confirmed result may reach
+/// subscribers twice.
 ///
-/// Thread safety: every member function may be called from any thread. Calls are serialized
-/// by one process-wide lock (Paho's synchronous library keeps process-wide socket lists that two
-/// threads must not drive at once), so confirm() waits for what every thread published on this
-/// instance before it, and blocks other instances meanwhile. Nothing else in the process may
-/// use Paho's synchronous MQTTClient API concurrently, and no MQTTClient there may have
-/// callbacks (they start Paho's background thread, which would take this connection's
-/// acknowledgements); MQTTAsync clients are fine.
+/// Thread safety: every member function may be called from any thread; calls on one instance
+/// are serialized, so confirm() waits for what every thread published on this instance before
+/// it, and blocks their publishes meanwhile. Other MQTTClient instances in the process, with or
+/// without callbacks, share Paho's one thread with this one.
 class confirmed_publisher final : public outbox {
 public:
     confirmed_publisher(mqtt_settings mqtt, tls_settings tls, std::string client_id);
@@ -67,12 +66,6 @@ public:
     /// pays for it); false when `timeout` passed first.
     bool connect(std::chrono::milliseconds timeout) noexcept;
 
-    /// Keeps an idle connection alive: one turn of the network loop that does not wait, in which
-    /// Paho sends the PINGREQ when MQTT_KEEPALIVE is due and reads the PINGRESP. Nothing turns
-    /// the loop of an idle connection otherwise, and the broker drops it after 1.5 keepalives,
-    /// so the next handler would pay for a reconnect. Does nothing while another thread uses
-    /// Paho's synchronous client (a handler confirming turns the loop itself). Never throws.
-    void keep_alive() noexcept;
     /// QoS 1/2 publishes not yet acknowledged.
     std::size_t unconfirmed() const;
 

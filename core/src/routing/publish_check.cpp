@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <utf8.h>
 
+#include <algorithm>
 #include <iterator>
 
 #include "routemq/errors.hpp"
@@ -26,7 +27,19 @@ bool forbidden_code_point(std::uint32_t cp) {
            (cp & 0xFFFE) == 0xFFFE;
 }
 
+/// Printable ASCII only, the common case: valid UTF-8 with nothing MQTT forbids, found without
+/// decoding (this runs for every topic and property of every publish).
+bool printable_ascii(std::string_view text) {
+    return std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x7F;
+    });
+}
+
 std::string utf8_problem(std::string_view text) {
+    if (printable_ascii(text)) {
+        return "";
+    }
     if (!utf8::is_valid(text.begin(), text.end())) {
         return fmt::format("is not valid UTF-8 (at byte {})",
                            utf8::find_invalid(text.begin(), text.end()) - text.begin());

@@ -33,8 +33,6 @@ public:
              std::unique_ptr<priority_gate> gate = nullptr);
 
     void start() { client_.start(); }
-    /// Call often from the main thread: keeps the idle outgoing connection alive.
-    void tick() { out_.keep_alive(); }
     /// Once subscribed, also opens the outgoing connection, so the first handler does not wait
     /// for it.
     subscribe_result wait_subscribed(std::chrono::milliseconds timeout) {

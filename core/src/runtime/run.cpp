@@ -249,9 +249,6 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
         if (p.pod) {
             heartbeat(*p.pod);
         }
-        if (p.ep) {
-            p.ep->tick();
-        }
         if (p.ctl) {
             p.ctl->poll();
         }

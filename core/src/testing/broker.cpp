@@ -178,6 +178,10 @@ void broker::start() {
                          last_log_);
 }
 
+int broker::pid() const noexcept {
+    return process_ ? process_->pid() : -1;
+}
+
 bool broker::running() const {
     return process_ != nullptr && process_->running();
 }

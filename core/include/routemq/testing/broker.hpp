@@ -63,6 +63,9 @@ public:
     /// Starts it again, on the same port; throws routemq::error when it does not come back.
     void start();
     bool running() const;
+    /// The mosquitto process's pid, -1 while stopped: a test that pauses it (SIGSTOP) to see
+    /// what waits for a broker that neither answers nor closes connections.
+    int pid() const noexcept;
     /// Everything mosquitto has logged (connections, subscriptions, errors), including before
     /// the last stop().
     std::string log() const;
