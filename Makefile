@@ -6,11 +6,12 @@ TSAN_DIR    ?= build/tsan
 CHAOS_DIR   ?= build/chaos
 CHAOS_ARGS  ?= --messages 20000
 FUZZ_DIR    ?= build/fuzz
+COST_DIR    ?= build/cost
 # Seconds each fuzzer runs in `make fuzz`: 15 is the short run (about 70 s for the four).
 FUZZ_SECONDS ?= 15
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps deploy-tools image-check build run test test-tsan chaos fuzz bench routes format \
+.PHONY: all deps deploy-tools image-check build run test test-tsan chaos fuzz cost bench routes format \
         check-format clean
 
 all: build
@@ -37,12 +38,13 @@ deploy-tools:
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 
 # Every test (unit, integration, the short chaos runs, deploy), built with AddressSanitizer and
-# UBSan; the fuzzers' short runs; the same tests built with ThreadSanitizer; then the format
-# check (docs/reliability.md).
+# UBSan; the cost gate; the fuzzers' short runs; the same tests built with ThreadSanitizer; then
+# the format check (docs/reliability.md).
 test: deps deploy-tools
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
+	$(MAKE) cost
 	$(MAKE) fuzz FUZZ_SECONDS=15
 	$(MAKE) test-tsan
 	scripts/check-format.sh
@@ -78,6 +80,15 @@ fuzz: deps
 	ctest --test-dir $(FUZZ_DIR) -L fuzz --output-on-failure \
 	  $(if $(filter-out 15,$(FUZZ_SECONDS)),--verbose)
 
+# The cost gate (tests/cost/README.md): instructions and heap allocations per message on a
+# worker's hot path, counted by callgrind on a Release build, against tests/cost/budget.txt.
+cost: deps
+	@scripts/install-deps.sh scripts/packages-cost.txt
+	cmake -S . -B $(COST_DIR) -DCMAKE_BUILD_TYPE=Release -DROUTEMQ_BUILD_TESTS=OFF \
+	  -DROUTEMQ_BUILD_COST=ON
+	cmake --build $(COST_DIR) -j $(JOBS) --target routemq_cost_tests routemq_cost_app
+	ctest --test-dir $(COST_DIR) -L cost --output-on-failure --verbose
+
 # The Dockerfile built and run without Docker (debootstrap + chroot; root; several minutes).
 image-check:
 	scripts/check-image.sh
@@ -85,8 +96,9 @@ image-check:
 # Benchmarks: throughput, latency, CPU, memory, start/stop against hand-written Paho C.
 # Writes docs/benchmarks/results.md and throughput.png. BENCH_ARGS=--quick for a short run.
 bench: deps
-	@scripts/install-deps.sh scripts/packages-bench.txt
-	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DROUTEMQ_BUILD_TESTS=OFF -DROUTEMQ_BUILD_BENCH=ON
+	@scripts/install-deps.sh scripts/packages-bench.txt scripts/packages-cost.txt
+	cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release -DROUTEMQ_BUILD_TESTS=OFF -DROUTEMQ_BUILD_BENCH=ON \
+	  -DROUTEMQ_BUILD_COST=ON
 	cmake --build $(BENCH_DIR) -j $(JOBS)
 	bench/run.sh $(BENCH_DIR) $(BENCH_ARGS)
 

@@ -16,6 +16,9 @@ echo "== micro-benchmarks"
   ${quick:+--benchmark_min_time=0.05}
 echo "== end-to-end (framework vs hand-written Paho C)"
 "$build/bench/run_e2e" "$work" $quick
+echo "== cost per message on the hot path (callgrind)"
+"$build/tests/cost/routemq_cost_report" "$build/bench/baseline_worker" \
+  "$build/bench/baseline_confirmed_worker" > "$work/cost.md"
 gnuplot -e "data='$work/throughput.dat'; out='$out/throughput.png'" "$top/bench/plot.gp"
 cp "$work/throughput.dat" "$out/throughput.dat"
 
@@ -30,19 +33,35 @@ cpu=$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)
   echo "Paho MQTT C $(dpkg-query -W -f='${Version}' libpaho-mqtt1.3), $(g++ --version | head -1), Release build."
   [ -n "$quick" ] && echo && echo "**Quick run (--quick): small message counts, indicative only.**"
   echo
-  echo "Every end-to-end figure is measured twice in the same run on the same broker: once through"
-  echo "RouteMQ (\`bench_app --workers N\`: a route \`bench/{id}/data\`, shared, whose handler publishes"
-  echo "\`bench/{id}/done\`), once through N hand-written Paho C workers doing the same"
-  echo "(\`bench/e2e/baseline_worker.cpp\`). The request/response round trip compares"
-  echo "\`routemq::client\` and a route that calls \`ctx.reply\` with a hand-written Paho C requester and"
-  echo "responder. Ratios are framework over baseline; the priority case, last, compares RouteMQ"
-  echo "with route priorities against RouteMQ without them. Method and analysis: [README.md](README.md)."
+  echo "Every end-to-end figure is measured in the same run on the same broker, for each contender in"
+  echo "turn: \`unconfirmed\`, N hand-written Paho C workers that republish each input without waiting"
+  echo "(\`bench/e2e/baseline_worker.cpp\`); \`confirmed\`, N hand-written Paho C workers that give"
+  echo "RouteMQ's guarantee, the result confirmed by the broker before the input is acknowledged"
+  echo "(\`bench/e2e/baseline_confirmed_worker.cpp\`, QoS 1 only); \`bench_app --workers N\` (a"
+  echo "shared route \`bench/{id}/data\` whose handler publishes \`bench/{id}/done\`); and the example"
+  echo "application, \`routemq --workers N --pools ingest\` (JSON reading in, JSON result out, its"
+  echo "middleware, LOG_LEVEL=warn). CPU is summed over every process of a contender, RouteMQ's manager"
+  echo "included. The request/response round trip compares \`routemq::client\` and a route that calls"
+  echo "\`ctx.reply\` with a hand-written Paho C requester and responder; the priority case, last,"
+  echo "compares RouteMQ with route priorities against RouteMQ without them. Method and analysis:"
+  echo "[README.md](README.md)."
   echo
   echo "## End to end"
   echo
   cat "$work/e2e.md"
   echo
   echo "![throughput](throughput.png)"
+  echo
+  echo "## Cost per message on the hot path (callgrind)"
+  echo
+  echo "Instructions and heap allocations per message from Paho's message-arrived callback until it"
+  echo "returns (the input's acknowledgement follows), on that thread, counted by callgrind: the"
+  echo "figures of the cost gate (\`make cost\`, [tests/cost/README.md](../../tests/cost/README.md)),"
+  echo "which fails \`make test\` over the budget. The hand-written workers' \`on_message\` is counted"
+  echo "the same way; \`baseline_worker\` hands its result to MQTTAsync's send thread, whose work is"
+  echo "not on that thread, so only the confirmed worker is a like-for-like comparison."
+  echo
+  cat "$work/cost.md"
   echo
   echo "## In-process dispatch (Google Benchmark)"
   echo

@@ -184,8 +184,16 @@ void mqtt_client::publish_many(const std::vector<received>& messages, int window
             m.payload = const_cast<char*>(messages[i].payload.data());
             m.payloadlen = static_cast<int>(messages[i].payload.size());
             m.qos = 1;
-            if (MQTTClient_publishMessage(client, messages[i].topic.c_str(), &m, &last) !=
-                MQTTCLIENT_SUCCESS) {
+            int rc = MQTTCLIENT_SUCCESS;
+            if (mqtt5_) {
+                MQTTResponse response =
+                    MQTTClient_publishMessage5(client, messages[i].topic.c_str(), &m, &last);
+                rc = response.reasonCode;
+                MQTTResponse_free(response);
+            } else {
+                rc = MQTTClient_publishMessage(client, messages[i].topic.c_str(), &m, &last);
+            }
+            if (rc != MQTTCLIENT_SUCCESS) {
                 throw routemq::error("mqtt_client: publish to " + messages[i].topic + " failed");
             }
         }
