@@ -299,6 +299,43 @@ TEST_F(confirm_test, WaitingForTheBrokerBlocksInsteadOfPolling) {
     EXPECT_TRUE(out.confirm(10s)) << "answered once the broker runs again";
 }
 
+TEST_F(confirm_test, WaitingForABrokerThatIsDownBlocksToo) {
+    // Connection refused: confirm() tries again with a growing pause (0.1 s doubling to 2 s)
+    // until its timeout, and sleeps between attempts and after the last one.
+    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-down-out");
+    ASSERT_TRUE(out.connect(5s));
+    broker_.stop();
+    out.publish("down/0", "x", 1);
+    rusage before{};
+    getrusage(RUSAGE_THREAD, &before);
+    const auto c = out.confirm(3s);
+    rusage after{};
+    getrusage(RUSAGE_THREAD, &after);
+    EXPECT_FALSE(c.complete);
+    const auto switches = (after.ru_nvcsw + after.ru_nivcsw) - (before.ru_nvcsw + before.ru_nivcsw);
+    EXPECT_LE(switches, 60) << "the waiting thread was switched out " << switches << " times";
+    const auto cpu_us = (after.ru_utime.tv_sec - before.ru_utime.tv_sec) * 1000000L +
+                        (after.ru_utime.tv_usec - before.ru_utime.tv_usec) +
+                        (after.ru_stime.tv_sec - before.ru_stime.tv_sec) * 1000000L +
+                        (after.ru_stime.tv_usec - before.ru_stime.tv_usec);
+    EXPECT_LT(cpu_us, 100000) << "the waiting thread used " << cpu_us << " us of CPU in 3 s";
+    broker_.start();
+    collector results(broker_.port(), "down/#", "confirm-down-observer");
+    EXPECT_TRUE(out.confirm(15s)) << "sent again and answered once the broker is back";
+}
+
+TEST_F(confirm_test, ADisconnectedPublisherConnectsAgain) {
+    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-again-out");
+    ASSERT_TRUE(out.connect(5s));
+    out.disconnect(1s);
+    ASSERT_TRUE(out.connect(5s));
+    EXPECT_EQ(out.connects(), 2u);
+    collector results(broker_.port(), "again/#", "confirm-again-observer");
+    out.publish("again/1", "x", 1);
+    EXPECT_TRUE(out.confirm(10s));
+    EXPECT_EQ(results.wait_for(1, 5s).count("again/1"), 1u);
+}
+
 TEST_F(confirm_test, NoPahoHeapGrowthPerPublishNextToTheAsynchronousLibrary) {
     // Both Paho libraries in one process: the synchronous one leaks one CONNACK property list
     // per connect (see core/CMakeLists.txt), nothing per publish.

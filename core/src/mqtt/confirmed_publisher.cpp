@@ -218,6 +218,9 @@ struct confirmed_publisher::impl {
         }
         while (!connected()) {
             if (next_attempt >= deadline) {
+                // No attempt fits before the deadline: wait it out here, so that a caller that
+                // loops until its deadline (confirm) does not spin meanwhile.
+                std::this_thread::sleep_until(deadline);
                 return false;
             }
             std::this_thread::sleep_until(next_attempt);
@@ -459,6 +462,9 @@ struct confirmed_publisher::impl {
         if (connected() && send_unsent(deadline) && (m.qos == 0 || make_room(deadline))) {
             MQTTClient_deliveryToken token = 0;
             const int rc = send(m, &token);
+            if (rc == MQTTCLIENT_DISCONNECTED) {
+                up = false;  // Paho found the connection gone before it called back about it
+            }
             if (rc == MQTTCLIENT_SUCCESS && connected()) {
                 if (m.qos > 0) {
                     pending.push_back({token, true, copy(m)});
@@ -533,6 +539,11 @@ struct confirmed_publisher::impl {
                 MQTTClient_disconnect(handle, static_cast<int>(timeout.count()));
             }
         }
+        // Paho calls no connection-lost callback for a disconnect of ours.
+        up = false;
+        std::lock_guard lock(answers_mu);
+        answers.clear();
+        lost = false;
     }
 };
 
@@ -607,7 +618,8 @@ confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noe
 bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
     try {
         std::lock_guard lock(impl_->mu);
-        return impl_->connected() || impl_->connect_once(clock::now() + timeout);
+        // Through reconnect(): after a lost connection, what it left unacknowledged is sent again.
+        return impl_->connected() || impl_->reconnect(clock::now() + timeout);
     } catch (...) {
         return false;
     }
