@@ -1,9 +1,11 @@
 // End-to-end benchmark: the framework (bench_app --workers N) against a hand-written Paho C
 // baseline (N baseline_worker processes) on the same mosquitto, in the same run, so every figure
 // is a ratio that holds on a noisy machine. Writes markdown, a data file for the plot, and prints
-// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput]; `--only rtt`
-// runs the request/response round-trip case alone, `--only priority` the priority case,
-// `--only throughput` the throughput table (its table is then all of e2e.md).
+// progress. Usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput]
+// [--compare-app <path>]; `--only rtt` runs the request/response round-trip case alone,
+// `--only priority` the priority case, `--only throughput` the throughput table (its table is then
+// all of e2e.md); `--compare-app` adds the bench_app of another build (a before and after) to the
+// throughput table.
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -259,7 +261,9 @@ public:
             }
             pids_ = children_of(manager_->pid());
         } else if (framework) {
-            manager_ = test::start_app(BENCH_APP, port, {"--workers", std::to_string(workers)},
+            // bench_app, or the one of another build (--compare-app).
+            const std::string app = baseline_exe == BASELINE_WORKER ? BENCH_APP : baseline_exe;
+            manager_ = test::start_app(app, port, {"--workers", std::to_string(workers)},
                                        {{"BENCH_QOS", std::to_string(qos)},
                                         {"LOG_LEVEL", "info"},
                                         {"MQTT_GROUP_NAME", "bench"}});
@@ -688,11 +692,14 @@ std::string priority_case(bool quick) {
 int main(int argc, char** argv) {
     bool usage = argc < 2;
     bool quick = false;
-    std::string only;  // empty: every case
+    std::string only;         // empty: every case
+    std::string compare_app;  // bench_app of another build, a contender of its own
     for (int i = 2; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--quick") {
             quick = true;
+        } else if (arg == "--compare-app" && i + 1 < argc) {
+            compare_app = argv[++i];
         } else if (arg == "--only" && i + 1 < argc &&
                    (std::string(argv[i + 1]) == "rtt" || std::string(argv[i + 1]) == "priority" ||
                     std::string(argv[i + 1]) == "throughput")) {
@@ -702,7 +709,8 @@ int main(int argc, char** argv) {
         }
     }
     if (usage) {
-        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput]\n";
+        std::cerr << "usage: run_e2e <output-dir> [--quick] [--only rtt|priority|throughput] "
+                     "[--compare-app <bench_app of another build>]\n";
         return 2;
     }
     const std::string out_dir = argv[1];
@@ -733,11 +741,15 @@ int main(int argc, char** argv) {
         std::string exe;
         workload wl;
     };
-    const std::vector<contender> contenders = {
+    std::vector<contender> contenders = {
         {.name = "unconfirmed", .framework = false, .exe = BASELINE_WORKER, .wl = {}},
         {.name = "confirmed", .framework = false, .exe = BASELINE_CONFIRMED_WORKER, .wl = {}},
         {.name = "bench_app", .framework = true, .exe = BENCH_APP, .wl = {}},
         {.name = "example", .framework = true, .exe = EXAMPLE_APP, .wl = {.example = true}}};
+    if (!compare_app.empty()) {
+        contenders.push_back(
+            {.name = "compare-app", .framework = true, .exe = compare_app, .wl = {}});
+    }
     std::map<int, std::map<int, std::map<std::string, run_result>>> results;
     const auto median = [](std::vector<double> v) {
         std::sort(v.begin(), v.end());

@@ -8,7 +8,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <iterator>
 #include <mutex>
 #include <thread>
@@ -102,7 +101,7 @@ struct confirmed_publisher::impl {
     // Held by every member function of confirmed_publisher: serializes this connection's calls
     // into Paho and guards everything down to `answers_mu`. Paho's thread never takes it.
     std::mutex mu;
-    std::deque<unacked> pending;
+    std::vector<unacked> pending;  // in the order sent; a vector: usually one or none
     /// What the broker refused since the last confirm().
     std::vector<refused_publish> refused;
     std::size_t max_packet = kMaxMqttPacket;
