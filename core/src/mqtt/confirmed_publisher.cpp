@@ -8,7 +8,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
-#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -275,14 +274,12 @@ struct confirmed_publisher::impl {
         return true;
     }
 
-    /// The MQTT 5 properties of `m` as Paho reads them, pointing into `m` and `property_view`:
-    /// Paho copies what it keeps, so nothing is copied here (MQTTProperties_add would copy every
-    /// string, and MQTTProperties_free free them again, for each publish). `length` is counted
-    /// as MQTT does, and as MQTTProperties_add would: per property an identifier byte, then a
-    /// two-byte length and the bytes of each string.
+    /// `properties` as Paho reads them, pointing into them and `property_view`: Paho copies
+    /// what it keeps, so nothing is copied here (MQTTProperties_add would copy every string, and
+    /// MQTTProperties_free free them again, for each publish). check_publish() has bounded every
+    /// string, so their lengths fit Paho's ints.
     MQTTProperties properties_of(const publish_properties& properties) {
         property_view.clear();
-        int length = 0;
         const auto bytes = [](const std::string& s) {
             return MQTTLenString{static_cast<int>(s.size()), const_cast<char*>(s.data())};
         };
@@ -292,7 +289,6 @@ struct confirmed_publisher::impl {
             p.value.data = bytes(key);
             p.value.value = bytes(value);
             property_view.push_back(p);
-            length += 1 + 2 + static_cast<int>(key.size()) + 2 + static_cast<int>(value.size());
         }
         const auto add_one = [&](MQTTPropertyCodes code, const std::string& value) {
             if (!value.empty()) {
@@ -300,7 +296,6 @@ struct confirmed_publisher::impl {
                 p.identifier = code;
                 p.value.data = bytes(value);
                 property_view.push_back(p);
-                length += 1 + 2 + static_cast<int>(value.size());
             }
         };
         add_one(MQTTPROPERTY_CODE_RESPONSE_TOPIC, properties.response_topic);
@@ -308,7 +303,7 @@ struct confirmed_publisher::impl {
         MQTTProperties props = MQTTProperties_initializer;
         props.count = static_cast<int>(property_view.size());
         props.max_count = props.count;
-        props.length = length;
+        props.length = static_cast<int>(properties_length(properties));
         props.array = property_view.empty() ? nullptr : property_view.data();
         return props;
     }

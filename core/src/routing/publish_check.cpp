@@ -92,20 +92,25 @@ std::string utf8_string_problem(std::string_view text) {
     return "";
 }
 
+std::size_t properties_length(const publish_properties& properties) {
+    std::size_t length = 0;
+    for (const auto& [name, value] : properties.user_properties) {
+        length += 1 + 2 + name.size() + 2 + value.size();
+    }
+    if (!properties.response_topic.empty()) {
+        length += 1 + 2 + properties.response_topic.size();
+    }
+    if (!properties.correlation_data.empty()) {
+        length += 1 + 2 + properties.correlation_data.size();
+    }
+    return length;
+}
+
 std::size_t publish_packet_size(std::string_view topic, std::size_t payload_size, int qos,
                                 const publish_properties& properties, bool v5) {
     std::size_t variable = 2 + topic.size() + (qos > 0 ? 2 : 0);
     if (v5) {
-        std::size_t props = 0;
-        for (const auto& [name, value] : properties.user_properties) {
-            props += 1 + 2 + name.size() + 2 + value.size();
-        }
-        if (!properties.response_topic.empty()) {
-            props += 1 + 2 + properties.response_topic.size();
-        }
-        if (!properties.correlation_data.empty()) {
-            props += 1 + 2 + properties.correlation_data.size();
-        }
+        const auto props = properties_length(properties);
         variable += varint_size(props) + props;
     }
     const std::size_t remaining = variable + payload_size;

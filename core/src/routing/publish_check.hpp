@@ -30,6 +30,11 @@ std::string topic_name_problem(std::string_view topic);
 /// same rules as a topic name, without the wildcard and emptiness rules.
 std::string utf8_string_problem(std::string_view text);
 
+/// Bytes of the MQTT 5 properties of a PUBLISH carrying `properties`, without the Variable Byte
+/// Integer that precedes them: per property an identifier byte, then a two-byte length and the
+/// bytes of each string (Paho calls it an MQTTProperties list's `length`).
+std::size_t properties_length(const publish_properties& properties);
+
 /// The size in bytes of the PUBLISH packet that carries this message.
 std::size_t publish_packet_size(std::string_view topic, std::size_t payload_size, int qos,
                                 const publish_properties& properties, bool v5);

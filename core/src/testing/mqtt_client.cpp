@@ -8,6 +8,24 @@
 
 namespace routemq::testing {
 
+namespace {
+
+/// Hands `m` to Paho on the client's protocol (MQTT 5: with its properties, freed afterwards);
+/// Paho's return code.
+int send_message(MQTTClient client, bool mqtt5, const std::string& topic, MQTTClient_message& m,
+                 MQTTClient_deliveryToken* token) {
+    if (!mqtt5) {
+        return MQTTClient_publishMessage(client, topic.c_str(), &m, token);
+    }
+    MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, token);
+    const int rc = response.reasonCode;
+    MQTTResponse_free(response);
+    MQTTProperties_free(&m.properties);
+    return rc;
+}
+
+}  // namespace
+
 int mqtt_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
     auto* self = static_cast<mqtt_client*>(ctx);
     auto* m = static_cast<MQTTClient_message*>(raw);
@@ -117,24 +135,16 @@ void mqtt_client::publish(const std::string& topic, const std::string& payload, 
     m.qos = qos;
     MQTTClient_deliveryToken token = 0;
     auto client = static_cast<MQTTClient>(handle_);
-    int rc = MQTTCLIENT_SUCCESS;
-    if (mqtt5_) {
-        for (const auto& [name, value] : properties) {
-            MQTTProperty p{};
-            p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-            p.value.data.data = const_cast<char*>(name.data());
-            p.value.data.len = static_cast<int>(name.size());
-            p.value.value.data = const_cast<char*>(value.data());
-            p.value.value.len = static_cast<int>(value.size());
-            MQTTProperties_add(&m.properties, &p);  // copies the bytes
-        }
-        MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
-        rc = response.reasonCode;
-        MQTTResponse_free(response);
-        MQTTProperties_free(&m.properties);
-    } else {
-        rc = MQTTClient_publishMessage(client, topic.c_str(), &m, &token);
+    for (const auto& [name, value] : properties) {  // none unless mqtt5_ (checked above)
+        MQTTProperty p{};
+        p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+        p.value.data.data = const_cast<char*>(name.data());
+        p.value.data.len = static_cast<int>(name.size());
+        p.value.value.data = const_cast<char*>(value.data());
+        p.value.value.len = static_cast<int>(value.size());
+        MQTTProperties_add(&m.properties, &p);  // copies the bytes
     }
+    const int rc = send_message(client, mqtt5_, topic, m, &token);
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
         throw routemq::error("mqtt_client: publish to " + topic + " failed");
@@ -162,10 +172,7 @@ void mqtt_client::publish_request(const std::string& topic, const std::string& p
     MQTTProperties_add(&m.properties, &p);
     auto client = static_cast<MQTTClient>(handle_);
     MQTTClient_deliveryToken token = 0;
-    MQTTResponse response = MQTTClient_publishMessage5(client, topic.c_str(), &m, &token);
-    const int rc = response.reasonCode;
-    MQTTResponse_free(response);
-    MQTTProperties_free(&m.properties);
+    const int rc = send_message(client, /*mqtt5=*/true, topic, m, &token);
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
         throw routemq::error("mqtt_client: request to " + topic + " failed");
@@ -184,16 +191,7 @@ void mqtt_client::publish_many(const std::vector<received>& messages, int window
             m.payload = const_cast<char*>(messages[i].payload.data());
             m.payloadlen = static_cast<int>(messages[i].payload.size());
             m.qos = 1;
-            int rc = MQTTCLIENT_SUCCESS;
-            if (mqtt5_) {
-                MQTTResponse response =
-                    MQTTClient_publishMessage5(client, messages[i].topic.c_str(), &m, &last);
-                rc = response.reasonCode;
-                MQTTResponse_free(response);
-            } else {
-                rc = MQTTClient_publishMessage(client, messages[i].topic.c_str(), &m, &last);
-            }
-            if (rc != MQTTCLIENT_SUCCESS) {
+            if (send_message(client, mqtt5_, messages[i].topic, m, &last) != MQTTCLIENT_SUCCESS) {
                 throw routemq::error("mqtt_client: publish to " + messages[i].topic + " failed");
             }
         }
