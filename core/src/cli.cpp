@@ -21,9 +21,9 @@
 #include "routemq/settings.hpp"
 #include "routemq/version.hpp"
 #include "routing/route_table.hpp"
+#include "runtime/pod_plan.hpp"
 #include "runtime/run.hpp"
 #include "runtime/signals.hpp"
-#include "runtime/worker_plan.hpp"
 #include "scaffold/scaffold.hpp"
 
 namespace routemq {
@@ -49,10 +49,10 @@ int one_shot(Body&& body) {
         return body();
     } catch (const config_error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
-        return kExitConfig;
+        return code(exit_status::config);
     } catch (const std::exception& e) {
         std::cerr << "routemq: " << e.what() << '\n';
-        return kExitFailure;
+        return code(exit_status::failure);
     }
 }
 
@@ -65,7 +65,7 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
         std::cerr << "routemq: ctl scale takes a route and a number of workers (e.g. scale "
                      "'jobs/{id}' 4), ctl recycle a worker (e.g. w3); workers and reload "
                      "nothing\n";
-        return kExitConfig;
+        return code(exit_status::config);
     }
     std::string target;
     for (const auto& arg : args) {
@@ -91,7 +91,7 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
             std::chrono::seconds(5));
         if (const auto error = detail::control_error(answer); !error.empty()) {
             std::cerr << "routemq: " << error << '\n';
-            return kExitFailure;
+            return code(exit_status::failure);
         }
         if (json) {
             std::cout << answer << '\n';
@@ -105,7 +105,7 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
         } else {
             std::cout << "reloading: every worker is replaced, one at a time\n";
         }
-        return kExitOk;
+        return code(exit_status::ok);
     });
 }
 
@@ -127,13 +127,13 @@ int scaffold(const std::string& dir, const std::string& what, const std::string&
                                         name)
                           : "next: build again (CMake finds the new files), then `routemq routes` "
                             "lists the route\n");
-        return kExitOk;
+        return code(exit_status::ok);
     } catch (const detail::scaffold_usage_error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
-        return kExitConfig;
+        return code(exit_status::config);
     } catch (const std::exception& e) {
         std::cerr << "routemq: " << e.what() << '\n';
-        return kExitFailure;
+        return code(exit_status::failure);
     }
 }
 
@@ -244,13 +244,13 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        const int code = app.exit(e);
-        return code == 0 ? kExitOk : kExitConfig;
+        const int shown = app.exit(e);
+        return shown == 0 ? code(exit_status::ok) : code(exit_status::config);
     }
 
     if (*settings_cmd) {
         std::cout << settings_markdown();
-        return kExitOk;
+        return code(exit_status::ok);
     }
     if (*new_cmd) {
         return scaffold(new_dir, *new_controller_cmd ? "controller" : "routes", new_name,
@@ -282,13 +282,13 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         detail::check_pools(r, invocation.pools);
     } catch (const error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
-        return kExitConfig;
+        return code(exit_status::config);
     }
     if (*health_cmd) {
         std::string answer;
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
         (ok ? std::cout : std::cerr) << answer << '\n';
-        return ok ? kExitOk : kExitFailure;
+        return ok ? code(exit_status::ok) : code(exit_status::failure);
     }
     if (*request_cmd) {
         detail::setup_logging("request", "warn", s.logging.format);
@@ -309,11 +309,11 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             if (!result.answered) {
                 std::cerr << "routemq: no answer to the request on '" << request_topic
                           << "' within " << request_timeout << " s\n";
-                return kExitFailure;
+                return code(exit_status::failure);
             }
             std::cerr << result.status << '\n';
             std::cout << result.payload << '\n';
-            return result.status == "done" ? kExitOk : kExitFailure;
+            return result.status == "done" ? code(exit_status::ok) : code(exit_status::failure);
         });
     }
     if (*asyncapi_cmd) {
@@ -327,21 +327,21 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
                                      nlohmann::ordered_json::error_handler_t::replace) +
                                 '\n'
                           : detail::to_yaml(doc));
-        return kExitOk;
+        return code(exit_status::ok);
     }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools,
                                                 invocation.scaling)
                   << '\n'
-                  << detail::format_worker_plan(
-                         r, detail::plan_workers(r, invocation.worker_count, invocation.pools,
-                                                 invocation.scaling));
-        return kExitOk;
+                  << detail::format_pod_plan(
+                         r, detail::plan_pod(r, invocation.worker_count, invocation.pools,
+                                             invocation.scaling));
+        return code(exit_status::ok);
     }
 
     detail::block_stop_signals();
-    detail::setup_logging(is_worker ? fmt::format("w{}", invocation.slot) : "main", s.logging.level,
-                          s.logging.format);
+    detail::setup_logging(detail::process_name(static_cast<std::size_t>(invocation.slot)),
+                          s.logging.level, s.logging.format);
     if (!is_worker) {  // workers read the same settings: one warning per pod is enough
         for (const auto& line : settings_warnings(file, env_file, s)) {
             spdlog::warn("{}", line);
@@ -361,10 +361,10 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         return detail::run(role, s, r, invocation);
     } catch (const config_error& e) {
         spdlog::critical("{}", e.what());
-        return kExitConfig;
+        return code(exit_status::config);
     } catch (const std::exception& e) {
         spdlog::critical("{}", e.what());
-        return kExitFailure;
+        return code(exit_status::failure);
     }
 }
 

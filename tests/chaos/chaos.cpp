@@ -87,7 +87,7 @@ struct instance {
         for (int slot = 1; slot <= 3; ++slot) {
             pids.push_back(test::worker_pid(out, slot));
             if (pids.back() <= 0) {  // never kill(-1)
-                throw routemq::error(name + " has not logged worker w" + std::to_string(slot));
+                throw routemq::error(name + " has not logged process w" + std::to_string(slot));
             }
         }
         return pids;

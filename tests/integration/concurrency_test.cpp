@@ -54,10 +54,11 @@ protected:
 TEST_F(concurrency_test, RoutesShowOneWorkerWithFourHandlerSlots) {
     auto routes = test::start_app(ROUTEMQ_CONCURRENCY_APP, broker_.port(), {"routes"});
     EXPECT_EQ(routes->wait(10s).value_or(-1), 0);
-    EXPECT_NE(routes->output().find("w1-w4  meet/{id}  (one worker, 4 handler slots)"),
-              std::string::npos)
-        << routes->output();
-    EXPECT_NE(routes->output().find("w5-w8  pace/{id}  (one worker, 4 handler slots)"),
+    EXPECT_NE(routes->output().find(
+                  "WORKERS (3 workers, 9 processes with --workers; the manager runs no routes)\n"
+                  "  worker 1    w1-w4   meet/{id}  (4 handler slots)\n"
+                  "  worker 2    w5-w8   pace/{id}  (4 handler slots)\n"
+                  "  worker 3    w9      hold/{id}\n"),
               std::string::npos)
         << routes->output();
 }
@@ -124,8 +125,8 @@ TEST_F(concurrency_test, KilledHandlerSlotsMidFloodLoseNoMessage) {
               << kMessages << " published: " << lost << " lost, "
               << total - static_cast<int>(handled.size()) << " handled twice\n";
     EXPECT_EQ(lost, 0) << app->output();
-    EXPECT_TRUE(app->wait_for_output("worker w6 killed by signal 9", 5s)) << app->output();
-    EXPECT_TRUE(app->wait_for_output("worker w7 killed by signal 9", 5s)) << app->output();
+    EXPECT_TRUE(app->wait_for_output("process w6 killed by signal 9", 5s)) << app->output();
+    EXPECT_TRUE(app->wait_for_output("process w7 killed by signal 9", 5s)) << app->output();
 }
 
 TEST_F(concurrency_test, ReceiveMaximumBoundsWhatTheBrokerSendsToABusySlot) {
@@ -182,30 +183,30 @@ TEST_F(concurrency_test, CtlWorkersShowsEverySlotAndTheMessageInHand) {
     nlohmann::json report;
     for (int i = 0; i < 100; ++i) {
         report = nlohmann::json::parse(ctl({"ctl", "workers", "--json"}));
-        if (!report["workers"][8]["current"].is_null()) {
+        if (!report["processes"][8]["current"].is_null()) {
             break;
         }
         std::this_thread::sleep_for(50ms);
     }
-    ASSERT_EQ(report["workers"].size(), 9u) << report.dump();
+    ASSERT_EQ(report["processes"].size(), 9u) << report.dump();
     for (int slot = 1; slot <= 9; ++slot) {
-        const auto& w = report["workers"][static_cast<std::size_t>(slot - 1)];
-        EXPECT_EQ(w["worker"], "w" + std::to_string(slot));
+        const auto& w = report["processes"][static_cast<std::size_t>(slot - 1)];
+        EXPECT_EQ(w["process"], "w" + std::to_string(slot));
         EXPECT_EQ(w["pid"].get<int>(), test::worker_pid(app->output(), slot));
         EXPECT_EQ(w["state"], "serving") << w.dump();
     }
-    EXPECT_EQ(report["workers"][1]["of_worker"], "w1");
-    EXPECT_EQ(report["workers"][1]["handler_slot"], 2);
-    ASSERT_FALSE(report["workers"][8]["current"].is_null()) << report.dump();
-    EXPECT_EQ(report["workers"][8]["current"]["topic"], "hold/7");
-    EXPECT_EQ(report["workers"][8]["current"]["route"], "hold/{id}");
+    EXPECT_EQ(report["processes"][1]["worker"], 1);
+    EXPECT_EQ(report["processes"][1]["handler_slot"], 2);
+    ASSERT_FALSE(report["processes"][8]["current"].is_null()) << report.dump();
+    EXPECT_EQ(report["processes"][8]["current"]["topic"], "hold/7");
+    EXPECT_EQ(report["processes"][8]["current"]["route"], "hold/{id}");
     EXPECT_NE(ctl({"ctl", "workers"}).find("hold/7 ("), std::string::npos);
 
     std::ofstream(marks.path / "release") << "go";
     ASSERT_EQ(sub.collect(1, 30s).size(), 1u);
     report = nlohmann::json::parse(ctl({"ctl", "workers", "--json"}));
-    EXPECT_TRUE(report["workers"][8]["current"].is_null()) << report.dump();
-    EXPECT_EQ(report["workers"][8]["handled"], 1) << report.dump();
+    EXPECT_TRUE(report["processes"][8]["current"].is_null()) << report.dump();
+    EXPECT_EQ(report["processes"][8]["handled"], 1) << report.dump();
 
     app->signal(SIGTERM);
     app->wait(30s);

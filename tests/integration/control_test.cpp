@@ -132,7 +132,7 @@ protected:
             << app.output();
     }
 
-    /// Each worker's pid and how many workers serve the sensors route, as root sees them: what a
+    /// Each process's pid and how many workers serve the sensors route, as root sees them: what a
     /// served scale, recycle or reload would change.
     std::pair<std::map<std::string, int>, int> plan() {
         for (int i = 0;; ++i) {
@@ -140,8 +140,8 @@ protected:
             EXPECT_EQ(run->wait(0ms), 0) << run->output();
             const auto report = nlohmann::json::parse(run->output());
             std::map<std::string, int> pids;
-            for (const auto& w : report.at("workers")) {
-                pids[w.at("worker").get<std::string>()] = w.at("pid").get<int>();
+            for (const auto& p : report.at("processes")) {
+                pids[p.at("process").get<std::string>()] = p.at("pid").get<int>();
             }
             for (const auto& rt : report.at("routes")) {
                 if (rt.at("route").get<std::string>() == kSensors) {
@@ -209,7 +209,8 @@ TEST_F(control_test, AManagerRunByAnotherUserServesThatUserOnly) {
 
     auto own = ctl(as(65534), {"workers"});
     EXPECT_EQ(own->wait(0ms), 0) << own->output();
-    EXPECT_NE(own->output().find("4 of 4 workers running"), std::string::npos) << own->output();
+    EXPECT_NE(own->output().find("4 of 4 workers running (4 of 4 processes)"), std::string::npos)
+        << own->output();
     // Root does not believe it: any local user could hold a control socket's name (bind it
     // before the manager starts) and answer ctl with what it likes.
     auto root = ctl(routemq_, {"workers"});

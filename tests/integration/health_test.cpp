@@ -191,7 +191,7 @@ TEST_F(health_test, TakenPortStopsStartupNamingTheSetting) {
                                {{"HTTP_PORT", std::to_string(http_port_)}});
     EXPECT_EQ(app->wait(10s), 1);
     EXPECT_NE(app->output().find("HTTP_PORT"), std::string::npos) << app->output();
-    EXPECT_EQ(app->output().find("worker w1 started"), std::string::npos)
+    EXPECT_EQ(app->output().find("process w1 started"), std::string::npos)
         << "no worker starts when the endpoint cannot";
     close(fd);
 }

@@ -25,9 +25,11 @@ TEST(pools_test, TwoInstancesWithDifferentPoolsEachHandleOnlyTheirPool) {
                         {{"INSTANCE_NAME", "pool-email"}});
     ASSERT_TRUE(gpu->wait_for_output("] serving", 30s, 2)) << gpu->output();
     ASSERT_TRUE(email->wait_for_output("] serving", 30s, 1)) << email->output();
-    EXPECT_NE(gpu->output().find("supervising 2 workers for 1 routes"), std::string::npos)
+    EXPECT_NE(gpu->output().find("supervising 2 workers (2 processes) for 1 routes"),
+              std::string::npos)
         << gpu->output();
-    EXPECT_NE(email->output().find("supervising 1 workers for 1 routes"), std::string::npos)
+    EXPECT_NE(email->output().find("supervising 1 worker (1 process) for 1 routes"),
+              std::string::npos)
         << email->output();
 
     test::test_client sub(broker.port(), "pools-sub");

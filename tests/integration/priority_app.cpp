@@ -1,9 +1,11 @@
-// An application for the priority tests: bulk/{id} (low priority) and urgent/{id} (high), both
-// shared; started with --workers 1 one worker serves both. A handler waits as many milliseconds
+// An application for the priority tests: bulk/{id} (low priority) and urgent/{id} (high, with
+// URGENT_CONCURRENCY handler slots, 1 when unset), both shared; started with --workers 1 one
+// worker serves both. A handler waits as many milliseconds
 // as the payload says and answers on done/<route>/<id> with the monotonic times (ns) it started
 // and ended, separated by a space.
 
 #include <chrono>
+#include <cstdlib>
 #include <routemq/routemq.hpp>
 #include <string>
 #include <thread>
@@ -31,7 +33,11 @@ void urgent(routemq::context& ctx) {
 int main(int argc, char** argv) {
     return routemq::run_cli(argc, argv, [](routemq::router& r) {
         r.on("bulk/{id}", &bulk, {.qos = 1, .shared = true, .priority = routemq::priority::low});
+        const char* concurrency = std::getenv("URGENT_CONCURRENCY");
         r.on("urgent/{id}", &urgent,
-             {.qos = 1, .shared = true, .priority = routemq::priority::high});
+             {.qos = 1,
+              .shared = true,
+              .concurrency = concurrency != nullptr ? std::atoi(concurrency) : 1,
+              .priority = routemq::priority::high});
     });
 }

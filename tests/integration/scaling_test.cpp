@@ -78,8 +78,9 @@ TEST(scaling_test, ASlowRouteGrowsToItsMaximumUnderLoadAndShrinksBackWithoutLoss
     }
     tally seen;
     seen.add(sub.collect(kFlood, 120s));
-    EXPECT_TRUE(app->output().find("adding worker w2 (1 -> 2 of at most 3)") != std::string::npos &&
-                app->output().find("adding worker w3 (2 -> 3 of at most 3)") != std::string::npos)
+    EXPECT_TRUE(
+        app->output().find("adding worker 2 (w2) (1 -> 2 of at most 3)") != std::string::npos &&
+        app->output().find("adding worker 3 (w3) (2 -> 3 of at most 3)") != std::string::npos)
         << app->output();
 
     // Then a trickle well under the low mark while it shrinks: the workers that go still hold
@@ -131,7 +132,7 @@ TEST(scaling_test, CtlScaleSetsTheWorkersOfARouteAndMetricsShowThem) {
     const auto serving = [&] {
         const auto report = nlohmann::json::parse(ctl({"ctl", "workers", "--json"}));
         int n = 0;
-        for (const auto& w : report["workers"]) {
+        for (const auto& w : report["processes"]) {
             n += w["state"] == "serving" ? 1 : 0;
         }
         return n;
@@ -194,7 +195,7 @@ TEST(scaling_test, WorkersLeavingWhenTheirManagerIsKilledStopAtOnceAndTheNextMan
     };
     // Scaled up by hand while idle: the idle time before does not scale it straight back down.
     ctl({"ctl", "scale", "jobs/{id}", "3"});
-    ASSERT_TRUE(app->wait_for_output("adding worker w3", 10s)) << app->output();
+    ASSERT_TRUE(app->wait_for_output("adding worker 3", 10s)) << app->output();
     std::this_thread::sleep_for(1500ms);
     EXPECT_EQ(app->output().find("removing worker"), std::string::npos) << "undone at once\n"
                                                                         << app->output();

@@ -84,6 +84,27 @@ protected:
 
 }  // namespace
 
+TEST(workers_ipv6_test, BothConnectionsOfEveryWorkerReachABrokerOnTheIpv6Loopback) {
+    // MQTT_BROKER=::1: the incoming connection (readings) and the outgoing one (results) of each
+    // worker both need the address in brackets in Paho's URI.
+    test::mosquitto_broker broker(routemq::testing::broker_options{.host = "::1"});
+    auto app =
+        test::start_app(ROUTEMQ_EXECUTABLE, broker.port(), {"--workers"}, {{"MQTT_BROKER", "::1"}});
+    ASSERT_TRUE(app->wait_for_output("] serving", 20s, 4)) << app->output();
+    test::test_client sub("::1", broker.port(), "itest-sub6");
+    sub.subscribe("sensors/+/processed");
+    test::test_client pub("::1", broker.port(), "itest-pub6", /*receive=*/false);
+    constexpr int kReadings = 60;
+    for (int i = 0; i < kReadings; ++i) {
+        pub.publish("sensors/" + std::to_string(i) + "/data", R"({"temp": 21.5})", 1);
+    }
+    const auto got = collect_processed(sub, kReadings, 30s);
+    EXPECT_EQ(static_cast<int>(got.per_device.size()), kReadings) << app->output();
+    EXPECT_GE(got.per_process.size(), 2u) << "results from several workers: " << workers_seen(got);
+    app->signal(SIGTERM);
+    EXPECT_EQ(app->wait(30s).value_or(-1), 0) << app->output();
+}
+
 TEST_F(workers_test, PlanSpreadsMessagesOverEveryWorker) {
     auto app = start_manager(ROUTEMQ_EXECUTABLE, 3);
     test::test_client sub(broker_.port(), "itest-sub");
@@ -129,8 +150,8 @@ TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
     }
     EXPECT_EQ(static_cast<int>(handled.size()), kMessages)
         << "messages never handled: " << kMessages - static_cast<int>(handled.size());
-    EXPECT_TRUE(app->wait_for_output("worker w2 killed by signal 9", 5s)) << log;
-    EXPECT_GE(test::count_occurrences(app->output(), "worker w2 started"), 2);
+    EXPECT_TRUE(app->wait_for_output("process w2 killed by signal 9", 5s)) << log;
+    EXPECT_GE(test::count_occurrences(app->output(), "process w2 started"), 2);
     EXPECT_EQ(test::count_occurrences(app->output(), "as 'routemq-"), 5)
         << "w1, w3, w4 once; w2 twice, with its stable client id";
     const int again = test::worker_pid(app->output(), 2);
@@ -280,13 +301,13 @@ TEST_F(workers_test, RecycledWorkersHandOverTheirSessionsWithoutLosingAMessage) 
     // Every handover: the replacement was started, then said it was ready, and only then was the
     // old worker told to go; the replacement took over after it had gone.
     const std::regex started(
-        R"(worker (w\d+) \(pid (\d+)\) has handled \d+ messages .*starting its replacement \(pid (\d+)\))");
+        R"(process (w\d+) \(pid (\d+)\) has handled \d+ messages .*starting its successor \(pid (\d+)\))");
     int handovers = 0;
     for (auto it = std::sregex_iterator(log.begin(), log.end(), started);
          it != std::sregex_iterator(); ++it) {
-        const auto took = fmt::format("worker {}: pid {} took over from pid {}", (*it)[1].str(),
+        const auto took = fmt::format("process {}: pid {} took over from pid {}", (*it)[1].str(),
                                       (*it)[3].str(), (*it)[2].str());
-        const auto ready = fmt::format("its replacement (pid {}) is ready; pid {} finishes",
+        const auto ready = fmt::format("its successor (pid {}) is ready; pid {} finishes",
                                        (*it)[3].str(), (*it)[2].str());
         const auto told = log.find(ready);
         const auto at = log.find(took);
@@ -311,7 +332,7 @@ TEST_F(workers_test, RecycledWorkersHandOverTheirSessionsWithoutLosingAMessage) 
     EXPECT_TRUE(app->wait_for_output("took over from pid", 10s, handovers + 1)) << app->output();
     auto bad = test::start_app(ROUTEMQ_EXECUTABLE, broker_.port(), {"ctl", "recycle", "w9"}, ids);
     EXPECT_EQ(bad->wait(10s).value_or(-1), 1);
-    EXPECT_NE(bad->output().find("there is no worker w9"), std::string::npos) << bad->output();
+    EXPECT_NE(bad->output().find("there is no process w9"), std::string::npos) << bad->output();
 }
 
 TEST_F(workers_test, ReloadUnderLoadReplacesEveryWorkerWithoutLossAndABadOneChangesNothing) {

@@ -15,6 +15,7 @@
 #include "metrics/shared_metrics.hpp"
 #include "metrics/slot_counters.hpp"
 #include "routing/dispatcher.hpp"
+#include "runtime/protocol.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/recording_publisher.hpp"
 
@@ -22,6 +23,9 @@ using routemq::detail::outcome;
 using routemq::detail::shared_metrics;
 
 namespace {
+
+/// The state cell of a process the manager supervises and that serves.
+constexpr auto serving = static_cast<std::uint32_t>(routemq::detail::slot_state::serving);
 
 constexpr std::uint64_t kMs = 1'000'000;
 
@@ -61,9 +65,9 @@ TEST(SharedMetrics, DurationsLandInTheirBucket) {
 
 TEST(Exposition, SumsRoutesOverProcessesAndParsesStrictly) {
     auto m = shared_metrics::create(3, 2);
-    m->process(0).expected = 1;
-    m->process(1).expected = 1;
-    m->process(2).expected = 1;
+    m->process(0).state = serving;
+    m->process(1).state = serving;
+    m->process(2).state = serving;
     m->process(1).received = 5;
     m->process(2).received = 7;
     m->process(2).no_route = 2;
@@ -132,7 +136,7 @@ TEST(Exposition, RoutesWithOnePatternShareASeries) {
 
 TEST(Exposition, OnlyExpectedProcessesGetPerProcessSeries) {
     auto m = shared_metrics::create(3, 0);
-    m->process(1).expected = 1;
+    m->process(1).state = serving;
     const auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {}));
     EXPECT_EQ(e.count("routemq_mqtt_connected"), 1u);
     EXPECT_EQ(e.count("routemq_mqtt_connected", {{"process", "w1"}}), 1u);
@@ -167,7 +171,7 @@ TEST(PrometheusChecker, RejectsWhatPrometheusRejects) {
 TEST(Readiness, NamesEveryMissingPiece) {
     auto m = shared_metrics::create(4, 0);
     for (std::size_t slot : {0, 1, 2, 3}) {
-        m->process(slot).expected = 1;
+        m->process(slot).state = serving;
         m->process(slot).pid = 100 + static_cast<int>(slot);
         m->process(slot).connected = 1;
         m->process(slot).subscribed = 1;
@@ -182,7 +186,7 @@ TEST(Readiness, NamesEveryMissingPiece) {
     EXPECT_EQ(r.missing, (std::vector<std::string>{"main: not connected to the broker",
                                                    "w2: not running", "w3: not subscribed"}));
 
-    m->process(0).expected = 0;  // --workers with no main routes: no main client to wait for
+    m->process(0).state = 0;  // --workers: the manager has no client to wait for
     m->process(2).pid = 102;
     m->process(3).subscribed = 1;
     EXPECT_TRUE(routemq::detail::check_readiness(*m).ready);
@@ -193,7 +197,7 @@ TEST(Readiness, NamesEveryMissingPiece) {
 
 TEST(Readiness, NamesAHandlerPastItsTimeout) {
     auto m = shared_metrics::create(2, 1);
-    m->process(1).expected = 1;
+    m->process(1).state = serving;
     m->process(1).pid = 101;
     m->process(1).connected = 1;
     m->process(1).subscribed = 1;
@@ -280,7 +284,7 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
 TEST(Readiness, NamesWhyAProcessCannotConnect) {
     auto m = shared_metrics::create(2, 0);
     for (std::size_t slot : {0, 1}) {
-        m->process(slot).expected = 1;
+        m->process(slot).state = serving;
         m->process(slot).pid = 100 + static_cast<int>(slot);
     }
     m->process(1).connect_error.store("attempt 4 failed: not authorized (CONNACK 135)");

@@ -10,18 +10,23 @@ namespace routemq {
 using route_registrar = std::function<void(router&)>;
 
 /// Exit statuses of the `routemq` executable.
-enum exit_status : int {
-    kExitOk = 0,
-    kExitFailure = 1,
+enum class exit_status : int {
+    ok = 0,
+    failure = 1,
     /// Invalid settings, routes or command line.
-    kExitConfig = 2,
+    config = 2,
     /// The broker refused a subscription at startup.
-    kExitSubscribe = 3,
+    subscribe = 3,
     /// A worker whose broker did not confirm what a message produced (its results or its dead
     /// letter) within 30 s: the message is not acknowledged, so it is delivered again. Counted
     /// against the message like a crash (POISON_MAX_CRASHES).
-    kExitUnconfirmed = 75,
+    unconfirmed = 75,
 };
+
+/// The number a process exits with.
+constexpr int code(exit_status s) noexcept {
+    return static_cast<int>(s);
+}
 
 /// The `routemq` command line: `routemq [--env-file F] [--workers [N]]` serves the application,
 /// `routemq routes` prints the route table and the worker plan, `routemq settings` the

@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "routemq/errors.hpp"
-#include "runtime/host.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -94,8 +94,7 @@ std::string holder_distrust(uid_t holder, uid_t me) {
 }
 
 std::string control_socket_name(const mqtt_settings& mqtt) {
-    return fmt::format("routemq-ctl/{}-{}", mqtt.client_id,
-                       mqtt.instance_name.empty() ? host_name() : mqtt.instance_name);
+    return "routemq-ctl/" + pod_id(mqtt);
 }
 
 control_server::control_server(std::string name, answerer answer)
@@ -224,43 +223,40 @@ std::string control_request(const std::string& name, const std::string& command,
     return answer;
 }
 
-std::string workers_report(const shared_metrics& metrics, const std::vector<worker_spec>& plan,
-                           const router& r) {
-    auto workers = nlohmann::json::array();
-    const bool stopping = metrics.manager().stopping.load() != 0;
-    for (const auto& spec : plan) {
-        const auto slot = static_cast<std::size_t>(spec.slot);
-        const auto& cells = metrics.process(slot);
-        const int pid = cells.pid.load();
-        const bool expected = cells.expected.load() != 0;
-        const char* state = pid == 0                       ? (stopping    ? "stopped"
-                                                              : !expected ? "spare"
-                                                                          : "restarting")
-                            : !expected                    ? "leaving"
-                            : cells.subscribed.load() != 0 ? "serving"
-                            : cells.connected.load() != 0  ? "connected"
-                                                           : "connecting";
-        auto routes = nlohmann::json::array();
-        for (auto index : spec.routes) {
-            routes.push_back(r.routes()[index].pattern.text());
+std::string workers_report(const shared_metrics& metrics, const pod_plan& plan, const router& r) {
+    auto processes = nlohmann::json::array();
+    for (const auto& w : plan.workers) {
+        for (const auto& lane : w.lanes) {
+            for (const auto& p : lane.processes) {
+                const auto slot = static_cast<std::size_t>(p.slot);
+                const auto& cells = metrics.process(slot);
+                const int pid = cells.pid.load();
+                auto routes = nlohmann::json::array();
+                for (auto index : p.routes) {
+                    routes.push_back(r.routes()[index].pattern.text());
+                }
+                nlohmann::json current = nullptr;
+                const auto work = metrics.work(slot);
+                if (pid != 0 && work.route != 0) {
+                    current = {
+                        {"route", r.routes()[work.route - 1].pattern.text()},
+                        {"topic", work.topic},
+                        {"age_ms", std::max<std::int64_t>(0, region_clock_ms() - work.started_ms)}};
+                }
+                processes.push_back(
+                    {{"process", process_name(slot)},
+                     {"worker", w.number},
+                     {"lane", priority_name(lane.priority)},
+                     {"handler_slot", p.handler_slot},
+                     {"pid", pid},
+                     {"state", state_name(static_cast<slot_state>(cells.state.load()))},
+                     {"handled", metrics.handled(slot)},
+                     {"busy", cells.busy_ppm.load() / 1e6},
+                     {"pool", r.routes()[p.routes.front()].options.pool},
+                     {"routes", routes},
+                     {"current", current}});
+            }
         }
-        nlohmann::json current = nullptr;
-        const auto work = metrics.work(slot);
-        if (pid != 0 && work.route != 0) {
-            current = {{"route", r.routes()[work.route - 1].pattern.text()},
-                       {"topic", work.topic},
-                       {"age_ms", std::max<std::int64_t>(0, region_clock_ms() - work.started_ms)}};
-        }
-        workers.push_back({{"worker", fmt::format("w{}", slot)},
-                           {"pid", pid},
-                           {"state", state},
-                           {"handled", metrics.handled(slot)},
-                           {"busy", cells.busy_ppm.load() / 1e6},
-                           {"pool", r.routes()[spec.routes.front()].options.pool},
-                           {"handler_slot", spec.handler_slot},
-                           {"of_worker", fmt::format("w{}", spec.worker())},
-                           {"routes", routes},
-                           {"current", current}});
     }
     // Per route served: how busy its workers are and how many serve it (the autoscaler's view).
     auto routes = nlohmann::json::array();
@@ -277,12 +273,14 @@ std::string workers_report(const shared_metrics& metrics, const std::vector<work
     const auto& manager = metrics.manager();
     return nlohmann::json{
         {"pid", ::getpid()},
-        {"planned", manager.workers_planned.load()},
-        {"running", manager.workers_running.load()},
+        {"workers_planned", manager.workers_planned.load()},
+        {"workers_running", manager.workers_running.load()},
+        {"processes_planned", manager.processes_planned.load()},
+        {"processes_running", manager.processes_running.load()},
         {"restarts", manager.worker_restarts.load()},
         {"heartbeat_age_ms",
          std::max<std::int64_t>(0, region_clock_ms() - manager.heartbeat_ms.load())},
-        {"workers", workers},
+        {"processes", processes},
         {"routes", routes}}
         .dump();
 }
@@ -297,13 +295,14 @@ std::string control_error(const std::string& answer) {
 
 std::string format_workers_report(const std::string& json_text) {
     const auto report = nlohmann::json::parse(json_text);
-    std::string out =
-        fmt::format("manager pid {}: {} of {} workers running, {} restarts\n",
-                    report.at("pid").get<int>(), report.at("running").get<int>(),
-                    report.at("planned").get<int>(), report.at("restarts").get<std::uint64_t>());
-    out += fmt::format("{:<7} {:<8} {:<11} {:>8} {:>5}  {:<40} {}\n", "WORKER", "PID", "STATE",
-                       "HANDLED", "BUSY", "HANDLING NOW", "ROUTES");
-    for (const auto& w : report.at("workers")) {
+    std::string out = fmt::format(
+        "manager pid {}: {} of {} workers running ({} of {} processes), {} restarts\n",
+        report.at("pid").get<int>(), report.at("workers_running").get<int>(),
+        report.at("workers_planned").get<int>(), report.at("processes_running").get<int>(),
+        report.at("processes_planned").get<int>(), report.at("restarts").get<std::uint64_t>());
+    out += fmt::format("{:<7} {:>6} {:<8} {:<12} {:>8} {:>5}  {:<40} {}\n", "PROCESS", "WORKER",
+                       "PID", "STATE", "HANDLED", "BUSY", "HANDLING NOW", "ROUTES");
+    for (const auto& w : report.at("processes")) {
         std::string now = "-";
         if (!w.at("current").is_null()) {
             now = fmt::format("{} ({} ms)", w["current"].at("topic").get<std::string>(),
@@ -313,10 +312,11 @@ std::string format_workers_report(const std::string& json_text) {
         for (const auto& route : w.at("routes")) {
             routes += (routes.empty() ? "" : ", ") + route.get<std::string>();
         }
-        out += fmt::format("{:<7} {:<8} {:<11} {:>8} {:>4.0f}%  {:<40} {}\n",
-                           w.at("worker").get<std::string>(), w.at("pid").get<int>(),
-                           w.at("state").get<std::string>(), w.at("handled").get<std::uint64_t>(),
-                           w.at("busy").get<double>() * 100, now, routes);
+        out += fmt::format("{:<7} {:>6} {:<8} {:<12} {:>8} {:>4.0f}%  {:<40} {}\n",
+                           w.at("process").get<std::string>(), w.at("worker").get<int>(),
+                           w.at("pid").get<int>(), w.at("state").get<std::string>(),
+                           w.at("handled").get<std::uint64_t>(), w.at("busy").get<double>() * 100,
+                           now, routes);
     }
     if (report.contains("routes") && !report["routes"].empty()) {
         out += fmt::format("\n{:<40} {:>7} {:>5}\n", "ROUTE", "WORKERS", "BUSY");

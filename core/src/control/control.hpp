@@ -11,7 +11,7 @@
 #include "metrics/shared_metrics.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
-#include "runtime/worker_plan.hpp"
+#include "runtime/pod_plan.hpp"
 
 namespace routemq::detail {
 
@@ -66,10 +66,9 @@ private:
 std::string control_request(const std::string& name, const std::string& command,
                             std::chrono::milliseconds timeout);
 
-/// `ctl workers`: every worker process of `plan` as JSON (slot, pid, state, routes, handled, the
-/// message in hand and its age), from the pod's shared region.
-std::string workers_report(const shared_metrics& metrics, const std::vector<worker_spec>& plan,
-                           const router& r);
+/// `ctl workers`: every process of `plan` as JSON (its name, worker, lane, handler slot, pid,
+/// state, routes, handled, the message in hand and its age), from the pod region.
+std::string workers_report(const shared_metrics& metrics, const pod_plan& plan, const router& r);
 
 /// The manager's error in an answer (`{"error": ...}`), or "".
 std::string control_error(const std::string& answer);

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "routemq/version.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -49,7 +50,7 @@ void per_process(std::string& out, const shared_metrics& m, const std::vector<st
                  std::string_view name, std::string_view type, std::string_view help, Value value) {
     family(out, name, type, help);
     for (auto p : slots) {
-        append(out, "{}{{process=\"{}\"}} {}\n", name, slot_name(p), value(m.process(p)));
+        append(out, "{}{{process=\"{}\"}} {}\n", name, process_name(p), value(m.process(p)));
     }
 }
 
@@ -113,17 +114,14 @@ std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
 
 }  // namespace
 
-std::string slot_name(std::size_t slot) {
-    return slot == 0 ? std::string("main") : fmt::format("w{}", slot);
-}
-
 std::string render_prometheus(const shared_metrics& m,
                               const std::vector<std::string>& route_labels) {
     std::string out;
     const auto routes = totals_by_pattern(m, route_labels);
     std::vector<std::size_t> live;  // slots meant to have a client
     for (std::size_t p = 0; p < m.processes(); ++p) {
-        if (m.process(p).expected.load(kRelaxed) != 0) {
+        const auto state = static_cast<slot_state>(m.process(p).state.load(kRelaxed));
+        if (counts_for_readiness(state) || m.process(p).pid.load(kRelaxed) != 0) {
             live.push_back(p);
         }
     }
@@ -255,10 +253,15 @@ std::string render_prometheus(const shared_metrics& m,
     }
 
     const auto& mgr = m.manager();
-    family(out, "routemq_workers_planned", "gauge", "Worker processes in the plan.");
+    family(out, "routemq_workers_planned", "gauge",
+           "Workers in the plan (a worker has a process per handler slot).");
     append(out, "routemq_workers_planned {}\n", mgr.workers_planned.load(kRelaxed));
-    family(out, "routemq_workers_running", "gauge", "Worker processes running now.");
+    family(out, "routemq_workers_running", "gauge", "Workers whose every process runs now.");
     append(out, "routemq_workers_running {}\n", mgr.workers_running.load(kRelaxed));
+    family(out, "routemq_processes_planned", "gauge", "Worker processes in the plan.");
+    append(out, "routemq_processes_planned {}\n", mgr.processes_planned.load(kRelaxed));
+    family(out, "routemq_processes_running", "gauge", "Worker processes running now.");
+    append(out, "routemq_processes_running {}\n", mgr.processes_running.load(kRelaxed));
     family(out, "routemq_worker_restarts_total", "counter",
            "Worker processes restarted after they died.");
     append(out, "routemq_worker_restarts_total {}\n", mgr.worker_restarts.load(kRelaxed));

@@ -7,9 +7,6 @@
 
 namespace routemq::detail {
 
-/// The name of a slot in logs and labels: `main` for 0, `w<i>` for worker i.
-std::string slot_name(std::size_t slot);
-
 /// The whole pod in the Prometheus text exposition format (version 0.0.4): message counters and
 /// handler duration histograms per route pattern (summed over every process; routes with the same
 /// pattern share a series), connection state per process, and the worker pool. `route_labels[i]`

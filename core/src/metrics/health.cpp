@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "metrics/exposition.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 readiness check_readiness(const shared_metrics& m) {
@@ -12,10 +13,10 @@ readiness check_readiness(const shared_metrics& m) {
     }
     for (std::size_t slot = 0; slot < m.processes(); ++slot) {
         const auto& p = m.process(slot);
-        if (p.expected.load() == 0) {
+        if (!counts_for_readiness(static_cast<slot_state>(p.state.load()))) {
             continue;
         }
-        const auto name = slot_name(slot);
+        const auto name = process_name(slot);
         if (p.pid.load() == 0) {
             out.missing.push_back(name + ": not running");
         } else if (p.connected.load() == 0) {

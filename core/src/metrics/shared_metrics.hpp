@@ -125,8 +125,9 @@ struct gate_cells {
 
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
-    /// Set by the manager: this slot is meant to have an MQTT client (readiness waits for it).
-    std::atomic<std::uint32_t> expected;
+    /// A slot_state (runtime/protocol.hpp), written by the manager (or by a process no manager
+    /// supervises, for itself).
+    std::atomic<std::uint32_t> state;
     /// The process id while it runs, else 0 (the manager clears it when it reaps a worker).
     std::atomic<std::int32_t> pid;
     std::atomic<std::uint32_t> connected;
@@ -150,8 +151,12 @@ struct process_cells {
 
 /// Written by the manager only.
 struct manager_cells {
+    /// Workers of the plan, and those whose every process runs.
     std::atomic<std::uint32_t> workers_planned;
     std::atomic<std::uint32_t> workers_running;
+    /// Processes of the plan, and those running.
+    std::atomic<std::uint32_t> processes_planned;
+    std::atomic<std::uint32_t> processes_running;
     counter worker_restarts;
     /// Set on SIGTERM/SIGINT: the pod is going away, so it is no longer ready.
     std::atomic<std::uint32_t> stopping;

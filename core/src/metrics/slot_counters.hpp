@@ -2,9 +2,9 @@
 
 #include <memory>
 
-#include "metrics/death.hpp"
 #include "metrics/shared_metrics.hpp"
 #include "routing/counters.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 
@@ -46,7 +46,7 @@ public:
         std::int32_t status = 0;
         const int n = metrics_->crashes(digest, status);
         if (n > 0) {
-            last_cause = describe_death(status);
+            last_cause = describe_recorded(status);
         }
         return n;
     }

@@ -14,6 +14,7 @@
 #include "mqtt/connect_error.hpp"
 #include "mqtt/connect_options.hpp"
 #include "routemq/errors.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 
@@ -662,10 +663,7 @@ mqtt_client::mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity i
     for (std::size_t i = 0; i < m.subs.size(); ++i) {
         m.slots.push_back({&m, i});
     }
-    // A bare IPv6 address (settings store it without brackets) needs them in a URI.
-    const bool ipv6 = m.mqtt.broker.find(':') != std::string::npos;
-    const auto uri = fmt::format("{}://{}{}{}:{}", m.tls.enabled ? "ssl" : "tcp", ipv6 ? "[" : "",
-                                 m.mqtt.broker, ipv6 ? "]" : "", m.mqtt.port);
+    const auto uri = broker_uri(m.mqtt, m.tls.enabled);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
     if (m.v5()) {
         co = MQTTAsync_createOptions_initializer5;

@@ -14,6 +14,7 @@
 #include "mqtt/connect_options.hpp"
 #include "routemq/errors.hpp"
 #include "routing/publish_check.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 
@@ -548,8 +549,7 @@ confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
     m.mqtt = std::move(mqtt);
     m.tls = std::move(tls);
     m.client_id = std::move(client_id);
-    const auto uri =
-        fmt::format("{}://{}:{}", m.tls.enabled ? "ssl" : "tcp", m.mqtt.broker, m.mqtt.port);
+    const auto uri = broker_uri(m.mqtt, m.tls.enabled);
     MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
     co.MQTTVersion = m.v5() ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
     const int rc = MQTTClient_createWithOptions(&m.handle, uri.c_str(), m.client_id.c_str(),

@@ -14,7 +14,7 @@
 #include "mqtt/confirmed_publisher.hpp"
 #include "routemq/errors.hpp"
 #include "routing/trace_context.hpp"
-#include "runtime/host.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq {
 
@@ -55,8 +55,7 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
     if (s.mqtt.protocol != mqtt_protocol::v5) {
         throw config_error("routemq::client needs MQTT_PROTOCOL=5 (request/response is MQTT 5)");
     }
-    const auto instance = s.mqtt.instance_name.empty() ? detail::host_name() : s.mqtt.instance_name;
-    m.id = fmt::format("{}-{}-{}-{}", s.mqtt.client_id, instance, name, getpid());
+    m.id = fmt::format("{}-{}-{}", detail::pod_id(s.mqtt), name, getpid());
     std::random_device random;
     m.nonce = fmt::format("{:08x}", random());
     m.response_topic = fmt::format("routemq/replies/{}-{}", m.id, m.nonce);

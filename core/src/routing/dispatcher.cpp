@@ -249,7 +249,7 @@ void dispatcher::run_route(std::size_t index, std::string_view topic, const mess
         } catch (...) {
             // Out of memory copying the message: returning would acknowledge it unhandled, and
             // handling it with its Response Topic would break the policy; it comes back instead.
-            std::_Exit(kExitUnconfirmed);
+            std::_Exit(code(exit_status::unconfirmed));
         }
     }
     const auto digest = message_digest(index, topic, msg->payload);
@@ -453,7 +453,7 @@ std::vector<refused_publish> dispatcher::confirm_or_exit(outbox& out, std::size_
                 what, printable_topic(topic), kConfirmTimeout.count());
         } catch (...) {
         }
-        std::_Exit(kExitUnconfirmed);
+        std::_Exit(code(exit_status::unconfirmed));
     }
     if (!c.refused.empty()) {
         counters_.publishes_refused(route, c.refused.size());

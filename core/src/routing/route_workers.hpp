@@ -17,6 +17,8 @@ struct worker_range {
     int min = 1;
     int max = 1;
     bool autoscaled = false;
+
+    bool operator==(const worker_range&) const = default;
 };
 worker_range route_workers(const route_options& options, const scaling_defaults& defaults);
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <optional>
 
-#include "runtime/worker_plan.hpp"
+#include "runtime/pod_plan.hpp"
 
 namespace routemq::detail {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "routing/overlaps.hpp"
-#include "runtime/host.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -28,13 +28,6 @@ std::vector<subscription> client_subscriptions(std::vector<subscription> routes,
     return routes;
 }
 
-/// The client id of a process: `<MQTT_CLIENT_ID>-<instance>-<role>`.
-client_identity identity_for(const mqtt_settings& s, const std::string& role, bool persistent) {
-    return {fmt::format("{}-{}-{}", s.client_id,
-                        s.instance_name.empty() ? host_name() : s.instance_name, role),
-            persistent};
-}
-
 }  // namespace
 
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
@@ -45,8 +38,8 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
       gate_(std::move(gate)),
       dispatcher_(r, routes, plan_subscriptions(r, routes, s.mqtt.group_name), role, counters_,
                   s.handling),
-      out_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session).client_id + "-out"),
-      client_(s.mqtt, s.tls, identity_for(s.mqtt, role, persistent_session),
+      out_(s.mqtt, s.tls, outgoing_client_id(s.mqtt, role)),
+      client_(s.mqtt, s.tls, {incoming_client_id(s.mqtt, role), persistent_session},
               client_subscriptions(dispatcher_.subscriptions(), slot),
               [this](const message& m) { handle(m); }) {
     dispatcher_.set_origin(client_.identity().client_id);
@@ -59,7 +52,6 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
         }
     }
     auto& cells = metrics->process(slot);
-    cells.expected.store(1);
     cells.pid.store(getpid());
     client_.on_state_change([this, &cells](const client_state& st) {
         cells.connected.store(st.connected ? 1 : 0);

@@ -10,7 +10,7 @@
 namespace routemq::detail {
 
 /// The handler slots of a worker that serves routes of several priorities. Each priority has
-/// processes of its own (lanes, see plan_workers), and each holds the message it received,
+/// processes of its own (lanes, see pod_plan.hpp), and each holds the message it received,
 /// unacknowledged, until the gate lets its handler run: a free slot goes to the waiting message
 /// of the highest priority, oldest first. The gate lives in the pod's shared region: a robust
 /// process-shared lock over the members' cells, a futex per member to wake it.

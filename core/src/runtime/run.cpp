@@ -23,9 +23,11 @@
 #include "routemq/errors.hpp"
 #include "routing/subscriptions.hpp"
 #include "runtime/endpoint.hpp"
+#include "runtime/launcher.hpp"
+#include "runtime/pod_plan.hpp"
+#include "runtime/protocol.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/supervisor.hpp"
-#include "runtime/worker_plan.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -36,7 +38,8 @@ using namespace std::chrono_literals;
 struct parts {
     /// This process's own MQTT client and routes (a manager without non-shared routes has none).
     std::unique_ptr<endpoint> ep;
-    /// The manager's worker processes.
+    /// The manager's fork/exec of worker processes, and their supervision.
+    std::unique_ptr<process_launcher> launcher;
     std::unique_ptr<supervisor> workers;
     /// The pod's metrics region where this process speaks for the pod (not in a worker).
     std::shared_ptr<shared_metrics> pod;
@@ -46,8 +49,11 @@ struct parts {
     /// Workers unsubscribe before stopping, so the broker sends their share to the others.
     bool unsubscribe_first = false;
     std::size_t route_count = 0;
-    /// A replacement worker (recycling): connect only when the manager says so here.
+    /// A successor (recycling, reload): connect only when the manager says so here.
     int hold_fd = -1;
+    /// A worker: the pod region and its slot there, whose state says how it leaves.
+    std::shared_ptr<shared_metrics> region;
+    std::size_t slot = 0;
 };
 
 enum class startup { subscribed, refused, stop_signal };
@@ -79,12 +85,11 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
 std::string settings_problem(const worker_invocation& invocation);
 
 /// One `routemq ctl` command: `workers`, `scale ROUTE N`, `recycle w<N>` or `reload`.
-std::string control_answer(std::string_view command, const shared_metrics& pod,
-                           const std::vector<worker_spec>& plan, const router& r,
+std::string control_answer(std::string_view command, const shared_metrics& pod, const router& r,
                            supervisor& workers, const worker_invocation& invocation) {
     using nlohmann::json;
     if (command == "workers") {
-        return workers_report(pod, plan, r);
+        return workers_report(pod, workers.plan(), r);
     }
     if (command == "reload") {
         if (const auto problem = settings_problem(invocation); !problem.empty()) {
@@ -94,7 +99,7 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
                 .dump();
         }
         workers.reload();
-        return json{{"reloading", plan.size()}}.dump();
+        return json{{"reloading", workers.plan().process_count()}}.dump();
     }
     if (command.rfind("scale ", 0) == 0) {
         // "scale ROUTE N": the route by its pattern (as `routemq routes` prints it) or its name.
@@ -140,7 +145,7 @@ std::string control_answer(std::string_view command, const shared_metrics& pod,
             return json{{"recycling", name}}.dump();
         }
         return json{
-            {"error", why.empty() ? fmt::format("'{}' is not a worker (w1, w2, ...)", name) : why}}
+            {"error", why.empty() ? fmt::format("'{}' is not a process (w1, w2, ...)", name) : why}}
             .dump();
     }
     return json{{"error", fmt::format("unknown command '{}'; this manager knows: workers, "
@@ -157,8 +162,7 @@ enum class turn { go, cancelled, stop_signal };
 /// serving); then a byte on `fd` means go, EOF that the manager no longer needs it. A stop
 /// signal meanwhile is returned in `sig`.
 turn wait_for_turn(int fd, int& sig) {
-    const char ready = 'r';
-    if (::write(fd, &ready, 1) != 1) {
+    if (::write(fd, &kReadyByte, 1) != 1) {
         ::close(fd);
         return turn::cancelled;
     }
@@ -202,7 +206,7 @@ public:
                 "the manager is gone and this worker has not finished by its handler's timeout; "
                 "ending it without acknowledging the message in hand");
             spdlog::default_logger()->flush();
-            std::_Exit(kExitFailure);
+            std::_Exit(code(exit_status::failure));
         });
     }
 
@@ -267,10 +271,10 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
                 break;
             case turn::cancelled:
                 spdlog::info("the manager no longer needs this replacement; exiting");
-                return kExitOk;
+                return code(exit_status::ok);
             case turn::stop_signal:
                 spdlog::info("received {} before taking over; exiting", strsignal(sig));
-                return kExitOk;
+                return code(exit_status::ok);
         }
     }
     if (p.ep) {
@@ -280,12 +284,15 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
                 p.workers->stop_all(grace);
             }
             p.ep->stop(2s, false);
-            return kExitSubscribe;
+            return code(exit_status::subscribe);
         }
     }
     if (sig == 0) {
         if (p.workers) {
-            spdlog::info("supervising {} workers for {} routes", p.workers->planned(),
+            const auto& plan = p.workers->plan();
+            spdlog::info("supervising {} worker{} ({} process{}) for {} routes",
+                         plan.workers.size(), plan.workers.size() == 1 ? "" : "s",
+                         plan.process_count(), plan.process_count() == 1 ? "" : "es",
                          p.route_count);
         } else {
             spdlog::info("serving {} routes on {} subscriptions", p.route_count,
@@ -305,33 +312,28 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
     if (p.pod) {
         p.pod->manager().stopping.store(1);  // no longer ready: the pod is going away
     }
-    // A worker whose manager died is not being stopped: it leaves its subscriptions and its
-    // session for the replacement manager's worker in its slot, which receives what the broker
-    // queued meanwhile.
-    const bool manager_gone = p.unsubscribe_first && sig == kManagerGoneSignal;
-    // A worker being replaced (recycling) leaves its session to the replacement, like above.
-    const bool handing_over = p.unsubscribe_first && sig == kHandOverSignal;
-    // WORKER_KEEP_SESSION_ON_STOP: a stop that a restart with the same name follows (a lone
-    // replica, a StatefulSet pod) is handled like a dead manager: nothing is left ungrouped.
-    // A worker removed by scaling leaves nothing behind, whatever WORKER_KEEP_SESSION_ON_STOP
-    // says: no process will serve its session.
-    const bool retiring = p.unsubscribe_first && sig == retire_signal();
-    const bool keep_session = manager_gone || handing_over ||
-                              (p.unsubscribe_first && s.workers.keep_session_on_stop && !retiring);
+    // A worker leaves as its slot's state says (protocol.hpp: the manager wrote it before it
+    // signalled); the single process unsubscribes nothing and ends its session.
+    leaving how{.unsubscribe = false, .end_session = true};
+    slot_state state = slot_state::none;
+    if (p.unsubscribe_first) {
+        state = static_cast<slot_state>(p.region->process(p.slot).state.load());
+        how = how_a_worker_leaves(sig, state, s.workers.keep_session_on_stop);
+    }
     std::size_t killed = 0;
     if (p.workers) {
-        spdlog::info("received {}; stopping {} workers", strsignal(sig), p.workers->running());
+        spdlog::info("received {}; stopping {} processes", strsignal(sig), p.workers->running());
         killed = p.workers->stop_all(grace);
-    } else if (manager_gone) {
+    } else if (how.orphaned) {
         spdlog::warn("the manager is gone; leaving this worker's session to its replacement");
         orphan.arm(*p.ep, grace);
-    } else if (handing_over) {
+    } else if (state == slot_state::handing_over || sig == kHandOverSignal) {
         spdlog::info("being replaced; finishing and handing this worker's session over");
-    } else if (retiring) {
+    } else if (state == slot_state::retiring || sig == retire_signal()) {
         spdlog::info(
             "removed by scaling: unsubscribing, handling what the broker had queued for this "
             "worker, and ending its session");
-    } else if (keep_session) {
+    } else if (!how.end_session) {
         spdlog::info("received {}; finishing and keeping this worker's session for its restart",
                      strsignal(sig));
     } else {
@@ -342,14 +344,13 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
         // A worker whose manager dies while it finishes (SIGKILL, PR_SET_PDEATHSIG) stops
         // waiting for what the broker still had queued and keeps its session: unsupervised, it
         // would go on handling while the next manager's worker takes the same client id.
-        p.ep->stop(grace, p.unsubscribe_first && !keep_session, !keep_session,
-                   [&p, &orphan, grace] {
-                       if (!p.unsubscribe_first || !take_pending_signal(kManagerGoneSignal)) {
-                           return false;
-                       }
-                       orphan.arm(*p.ep, grace);
-                       return true;
-                   });
+        p.ep->stop(grace, how.unsubscribe, how.end_session, [&p, &orphan, grace] {
+            if (!p.unsubscribe_first || !take_pending_signal(kManagerGoneSignal)) {
+                return false;
+            }
+            orphan.arm(*p.ep, grace);
+            return true;
+        });
         p.ep->log_stats();
     }
     if (p.workers) {
@@ -359,10 +360,10 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
                 "{} workers overran SHUTDOWN_GRACE_SECONDS and were killed; their "
                 "messages in hand are delivered again",
                 killed);
-            return kExitFailure;
+            return code(exit_status::failure);
         }
     }
-    return kExitOk;
+    return code(exit_status::ok);
 }
 
 /// The health and metrics endpoint of the main process, unless HTTP_ENABLED is false. Started
@@ -384,6 +385,7 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 parts single_parts(const settings& s, const router& r) {
     parts p;
     p.pod = shared_metrics::create(1, r.routes().size());
+    p.pod->process(0).state.store(static_cast<std::uint32_t>(slot_state::unsupervised));
     const auto served = routes_in_pools(r, s.workers.pools);
     p.route_count = served.size();
     p.ep = std::make_unique<endpoint>(s, r, "main", served, false, p.pod, 0);
@@ -397,8 +399,8 @@ parts single_parts(const settings& s, const router& r) {
 /// The manager runs no application code: every route, shared or not, is served by a supervised
 /// worker, so no message can take the whole pod down.
 parts manager_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    auto plan = plan_workers(r, invocation.worker_count, invocation.pools, invocation.scaling);
-    if (plan.empty()) {
+    auto plan = plan_pod(r, invocation.worker_count, invocation.pools, invocation.scaling);
+    if (plan.workers.empty()) {
         spdlog::warn("--workers: there are no routes, so no workers to start");
     }
     for (const auto& rt : r.routes()) {
@@ -411,63 +413,67 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
         }
     }
     parts p;
-    // Slot 0 is this process (no MQTT client), slot i worker w<i>; the workers inherit the region.
-    p.pod = shared_metrics::create(plan.size() + 1, r.routes().size());
+    // Slot 0 is this process (no MQTT client), slot i process w<i>; the workers inherit the
+    // region.
+    p.pod = shared_metrics::create(plan.process_count() + 1, r.routes().size());
     p.route_count = routes_in_pools(r, invocation.pools).size();
-    supervision how{s.workers.restart_backoff,
-                    s.workers.restart_backoff_max,
-                    s.handling.poison_max_crashes,
-                    {},
-                    s.workers.max_messages,
-                    s.workers.max_rss_mb,
-                    {}};
+    supervision how{
+        .restart = {.backoff = s.workers.restart_backoff,
+                    .backoff_max = s.workers.restart_backoff_max},
+        .poison_max_crashes = s.handling.poison_max_crashes,
+        .max_messages = s.workers.max_messages,
+        .max_rss_mb = s.workers.max_rss_mb,
+        .marks = {s.workers.busy_high_percent / 100.0, s.workers.busy_low_percent / 100.0,
+                  s.workers.scale_up_after, s.workers.scale_down_after},
+    };
     for (const auto& rt : r.routes()) {
         how.route_names.push_back(rt.pattern.text());
     }
-    how.marks = {s.workers.busy_high_percent / 100.0, s.workers.busy_low_percent / 100.0,
-                 s.workers.scale_up_after, s.workers.scale_down_after};
-    p.workers = std::make_unique<supervisor>(plan, invocation, std::move(how), p.pod);
-    p.ctl = std::make_unique<control_server>(control_socket_name(s.mqtt),
-                                             [&r, pod = p.pod, plan, workers = p.workers.get(),
-                                              invocation](std::string_view command) -> std::string {
-                                                 return control_answer(command, *pod, plan, r,
-                                                                       *workers, invocation);
-                                             });
+    p.launcher = std::make_unique<process_launcher>(invocation, p.pod->fd());
+    p.workers = std::make_unique<supervisor>(std::move(plan), *p.launcher, std::move(how), p.pod);
+    p.ctl = std::make_unique<control_server>(
+        control_socket_name(s.mqtt),
+        [&r, pod = p.pod, workers = p.workers.get(), invocation](std::string_view command)
+            -> std::string { return control_answer(command, *pod, r, *workers, invocation); });
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);
     return p;
 }
 
 parts worker_parts(const settings& s, const router& r, const worker_invocation& invocation) {
-    const auto plan =
-        plan_workers(r, invocation.worker_count, invocation.pools, invocation.scaling);
+    const auto plan = plan_pod(r, invocation.worker_count, invocation.pools, invocation.scaling);
     const int slot = invocation.slot;
-    if (slot < 1 || slot > static_cast<int>(plan.size())) {
-        throw config_error(
-            fmt::format("worker slot {} is not in the plan of {} workers", slot, plan.size()));
+    const auto place = plan.at(slot);
+    if (place.process == nullptr) {
+        throw config_error(fmt::format("process w{} is not in the plan of {} processes", slot,
+                                       plan.process_count()));
     }
-    const auto& spec = plan[static_cast<std::size_t>(slot - 1)];
-    const auto& routes = spec.routes;
+    const auto& routes = place.process->routes;
     // Every worker keeps a persistent session, the one serving non-shared routes too: what the
     // broker queues while it restarts is not lost.
     // Started by hand (no manager): count into a region of its own.
-    auto region =
-        invocation.metrics_fd >= 0
-            ? shared_metrics::attach(invocation.metrics_fd, plan.size() + 1, r.routes().size())
-            : shared_metrics::create(plan.size() + 1, r.routes().size());
+    auto region = invocation.metrics_fd >= 0
+                      ? shared_metrics::attach(invocation.metrics_fd, plan.process_count() + 1,
+                                               r.routes().size())
+                      : shared_metrics::create(plan.process_count() + 1, r.routes().size());
+    if (invocation.metrics_fd < 0) {
+        region->process(static_cast<std::size_t>(slot))
+            .state.store(static_cast<std::uint32_t>(slot_state::unsupervised));
+    }
     parts p;
     p.route_count = routes.size();
     p.unsubscribe_first = true;
     p.hold_fd = invocation.hold_fd;
+    p.region = region;
+    p.slot = static_cast<std::size_t>(slot);
     std::unique_ptr<priority_gate> gate;
-    if (spec.gate_tokens > 0) {
-        gate = std::make_unique<priority_gate>(region, gate_members(plan, spec),
-                                               static_cast<std::size_t>(slot), spec.gate_tokens,
-                                               static_cast<int>(spec.priority));
+    if (place.worker->gate_tokens > 0) {
+        gate = std::make_unique<priority_gate>(
+            region, plan.gate_members(slot), static_cast<std::size_t>(slot),
+            place.worker->gate_tokens, static_cast<int>(place.lane->priority));
     }
-    p.ep =
-        std::make_unique<endpoint>(s, r, fmt::format("w{}", slot), routes, true, std::move(region),
-                                   static_cast<std::size_t>(slot), std::move(gate));
+    p.ep = std::make_unique<endpoint>(s, r, process_name(p.slot), routes, true, std::move(region),
+                                      p.slot, std::move(gate));
     return p;
 }
 

@@ -1,488 +1,402 @@
 #include "runtime/supervisor.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
-#include <cstring>
-#include <fstream>
-#include <random>
 #include <thread>
 
-#include "metrics/death.hpp"
 #include "runtime/priority_gate.hpp"
-#include "runtime/signals.hpp"
+#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
 
-/// A worker that lived this long before dying starts the backoff over.
-constexpr auto kHealthyUptime = std::chrono::seconds(10);
+int signal_of(order o) noexcept {
+    switch (o) {
+        case order::stop:
+            return SIGTERM;
+        case order::hand_over:
+            return kHandOverSignal;
+        case order::retire:
+            return retire_signal();
+        case order::kill:
+            break;
+    }
+    return SIGKILL;
+}
 
-/// Exit status of a worker whose broker did not confirm a message's results: it left the message
-/// unacknowledged on purpose, and the message is not to blame (see dispatcher.hpp).
+std::int64_t ms(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
 
 }  // namespace
 
-supervisor::supervisor(std::vector<worker_spec> plan, worker_invocation launch, supervision how,
-                       std::shared_ptr<shared_metrics> metrics)
-    : launch_(std::move(launch)), metrics_(std::move(metrics)), how_(std::move(how)) {
-    for (auto& spec : plan) {
-        metrics_->process(static_cast<std::size_t>(spec.slot)).expected.store(spec.spare ? 0 : 1);
-        workers_.push_back({std::move(spec)});
-    }
-    // The workers dedicated to one route scale together: runs of workers whose routes are that
-    // one route. The plan's spare workers make a route autoscaled.
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-        const auto& spec = workers_[i].spec;
-        if (spec.handler_slot != 1 || spec.routes.size() != 1 || spec.gate_tokens > 0) {
-            continue;
+supervisor::supervisor(pod_plan plan, launcher& launch, supervision how,
+                       std::shared_ptr<shared_metrics> region)
+    : plan_(std::move(plan)),
+      launch_(launch),
+      how_(std::move(how)),
+      region_(std::move(region)),
+      slots_(plan_.process_count()),
+      recycling_(plan_.process_count()),
+      trends_(plan_.groups.size()) {
+    for (const auto& w : plan_.workers) {
+        for (const auto* p : w.processes()) {
+            at(p->slot).planned_spare = w.spare;
+            publish(p->slot);
         }
-        if (groups_.empty() || groups_.back().route != spec.routes.front() ||
-            workers_[groups_.back().firsts.back()].spec.routes != spec.routes) {
-            route_workers_group g;
-            g.route = spec.routes.front();
-            groups_.push_back(std::move(g));
-        }
-        auto& g = groups_.back();
-        g.firsts.push_back(i);
-        g.range.max = static_cast<int>(g.firsts.size());
-        g.range.min = static_cast<int>(std::count_if(
-            g.firsts.begin(), g.firsts.end(), [&](auto f) { return !workers_[f].spec.spare; }));
-        g.range.autoscaled = g.range.min < g.range.max;
     }
-    route_busy_ns_.assign(metrics_->routes(), 0);
-    worker_busy_ns_.assign(workers_.size(), 0);
-    publish_pool();
-}
-
-void supervisor::publish_pool() const {
-    auto& pool = metrics_->manager();
-    pool.workers_planned.store(static_cast<std::uint32_t>(workers_.size()));
-    pool.workers_running.store(static_cast<std::uint32_t>(running()));
-    pool.worker_restarts.store(static_cast<std::uint64_t>(restarts_));
-}
-
-void supervisor::forget(worker& w) {
-    w.pid = -1;
-    release_gate(w);
-    auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
-    cells.pid.store(0);
-    cells.connected.store(0);
-    cells.subscribed.store(0);
-    publish_pool();
-}
-
-void supervisor::release_gate(const worker& w) {
-    if (w.spec.gate_tokens > 0) {
-        std::vector<worker_spec> specs;
-        for (const auto& x : workers_) {
-            specs.push_back(x.spec);
-        }
-        priority_gate::reclaim(*metrics_, gate_members(specs, w.spec),
-                               static_cast<std::size_t>(w.spec.slot));
-    }
+    route_busy_ns_.assign(region_->routes(), 0);
+    process_busy_ns_.assign(slots_.size() + 1, 0);
+    publish_pod();
 }
 
 supervisor::~supervisor() {
     stop_all(std::chrono::seconds(5));
 }
 
-std::size_t supervisor::running() const noexcept {
-    return static_cast<std::size_t>(
-        std::count_if(workers_.begin(), workers_.end(), [](const worker& w) { return w.pid > 0; }));
+const std::string& supervisor::route_name(std::size_t route) const {
+    static const std::string unknown = "?";
+    return route < how_.route_names.size() ? how_.route_names[route] : unknown;
 }
 
-void supervisor::start_all() {
-    std::size_t sweeping = 0;
-    for (auto& w : workers_) {
-        if (w.spec.spare) {
-            // A previous run with this instance name (a manager killed and replaced) may have
-            // left this spare's session subscribed, collecting its share of messages: it starts
-            // once to handle them and end that session, then goes.
-            w.retiring = true;
-            ++sweeping;
-        }
-        spawn(w);
+std::size_t supervisor::running() const noexcept {
+    return static_cast<std::size_t>(std::count_if(slots_.begin(), slots_.end(),
+                                                  [](const process_slot& s) { return s.pid > 0; }));
+}
+
+void supervisor::publish(int slot) {
+    const auto& s = at(slot);
+    auto& cells = region_->process(static_cast<std::size_t>(slot));
+    cells.state.store(static_cast<std::uint32_t>(s.state));
+    cells.pid.store(s.pid);
+}
+
+void supervisor::publish_pod() const {
+    auto& pod = region_->manager();
+    std::uint32_t workers_running = 0;
+    for (const auto& w : plan_.workers) {
+        const auto processes = w.processes();
+        workers_running +=
+            std::all_of(processes.begin(), processes.end(),
+                        [&](const auto* p) {
+                            return slots_[static_cast<std::size_t>(p->slot - 1)].pid > 0;
+                        })
+                ? 1
+                : 0;
     }
-    spdlog::info("started {} worker processes{}", running() - sweeping,
+    pod.workers_planned.store(static_cast<std::uint32_t>(plan_.workers.size()));
+    pod.workers_running.store(workers_running);
+    pod.processes_planned.store(static_cast<std::uint32_t>(plan_.process_count()));
+    pod.processes_running.store(static_cast<std::uint32_t>(running()));
+    pod.worker_restarts.store(static_cast<std::uint64_t>(restarts_));
+}
+
+step_result supervisor::apply(int slot, const slot_event& e, clock::time_point now) {
+    const process_slot was = at(slot);
+    auto result = step(at(slot), e, now, how_.restart);
+    for (const auto& a : result.actions) {
+        perform(slot, was, a, now);
+    }
+    if (const auto& s = at(slot); s.state != was.state || s.pid != was.pid) {
+        publish(slot);
+        publish_pod();
+    }
+    return result;
+}
+
+void supervisor::perform(int slot, const process_slot& was, const slot_action& a,
+                         clock::time_point now) {
+    const auto name = process_name(static_cast<std::size_t>(slot));
+    switch (a.kind) {
+        case slot_action_kind::spawn: {
+            const pid_t pid = launch_.spawn(slot);
+            restarts_ += a.restart ? 1 : 0;
+            apply(slot, {.kind = slot_event_kind::spawned, .pid = pid}, now);
+            if (pid > 0) {
+                took_slot(slot);
+                spdlog::info("process {} started (pid {})", name, pid);
+            }
+            break;
+        }
+        case slot_action_kind::spawn_successor:
+            apply(
+                slot,
+                {.kind = slot_event_kind::successor_spawned, .pid = launch_.spawn_successor(slot)},
+                now);
+            break;
+        case slot_action_kind::signal:
+            launch_.signal(was.pid, signal_of(a.signal));
+            break;
+        case slot_action_kind::let_successor_go: {
+            const bool told = launch_.let_successor_go(slot);
+            ++recycles_;
+            took_slot(slot);
+            spdlog::info(
+                "process {}: pid {} took over from pid {} ({} ms after the handover "
+                "began){}",
+                name, was.successor, was.pid, ms(now - was.handover_started),
+                told ? "" : "; it could not be told");
+            break;
+        }
+        case slot_action_kind::drop_successor:
+            launch_.drop_successor(slot, was.successor);
+            break;
+        case slot_action_kind::forget_successor:
+            launch_.drop_successor(slot, 0);
+            break;
+    }
+}
+
+void supervisor::took_slot(int slot) {
+    auto& r = recycling_[static_cast<std::size_t>(slot - 1)];
+    r.handled_base = region_->handled(static_cast<std::size_t>(slot));
+    // Up to 10% more, so processes started together are not all replaced together.
+    std::uniform_int_distribution<std::uint64_t> jitter(0, how_.max_messages / 10);
+    r.after = how_.max_messages == 0 ? 0 : how_.max_messages + jitter(random_);
+}
+
+void supervisor::start_all(clock::time_point now) {
+    std::size_t sweeping = 0;
+    for (std::size_t i = 1; i <= slots_.size(); ++i) {
+        const int slot = static_cast<int>(i);
+        apply(slot, {.kind = slot_event_kind::start}, now);
+        sweeping += at(slot).state == slot_state::to_retire ? 1 : 0;
+    }
+    const auto started = running() - sweeping;
+    spdlog::info("started {} process{} of {} worker{}{}", started, started == 1 ? "" : "es",
+                 plan_.workers.size(), plan_.workers.size() == 1 ? "" : "s",
                  sweeping == 0 ? ""
                                : fmt::format(" and {} spare ones that release what a previous "
                                              "run may have left in their sessions, then go",
                                              sweeping));
-    sampled_ = clock::now();
+    sampled_ = now;
 }
 
-pid_t supervisor::launch(int slot, int hold_fd) {
-    // The manager has threads (Paho, spdlog) by now, so the child may only exec: everything it
-    // needs is built before fork, and between fork and exec it makes only async-signal-safe calls.
-    auto args = launch_.argv(slot, hold_fd >= 0);
-    const int metrics_fd = metrics_->fd();
-    std::vector<char*> argv;
-    for (auto& a : args) {
-        argv.push_back(a.data());
+void supervisor::exited(int slot, int status, clock::time_point now) {
+    const auto name = process_name(static_cast<std::size_t>(slot));
+    const process_slot was = at(slot);
+    const auto d = was.death_of(status);
+    const bool quarantined = blame_message(slot, d);
+    auto& cells = region_->process(static_cast<std::size_t>(slot));
+    cells.connected.store(0);
+    cells.subscribed.store(0);
+    // The handler slot it held in its worker's priority gate goes on.
+    if (const auto members = plan_.gate_members(slot); !members.empty()) {
+        priority_gate::reclaim(*region_, members, static_cast<std::size_t>(slot));
     }
-    argv.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-        // The worker gets SIGUSR1 when the manager dies, even by SIGKILL: it leaves its session
-        // for a replacement manager (signals.hpp). If the manager is already gone, there is
-        // nothing to serve for.
-        prctl(PR_SET_PDEATHSIG, kManagerGoneSignal);
-        if (getppid() != parent) {
-            _exit(0);
+    apply(slot, {.kind = slot_event_kind::exited, .status = status, .quarantined = quarantined},
+          now);
+    const auto& s = at(slot);
+    if (was.successor > 0 && s.pid == was.successor) {
+        if (d.abnormal()) {
+            spdlog::warn("process {} (pid {}) {} while handing over", name, was.pid, d.describe());
         }
-        // The metrics region becomes descriptor 3 and survives exec (dup2 clears close-on-exec),
-        // a replacement's hold pipe descriptor 4; the manager's broker and HTTP sockets are not
-        // the worker's business.
-        if (hold_fd == kWorkerMetricsFd && (hold_fd = dup(hold_fd)) < 0) {
-            _exit(127);  // (never in practice: the region is made first and holds the low number)
-        }
-        if (metrics_fd == kWorkerMetricsFd ? fcntl(metrics_fd, F_SETFD, 0) != 0
-                                           : dup2(metrics_fd, kWorkerMetricsFd) < 0) {
-            _exit(127);
-        }
-        if (hold_fd >= 0 && dup2(hold_fd, kWorkerHoldFd) < 0) {
-            _exit(127);
-        }
-        close_range(hold_fd >= 0 ? kWorkerHoldFd + 1 : kWorkerMetricsFd + 1, ~0U, 0);
-        execv(argv[0], argv.data());
-        _exit(127);
+    } else if (s.state == slot_state::spare) {
+        spdlog::info("process {} has gone (removed by scaling; its session is ended)", name);
+    } else if (s.state == slot_state::backing_off) {
+        spdlog::warn(
+            "process {} {} after {} ms; restarting in the same slot in {} ms ({} in a row)", name,
+            d.describe(), ms(now - was.started), ms(s.restart_at - now), s.quick_deaths);
+    } else if (s.state == slot_state::to_retire) {
+        spdlog::warn(
+            "process {} {} before it could end its session; starting it again in {} ms "
+            "to end it",
+            name, d.describe(), ms(s.restart_at - now));
+    } else if (s.state == slot_state::stopped && d.abnormal()) {
+        spdlog::warn("process {} {} while stopping", name, d.describe());
     }
-    if (pid < 0) {
-        spdlog::error("cannot start worker w{}: fork failed: {}", slot, strerror(errno));
-    }
-    return pid;
 }
 
-void supervisor::started_serving(worker& w) {
-    w.started = clock::now();
-    w.timed_out = false;
-    w.handled_base = metrics_->handled(static_cast<std::size_t>(w.spec.slot));
-    // Up to 10% more, so workers started together are not all replaced together.
-    std::uniform_int_distribution<std::uint64_t> jitter(0, how_.max_messages / 10);
-    w.recycle_after = how_.max_messages == 0 ? 0 : how_.max_messages + jitter(random_);
-    metrics_->process(static_cast<std::size_t>(w.spec.slot)).pid.store(w.pid);
-    publish_pool();
-}
-
-void supervisor::spawn(worker& w) {
-    const pid_t pid = launch(w.spec.slot, -1);
-    if (pid < 0) {
-        w.pid = -1;
-        w.restart_at = clock::now() + how_.backoff;
-        return;
+void supervisor::tick(clock::time_point now) {
+    for (std::size_t i = 1; i <= slots_.size(); ++i) {
+        const int slot = static_cast<int>(i);
+        const auto name = process_name(i);
+        if (const auto& s = at(slot); s.successor > 0) {
+            if (const auto status = launch_.exited(s.successor)) {
+                const auto how = death{.status = *status}.describe();
+                if (s.state == slot_state::handing_over) {
+                    spdlog::error(
+                        "the successor of process {} (pid {}) {} before taking over; {} is "
+                        "restarted as usual once pid {} has gone",
+                        name, s.successor, how, name, s.pid);
+                } else {
+                    spdlog::error(
+                        "the successor of process {} (pid {}) {} before it was ready; pid {} "
+                        "keeps serving",
+                        name, s.successor, how, s.pid);
+                }
+                apply(slot, {.kind = slot_event_kind::successor_exited, .status = *status}, now);
+            } else if (s.state == slot_state::replacing && launch_.successor_ready(slot)) {
+                spdlog::info(
+                    "process {}: its successor (pid {}) is ready; pid {} finishes the message in "
+                    "hand and hands its session over",
+                    name, s.successor, s.pid);
+                apply(slot, {.kind = slot_event_kind::successor_ready}, now);
+            }
+        }
+        if (const auto& s = at(slot); s.pid > 0) {
+            if (const auto status = launch_.exited(s.pid)) {
+                exited(slot, *status, now);
+            } else {
+                watch(slot);
+                check_limits(slot, now);
+                if (region_->process(i).connected.load() != 0) {
+                    apply(slot, {.kind = slot_event_kind::connected}, now);
+                }
+            }
+        }
+        if (!stopping_) {
+            apply(slot, {.kind = slot_event_kind::tick}, now);
+        }
     }
-    w.pid = pid;
-    w.retire_sent = false;
-    started_serving(w);
-    spdlog::info("worker w{} started (pid {})", w.spec.slot, pid);
+    continue_reload();
+    if (now - sampled_ >= std::chrono::seconds(1)) {
+        sample(now);
+    }
 }
 
 bool supervisor::recycle(int slot, const std::string& reason, std::string& why) {
-    auto it = std::find_if(workers_.begin(), workers_.end(),
-                           [slot](const worker& w) { return w.spec.slot == slot; });
-    if (it == workers_.end()) {
-        why = fmt::format("there is no worker w{} (the plan has {})", slot, workers_.size());
+    if (slot < 1 || slot > static_cast<int>(slots_.size())) {
+        why = fmt::format("there is no process w{} (the plan has w1 to w{})", slot, slots_.size());
         return false;
     }
-    worker& w = *it;
-    if (stopping_ || w.pid <= 0) {
-        why = fmt::format("worker w{} is not running", slot);
+    const auto name = process_name(static_cast<std::size_t>(slot));
+    if (stopping_) {
+        why = "the manager is stopping";
         return false;
     }
-    if (w.successor > 0) {
-        why = fmt::format("worker w{} is being replaced already", slot);
-        return false;
-    }
-    if (w.retiring) {
-        why = fmt::format("worker w{} is being removed (scaling)", slot);
-        return false;
-    }
-    if (metrics_->process(static_cast<std::size_t>(slot)).connected.load() == 0) {
+    if (at(slot).state == slot_state::serving &&
+        region_->process(static_cast<std::size_t>(slot)).connected.load() == 0) {
         // Not connected: its session cannot be handed over now. (Connected but not subscribed
-        // is fine: a worker draining its session's backlog gets its SUBACK only after the
+        // is fine: a process draining its session's backlog gets its SUBACK only after the
         // backlog, and the session keeps its subscriptions.)
-        why = fmt::format("worker w{} is not connected; try again when it serves", slot);
+        why = fmt::format("process {} is not connected; try again when it serves", name);
         return false;
     }
-    int hold[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, hold) != 0) {
-        why = fmt::format("cannot make a socket pair: {}", strerror(errno));
+    const auto result = apply(slot, {.kind = slot_event_kind::replace}, clock::now());
+    if (!result.refused.empty()) {
+        why = fmt::format("process {}: {}", name, result.refused);
         return false;
     }
-    const pid_t pid = launch(w.spec.slot, hold[0]);
-    close(hold[0]);
-    if (pid < 0) {
-        close(hold[1]);
-        why = "fork failed";
-        return false;
-    }
-    fcntl(hold[1], F_SETFL, fcntl(hold[1], F_GETFL) | O_NONBLOCK);
-    w.successor = pid;
-    w.go_fd = hold[1];
-    w.told_to_go = false;
-    w.handover_started = clock::now();
-    spdlog::info("worker w{} (pid {}) {}: starting its replacement (pid {})", w.spec.slot, w.pid,
-                 reason, pid);
+    spdlog::info("process {} (pid {}) {}: starting its successor (pid {})", name, at(slot).pid,
+                 reason, at(slot).successor);
     return true;
-}
-
-void supervisor::follow_handover(worker& w) {
-    if (w.told_to_go) {
-        return;
-    }
-    char ready = 0;
-    if (read(w.go_fd, &ready, 1) == 1 && ready == 'r') {
-        // The replacement is built and waits: only now is the old worker asked to go.
-        w.told_to_go = true;
-        kill(w.pid, kHandOverSignal);
-        spdlog::info(
-            "worker w{}: its replacement (pid {}) is ready; pid {} finishes the message in hand "
-            "and hands its session over",
-            w.spec.slot, w.successor, w.pid);
-    }
-}
-
-void supervisor::hand_over(worker& w, int status) {
-    const auto old = w.pid;
-    const auto took =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - w.handover_started);
-    blame_message(w, status);
-    auto& cells = metrics_->process(static_cast<std::size_t>(w.spec.slot));
-    cells.connected.store(0);
-    cells.subscribed.store(0);
-    release_gate(w);
-    w.pid = w.successor;
-    w.successor = -1;
-    const char go = 'g';
-    const bool told = write(w.go_fd, &go, 1) == 1;
-    close(w.go_fd);
-    w.go_fd = -1;
-    ++recycles_;
-    started_serving(w);
-    if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
-        spdlog::warn("worker w{} (pid {}) {} while handing over", w.spec.slot, old,
-                     describe_death(status));
-    }
-    spdlog::info("worker w{}: pid {} took over from pid {} ({} ms after the handover began){}",
-                 w.spec.slot, w.pid, old, took.count(), told ? "" : "; it could not be told");
 }
 
 void supervisor::reload() {
     reload_queue_.clear();
-    for (const auto& w : workers_) {
-        reload_queue_.push_back(w.spec.slot);
+    for (std::size_t i = 1; i <= slots_.size(); ++i) {
+        reload_queue_.push_back(static_cast<int>(i));
     }
-    spdlog::info("reloading: replacing {} workers one at a time", reload_queue_.size());
+    spdlog::info("reloading: replacing {} processes one at a time", reload_queue_.size());
 }
 
 void supervisor::continue_reload() {
     if (reload_queue_.empty() || stopping_ ||
-        std::any_of(workers_.begin(), workers_.end(),
-                    [](const worker& w) { return w.successor > 0; })) {
+        std::any_of(slots_.begin(), slots_.end(),
+                    [](const process_slot& s) { return s.successor > 0; })) {
         return;
     }
     const int slot = reload_queue_.front();
-    auto& w = *std::find_if(workers_.begin(), workers_.end(),
-                            [slot](const worker& x) { return x.spec.slot == slot; });
+    const auto state = at(slot).state;
     std::string why;
-    // A worker that is restarting starts anew anyway; one still subscribing is tried again.
-    if (w.pid <= 0 || recycle(slot, "is reloaded", why)) {
-        reload_queue_.pop_front();
-        if (reload_queue_.empty()) {
-            spdlog::info("reload: the last worker is being replaced");
-        }
+    // A process that is restarting starts anew anyway, and a spare or leaving one needs no new
+    // binary; one still connecting is tried again.
+    if (state == slot_state::starting ||
+        (state == slot_state::serving && !recycle(slot, "is reloaded", why))) {
+        return;
+    }
+    reload_queue_.pop_front();
+    if (reload_queue_.empty()) {
+        spdlog::info("reload: the last process is being replaced");
     }
 }
 
-void supervisor::check_limits(worker& w) {
-    if (w.successor > 0 || stopping_ || w.retiring ||
-        metrics_->process(static_cast<std::size_t>(w.spec.slot)).connected.load() == 0) {
+void supervisor::check_limits(int slot, clock::time_point now) {
+    const auto i = static_cast<std::size_t>(slot);
+    if (at(slot).state != slot_state::serving || stopping_ ||
+        region_->process(i).connected.load() == 0) {
         return;
     }
-    if (w.recycle_after > 0) {
-        const auto done = metrics_->handled(static_cast<std::size_t>(w.spec.slot)) - w.handled_base;
-        if (done >= w.recycle_after) {
-            std::string why;
-            recycle(w.spec.slot,
+    auto& r = recycling_[i - 1];
+    std::string why;
+    if (r.after > 0) {
+        const auto done = region_->handled(i) - r.handled_base;
+        if (done >= r.after) {
+            recycle(slot,
                     fmt::format("has handled {} messages (WORKER_MAX_MESSAGES {})", done,
                                 how_.max_messages),
                     why);
             return;
         }
     }
-    if (how_.max_rss_mb > 0 && clock::now() - w.rss_checked >= std::chrono::seconds(1)) {
-        w.rss_checked = clock::now();
-        std::ifstream status(fmt::format("/proc/{}/status", w.pid));
-        for (std::string line; std::getline(status, line);) {
-            if (line.rfind("VmRSS:", 0) == 0) {
-                const auto mib = std::strtoull(line.c_str() + 6, nullptr, 10) / 1024;
-                if (mib >= how_.max_rss_mb) {
-                    std::string why;
-                    recycle(w.spec.slot,
-                            fmt::format("uses {} MiB (WORKER_MAX_RSS_MB {})", mib, how_.max_rss_mb),
-                            why);
-                }
-                break;
-            }
+    if (how_.max_rss_mb > 0 && now - r.rss_checked >= std::chrono::seconds(1)) {
+        r.rss_checked = now;
+        if (const auto mib = launch_.rss_mib(at(slot).pid); mib >= how_.max_rss_mb) {
+            recycle(slot, fmt::format("uses {} MiB (WORKER_MAX_RSS_MB {})", mib, how_.max_rss_mb),
+                    why);
         }
     }
 }
 
-bool supervisor::blame_message(worker& w, int status) {
-    const auto slot = static_cast<std::size_t>(w.spec.slot);
-    const auto work = metrics_->work(slot);
-    // Any death with a message in hand counts against it, kExitUnconfirmed too: a message whose
-    // results the broker never confirms would otherwise restart the worker forever.
-    const bool abnormal = w.timed_out || WIFSIGNALED(status) || WEXITSTATUS(status) != 0;
-    if (work.route == 0 || !abnormal) {
-        metrics_->end_work(slot);
+bool supervisor::blame_message(int slot, const death& d) {
+    const auto i = static_cast<std::size_t>(slot);
+    const auto work = region_->work(i);
+    if (work.route == 0 || !d.abnormal()) {
+        region_->end_work(i);
         return false;
     }
     const auto route = work.route - 1;
-    const auto crashes = metrics_->add_crash(work.digest, w.timed_out ? kTimedOut : status);
-    if (route < metrics_->routes()) {
-        metrics_->route(slot, route).crashes.fetch_add(1);
+    const auto crashes = region_->add_crash(work.digest, d.recorded());
+    if (route < region_->routes()) {
+        region_->route(i, route).crashes.fetch_add(1);
     }
-    metrics_->end_work(slot);
+    region_->end_work(i);
     spdlog::error(
-        "worker w{} died ({}) while handling topic '{}' on route '{}' (message {:016x}, {} ms "
-        "in); it has killed {} of at most {} workers{}",
-        w.spec.slot, describe_death(w.timed_out ? kTimedOut : status), work.topic,
-        route < how_.route_names.size() ? how_.route_names[route] : "?", work.digest,
+        "process {} died ({}) while handling topic '{}' on route '{}' (message {:016x}, {} ms "
+        "in); it has killed {} of at most {} processes{}",
+        process_name(i), d.describe(), work.topic, route_name(route), work.digest,
         region_clock_ms() - work.started_ms, crashes, how_.poison_max_crashes,
         crashes >= how_.poison_max_crashes ? "; when it comes back it goes to the dead-letter topic"
                                            : "");
     return crashes >= how_.poison_max_crashes;
 }
 
-void supervisor::watch(worker& w) {
-    const auto slot = static_cast<std::size_t>(w.spec.slot);
-    const auto& cells = metrics_->process(slot).work;
-    if (w.timed_out || cells.route.load() == 0 || cells.timeout_ms.load() <= 0) {
+void supervisor::watch(int slot) {
+    const auto i = static_cast<std::size_t>(slot);
+    const auto& cells = region_->process(i).work;
+    if (at(slot).timed_out || cells.route.load() == 0 || cells.timeout_ms.load() <= 0) {
         return;
     }
-    const auto work = metrics_->work(slot);
+    const auto work = region_->work(i);
     const auto elapsed = region_clock_ms() - work.started_ms;
     if (work.route == 0 || work.timeout_ms <= 0 || elapsed <= work.timeout_ms) {
         return;
     }
     const auto route = work.route - 1;
     spdlog::error(
-        "worker w{} (pid {}): handler of route '{}' on topic '{}' has run {} ms, past "
-        "its timeout of {} ms; killing the worker",
-        w.spec.slot, w.pid, route < how_.route_names.size() ? how_.route_names[route] : "?",
-        work.topic, elapsed, work.timeout_ms);
-    w.timed_out = true;
-    if (route < metrics_->routes()) {
-        metrics_->route(slot, route).timeouts.fetch_add(1);
+        "process {} (pid {}): handler of route '{}' on topic '{}' has run {} ms, past "
+        "its timeout of {} ms; killing the process",
+        process_name(i), at(slot).pid, route_name(route), work.topic, elapsed, work.timeout_ms);
+    if (route < region_->routes()) {
+        region_->route(i, route).timeouts.fetch_add(1);
     }
-    metrics_->manager().handler_timeouts.fetch_add(1);
-    kill(w.pid, SIGKILL);
+    region_->manager().handler_timeouts.fetch_add(1);
+    apply(slot, {.kind = slot_event_kind::past_timeout}, clock::now());
 }
 
-void supervisor::reaped(worker& w, int status) {
-    const auto uptime = clock::now() - w.started;
-    const bool quarantined = blame_message(w, status);
-    forget(w);
-    if (stopping_) {
-        return;
-    }
-    if (w.retiring && w.retire_sent && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        // Removed by scaling and gone cleanly: its session is ended, nothing waits in it.
-        w.retiring = false;
-        w.active = false;
-        metrics_->process(static_cast<std::size_t>(w.spec.slot)).expected.store(0);
-        spdlog::info("worker w{} has gone (removed by scaling; its session is ended)", w.spec.slot);
-        return;
-    }
-    // A death whose message is now quarantined starts the backoff over too: that message will
-    // not kill the next worker, so a few poison messages in one slot's queue do not add up to a
-    // long stop (0.5 + 1 + 2 + 4 + 8 + 16 s for three of them, seen in `make chaos`).
-    w.quick_deaths = uptime >= kHealthyUptime || quarantined ? 1 : w.quick_deaths + 1;
-    auto delay = how_.backoff;
-    for (int i = 1; i < w.quick_deaths && delay < how_.backoff_max; ++i) {
-        delay *= 2;
-    }
-    delay = std::min(delay, how_.backoff_max);
-    w.restart_at = clock::now() + delay;
-    spdlog::warn("worker w{} {} after {} ms; restarting in the same slot in {} ms ({} in a row)",
-                 w.spec.slot, describe_death(w.timed_out ? kTimedOut : status),
-                 std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count(),
-                 delay.count(), w.quick_deaths);
-}
-
-void supervisor::tick() {
-    for (auto& w : workers_) {
-        if (w.successor > 0) {
-            int status = 0;
-            if (waitpid(w.successor, &status, WNOHANG) == w.successor) {
-                if (w.told_to_go) {
-                    spdlog::error(
-                        "the replacement of worker w{} (pid {}) {} before taking over; w{} is "
-                        "restarted as usual once pid {} has gone",
-                        w.spec.slot, w.successor, describe_death(status), w.spec.slot, w.pid);
-                } else {
-                    spdlog::error(
-                        "the replacement of worker w{} (pid {}) {} before it was ready; pid {} "
-                        "keeps serving",
-                        w.spec.slot, w.successor, describe_death(status), w.pid);
-                }
-                close(w.go_fd);
-                w.go_fd = -1;
-                w.successor = -1;
-            } else {
-                follow_handover(w);
-            }
-        }
-        if (w.pid > 0) {
-            int status = 0;
-            if (waitpid(w.pid, &status, WNOHANG) == w.pid) {
-                if (w.successor > 0) {
-                    hand_over(w, status);
-                } else {
-                    reaped(w, status);
-                }
-            } else {
-                watch(w);
-                check_limits(w);
-            }
-        }
-        if (w.pid > 0 && w.retiring && !w.retire_sent &&
-            metrics_->process(static_cast<std::size_t>(w.spec.slot)).connected.load() != 0) {
-            // Only once connected: a worker that never connected would leave its session.
-            w.retire_sent = true;
-            kill(w.pid, retire_signal());
-        }
-        if (w.pid <= 0 && w.active && !stopping_ && clock::now() >= w.restart_at) {
-            ++restarts_;
-            spawn(w);
-        }
-    }
-    continue_reload();
-    if (clock::now() - sampled_ >= std::chrono::seconds(1)) {
-        sample();
-    }
-}
-
-void supervisor::sample() {
-    const auto now = clock::now();
+void supervisor::sample(clock::time_point now) {
     const auto wall_ns = static_cast<double>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(now - sampled_).count());
     sampled_ = now;
     const auto clock_ms = region_clock_ms();
     // Handler time so far of a process on one route: finished runs, and the run in hand.
     const auto busy_ns = [&](std::size_t slot, std::size_t route) {
-        std::uint64_t ns = metrics_->route(slot, route).duration_sum_ns.load();
-        const auto& work = metrics_->process(slot).work;
+        std::uint64_t ns = region_->route(slot, route).duration_sum_ns.load();
+        const auto& work = region_->process(slot).work;
         if (work.route.load() == route + 1) {
             ns += static_cast<std::uint64_t>(
                       std::max<std::int64_t>(0, clock_ms - work.started_ms.load())) *
@@ -497,33 +411,37 @@ void supervisor::sample() {
         return std::min(
             1.0, static_cast<double>(after - before) / (wall_ns * static_cast<double>(procs)));
     };
-    std::vector<double> route_busy(metrics_->routes(), 0.0);
-    std::vector<std::uint64_t> route_ns(metrics_->routes(), 0);
-    std::vector<std::size_t> route_procs(metrics_->routes(), 0);
-    std::vector<std::uint32_t> route_workers(metrics_->routes(), 0);
-    std::vector<std::uint32_t> route_max(metrics_->routes(), 0);
-    for (std::size_t i = 0; i < workers_.size(); ++i) {
-        auto& w = workers_[i];
-        const auto slot = static_cast<std::size_t>(w.spec.slot);
-        std::uint64_t mine = 0;
-        for (auto route : w.spec.routes) {
-            const auto ns = busy_ns(slot, route);
-            mine += ns;
-            route_ns[route] += ns;
-            route_procs[route] += w.pid > 0 ? 1 : 0;
-            if (w.spec.handler_slot == 1) {
-                route_max[route] += 1;
-                route_workers[route] += w.active && !w.retiring ? 1 : 0;
-            }
+    const auto routes = region_->routes();
+    std::vector<double> route_busy(routes, 0.0);
+    std::vector<std::uint64_t> route_ns(routes, 0);
+    std::vector<std::size_t> route_procs(routes, 0);
+    std::vector<std::uint32_t> route_workers(routes, 0);
+    std::vector<std::uint32_t> route_max(routes, 0);
+    for (const auto& w : plan_.workers) {
+        const bool serving = in_service(at(w.first_slot()).state);
+        for (auto route : w.routes) {
+            route_max[route] += 1;
+            route_workers[route] += serving ? 1 : 0;
         }
-        metrics_->process(slot).busy_ppm.store(
-            static_cast<std::uint32_t>(ratio(worker_busy_ns_[i], mine, w.pid > 0 ? 1 : 0) * 1e6));
-        worker_busy_ns_[i] = mine;
+        for (const auto* p : w.processes()) {
+            const auto slot = static_cast<std::size_t>(p->slot);
+            const bool up = at(p->slot).pid > 0;
+            std::uint64_t mine = 0;
+            for (auto route : p->routes) {
+                const auto ns = busy_ns(slot, route);
+                mine += ns;
+                route_ns[route] += ns;
+                route_procs[route] += up ? 1 : 0;
+            }
+            region_->process(slot).busy_ppm.store(
+                static_cast<std::uint32_t>(ratio(process_busy_ns_[slot], mine, up ? 1 : 0) * 1e6));
+            process_busy_ns_[slot] = mine;
+        }
     }
-    for (std::size_t route = 0; route < route_ns.size(); ++route) {
+    for (std::size_t route = 0; route < routes; ++route) {
         route_busy[route] = ratio(route_busy_ns_[route], route_ns[route], route_procs[route]);
         route_busy_ns_[route] = route_ns[route];
-        auto& cells = metrics_->scaling(route);
+        auto& cells = region_->scaling(route);
         cells.busy_ppm.store(static_cast<std::uint32_t>(route_busy[route] * 1e6));
         cells.workers.store(route_workers[route]);
         cells.max_workers.store(route_max[route]);
@@ -531,97 +449,82 @@ void supervisor::sample() {
     if (stopping_) {
         return;
     }
-    for (auto& g : groups_) {
+    for (std::size_t k = 0; k < plan_.groups.size(); ++k) {
+        const auto& g = plan_.groups[k];
         if (!g.range.autoscaled) {
             continue;
         }
+        auto& trend = trends_[k].trend;
         const auto busy = route_busy[g.route];
-        const int workers = serving(g);
-        const auto held = std::chrono::duration_cast<std::chrono::seconds>(g.trend.held(now));
-        const int change = g.trend.observe(busy, workers, g.range, how_.marks, now);
-        const auto& name = g.route < how_.route_names.size() ? how_.route_names[g.route] : "?";
+        const auto held = std::chrono::duration_cast<std::chrono::seconds>(trend.held(now));
+        const int change = trend.observe(busy, serving(g), g.range, how_.marks, now);
         if (change > 0) {
-            add_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (above {:.0f}%)", name,
-                                      busy * 100, held.count(), how_.marks.high * 100));
+            add_worker(
+                g,
+                fmt::format("route '{}' busy {:.0f}% for {} s (above {:.0f}%)", route_name(g.route),
+                            busy * 100, held.count(), how_.marks.high * 100),
+                now);
         } else if (change < 0) {
-            remove_worker(g, fmt::format("route '{}' busy {:.0f}% for {} s (below {:.0f}%)", name,
-                                         busy * 100, held.count(), how_.marks.low * 100));
+            remove_worker(
+                g,
+                fmt::format("route '{}' busy {:.0f}% for {} s (below {:.0f}%)", route_name(g.route),
+                            busy * 100, held.count(), how_.marks.low * 100),
+                now);
         }
     }
 }
 
-int supervisor::serving(const route_workers_group& g) const {
-    return static_cast<int>(std::count_if(g.firsts.begin(), g.firsts.end(), [&](auto f) {
-        return workers_[f].active && !workers_[f].retiring;
+int supervisor::serving(const scaling_group& g) const {
+    return static_cast<int>(std::count_if(g.workers.begin(), g.workers.end(), [&](int number) {
+        return in_service(
+            slots_[static_cast<std::size_t>(plan_.worker(number).first_slot() - 1)].state);
     }));
 }
 
-std::vector<supervisor::worker*> supervisor::processes_of(std::size_t first) {
-    std::vector<worker*> out{&workers_[first]};
-    for (auto i = first + 1; i < workers_.size() && workers_[i].spec.handler_slot > 1; ++i) {
-        out.push_back(&workers_[i]);
-    }
-    return out;
-}
-
-bool supervisor::add_worker(route_workers_group& g, const std::string& reason) {
-    // The first worker that is neither serving nor leaving (a leaving one finishes first).
-    const auto it =
-        std::find_if(g.firsts.begin(), g.firsts.end(), [&](auto f) { return !workers_[f].active; });
-    if (it == g.firsts.end()) {
-        return false;
-    }
-    const int before = serving(g);
-    for (auto* w : processes_of(*it)) {
-        w->active = true;
-        w->restart_at = clock::now();
-        metrics_->process(static_cast<std::size_t>(w->spec.slot)).expected.store(1);
-        spawn(*w);
-    }
-    metrics_->scaling(g.route).scaled_up.fetch_add(1);
-    spdlog::info("{}: adding worker w{} ({} -> {} of at most {})", reason, workers_[*it].spec.slot,
-                 before, before + 1, g.range.max);
-    return true;
-}
-
-bool supervisor::remove_worker(route_workers_group& g, const std::string& reason) {
-    const auto it = std::find_if(g.firsts.rbegin(), g.firsts.rend(), [&](auto f) {
-        return workers_[f].active && !workers_[f].retiring;
+bool supervisor::add_worker(const scaling_group& g, const std::string& reason,
+                            clock::time_point now) {
+    // The first spare worker (a leaving one finishes first).
+    const auto it = std::find_if(g.workers.begin(), g.workers.end(), [&](int number) {
+        return at(plan_.worker(number).first_slot()).state == slot_state::spare;
     });
-    if (it == g.firsts.rend()) {
+    if (it == g.workers.end()) {
         return false;
     }
     const int before = serving(g);
-    for (auto* w : processes_of(*it)) {
-        retire(*w);
+    const auto& w = plan_.worker(*it);
+    for (const auto* p : w.processes()) {
+        apply(p->slot, {.kind = slot_event_kind::activate}, now);
     }
-    metrics_->scaling(g.route).scaled_down.fetch_add(1);
-    spdlog::info(
-        "{}: removing worker w{} ({} -> {}); it unsubscribes, handles what the broker had "
-        "queued for it and ends its session",
-        reason, workers_[*it].spec.slot, before, before - 1);
+    region_->scaling(g.route).scaled_up.fetch_add(1);
+    spdlog::info("{}: adding {} ({} -> {} of at most {})", reason, w.name(), before, before + 1,
+                 g.range.max);
     return true;
 }
 
-void supervisor::retire(worker& w) {
-    w.retiring = true;
-    w.retire_sent = false;
-    // No longer counted for readiness: the pod is ready without it.
-    metrics_->process(static_cast<std::size_t>(w.spec.slot)).expected.store(0);
-    if (w.successor > 0) {
-        // A replacement not yet connected just goes; the old process retires as planned.
-        close(w.go_fd);
-        w.go_fd = -1;
-        kill(w.successor, SIGTERM);
-        waitpid(w.successor, nullptr, 0);
-        w.successor = -1;
+bool supervisor::remove_worker(const scaling_group& g, const std::string& reason,
+                               clock::time_point now) {
+    const auto it = std::find_if(g.workers.rbegin(), g.workers.rend(), [&](int number) {
+        return in_service(at(plan_.worker(number).first_slot()).state);
+    });
+    if (it == g.workers.rend()) {
+        return false;
     }
+    const int before = serving(g);
+    const auto& w = plan_.worker(*it);
+    for (const auto* p : w.processes()) {
+        apply(p->slot, {.kind = slot_event_kind::retire}, now);
+    }
+    region_->scaling(g.route).scaled_down.fetch_add(1);
+    spdlog::info(
+        "{}: removing {} ({} -> {}); its processes unsubscribe, handle what the broker had "
+        "queued for them and end their sessions",
+        reason, w.name(), before, before - 1);
+    return true;
 }
 
 bool supervisor::scale(std::size_t route, int workers, std::string& why) {
-    const auto g = std::find_if(groups_.begin(), groups_.end(),
-                                [route](const auto& x) { return x.route == route; });
-    if (g == groups_.end()) {
+    const auto* g = plan_.group_of(route);
+    if (g == nullptr) {
         why =
             "it has no workers of its own (only a route with its own workers in the plan, "
             "i.e. started without --workers N, scales)";
@@ -638,14 +541,15 @@ bool supervisor::scale(std::size_t route, int workers, std::string& why) {
             g->range.max);
         return false;
     }
-    const auto& name = route < how_.route_names.size() ? how_.route_names[route] : "?";
-    const auto reason = fmt::format("route '{}' scaled to {} (routemq ctl)", name, workers);
-    while (serving(*g) < workers && add_worker(*g, reason)) {
+    const auto now = clock::now();
+    const auto reason =
+        fmt::format("route '{}' scaled to {} (routemq ctl)", route_name(route), workers);
+    while (serving(*g) < workers && add_worker(*g, reason, now)) {
     }
-    while (serving(*g) > workers && remove_worker(*g, reason)) {
+    while (serving(*g) > workers && remove_worker(*g, reason, now)) {
     }
     // The idle or busy time before the change says nothing about the new count.
-    g->trend.reset();
+    trends_[static_cast<std::size_t>(g - plan_.groups.data())].trend.reset();
     if (serving(*g) != workers) {
         why = fmt::format("{} workers are still leaving; try again once they have gone",
                           workers - serving(*g));
@@ -655,47 +559,38 @@ bool supervisor::scale(std::size_t route, int workers, std::string& why) {
 }
 
 std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {
-    stopping_ = true;
-    for (auto& w : workers_) {
-        if (w.successor > 0) {
-            // A replacement that has not taken over has nothing in hand: it goes at once.
-            close(w.go_fd);
-            w.go_fd = -1;
-            kill(w.successor, SIGTERM);
-            if (waitpid(w.successor, nullptr, 0) != w.successor) {
-                kill(w.successor, SIGKILL);
-            }
-            w.successor = -1;
-        }
+    if (stopping_ && running() == 0) {
+        return 0;
     }
-    for (auto& w : workers_) {
-        if (w.pid > 0) {
-            kill(w.pid, SIGTERM);
-        }
+    stopping_ = true;
+    const auto now = clock::now();
+    for (std::size_t i = 1; i <= slots_.size(); ++i) {
+        apply(static_cast<int>(i), {.kind = slot_event_kind::stop}, now);
     }
     const auto deadline = clock::now() + grace;
     while (running() > 0 && clock::now() < deadline) {
-        for (auto& w : workers_) {
-            int status = 0;
-            if (w.pid > 0 && waitpid(w.pid, &status, WNOHANG) == w.pid) {
-                if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
-                    spdlog::warn("worker w{} {} while stopping", w.spec.slot,
-                                 describe_death(status));
+        for (std::size_t i = 1; i <= slots_.size(); ++i) {
+            const int slot = static_cast<int>(i);
+            if (at(slot).pid > 0) {
+                if (const auto status = launch_.exited(at(slot).pid)) {
+                    exited(slot, *status, clock::now());
                 }
-                forget(w);
             }
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::size_t killed = 0;
-    for (auto& w : workers_) {
-        if (w.pid > 0) {
-            spdlog::error("worker w{} (pid {}) still running after {} ms; killing it", w.spec.slot,
-                          w.pid, grace.count());
-            kill(w.pid, SIGKILL);
-            waitpid(w.pid, nullptr, 0);
-            metrics_->end_work(static_cast<std::size_t>(w.spec.slot));
-            forget(w);
+    for (std::size_t i = 1; i <= slots_.size(); ++i) {
+        const int slot = static_cast<int>(i);
+        if (const pid_t pid = at(slot).pid; pid > 0) {
+            spdlog::error("process {} (pid {}) still running after {} ms; killing it",
+                          process_name(i), pid, grace.count());
+            apply(slot, {.kind = slot_event_kind::stop_overdue}, clock::now());
+            launch_.wait(pid);
+            region_->end_work(i);
+            region_->process(i).connected.store(0);
+            region_->process(i).subscribed.store(0);
+            apply(slot, {.kind = slot_event_kind::exited, .status = SIGKILL}, clock::now());
             ++killed;
         }
     }

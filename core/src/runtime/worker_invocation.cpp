@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runtime/protocol.hpp"
+
 namespace routemq::detail {
 namespace {
 constexpr const char* kSlotOption = "--worker-slot";
@@ -23,13 +25,12 @@ std::vector<std::string> worker_invocation::argv(int worker_slot, bool held) con
         }
         out.insert(out.end(), {"--pools", joined});
     }
-    out.insert(out.end(),
-               {"--workers", std::to_string(worker_count), kSlotOption, std::to_string(worker_slot),
-                kMetricsFdOption, std::to_string(kWorkerMetricsFd), kMinWorkersOption,
-                std::to_string(scaling.min_workers), kMaxWorkersOption,
-                std::to_string(scaling.max_workers)});
+    out.insert(out.end(), {"--workers", std::to_string(worker_count), kSlotOption,
+                           std::to_string(worker_slot), kMetricsFdOption, std::to_string(kRegionFd),
+                           kMinWorkersOption, std::to_string(scaling.min_workers),
+                           kMaxWorkersOption, std::to_string(scaling.max_workers)});
     if (held) {
-        out.insert(out.end(), {kHoldFdOption, std::to_string(kWorkerHoldFd)});
+        out.insert(out.end(), {kHoldFdOption, std::to_string(kHandoverFd)});
     }
     return out;
 }

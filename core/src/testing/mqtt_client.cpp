@@ -60,7 +60,9 @@ mqtt_client::mqtt_client(int port, const std::string& client_id, bool receive, b
 mqtt_client::mqtt_client(const std::string& host, int port, const std::string& client_id,
                          bool receive, bool mqtt5)
     : mqtt5_(mqtt5) {
-    const auto uri = "tcp://" + host + ":" + std::to_string(port);
+    // An IPv6 address goes in brackets (as the framework's broker_uri does).
+    const bool ipv6 = host.find(':') != std::string::npos;
+    const auto uri = "tcp://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
     MQTTClient client = nullptr;
     MQTTClient_createOptions co = MQTTClient_createOptions_initializer;
     co.MQTTVersion = mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;

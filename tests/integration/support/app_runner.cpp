@@ -37,7 +37,7 @@ void publish_readings(int broker_port, int count,
 }
 
 int worker_pid(const std::string& manager_output, int slot) {
-    const std::regex started("worker w" + std::to_string(slot) + R"( started \(pid (\d+)\))");
+    const std::regex started("process w" + std::to_string(slot) + R"( started \(pid (\d+)\))");
     int pid = -1;
     for (auto it = std::sregex_iterator(manager_output.begin(), manager_output.end(), started);
          it != std::sregex_iterator(); ++it) {

@@ -21,7 +21,7 @@ std::unique_ptr<child_process> start_app(const std::string& executable, int port
 void publish_readings(int broker_port, int count,
                       const std::function<void(std::size_t)>& after_window = {});
 
-/// Pid of worker `slot` as last logged by the manager ("worker w2 started (pid 123)"), or -1.
+/// Pid of process `slot` as last logged by the manager ("process w2 started (pid 123)"), or -1.
 int worker_pid(const std::string& manager_output, int slot);
 
 /// True while `pid` is a live process (a zombie counts as gone).
