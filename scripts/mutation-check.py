@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Mutation check of the process slot's state machine: flips transitions of
-core/src/runtime/process_slot.cpp one at a time, rebuilds the unit tests in BUILD (default
+core/src/pod/process_slot.cpp one at a time, rebuilds the unit tests in BUILD (default
 build/test, configured by `make test`) and shows which tests fail; the file is restored after.
 A mutation no test catches is printed as SURVIVED and makes the exit status 1."""
 import os, subprocess, sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 build = sys.argv[1] if len(sys.argv) > 1 else "build/test"
-src = os.path.join(root, "core/src/runtime/process_slot.cpp")
+src = os.path.join(root, "core/src/pod/process_slot.cpp")
 orig = open(src).read()
 mutations=[
  ("the old process's exit lets the successor go -> restart instead",

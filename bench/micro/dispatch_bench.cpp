@@ -6,8 +6,8 @@
 #include <routemq/router.hpp>
 #include <string>
 
-#include "routing/counters.hpp"
-#include "routing/dispatcher.hpp"
+#include "delivery/counters.hpp"
+#include "delivery/dispatcher.hpp"
 #include "routing/subscriptions.hpp"
 
 namespace {

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "routing/trace_context.hpp"
+#include "delivery/trace_context.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -77,7 +77,7 @@ public:
 };
 
 /// `%~`: the trace and span of the message being handled on this thread, if any (see
-/// routing/trace_context.hpp): ` trace_id=<32 hex> span_id=<16 hex>` in text lines,
+/// delivery/trace_context.hpp): ` trace_id=<32 hex> span_id=<16 hex>` in text lines,
 /// `,"trace_id":"...","span_id":"..."` in JSON; nothing outside a handler's message. The span
 /// is left out where there is none yet (a delivery no route took).
 class trace_flag : public spdlog::custom_flag_formatter {

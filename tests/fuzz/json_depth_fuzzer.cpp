@@ -1,4 +1,4 @@
-// Payload JSON and JSON_MAX_DEPTH (core/src/routing/context.cpp): arbitrary payloads through
+// Payload JSON and JSON_MAX_DEPTH (core/src/delivery/context.cpp): arbitrary payloads through
 // routemq::context::json(), under a maximum depth the input picks, either return JSON or throw
 // routemq::payload_error (any other exception escapes and fails the run), the same on every call
 // and as is_json() says. Whatever nlohmann parses (with no NUL in it) and nests no deeper than

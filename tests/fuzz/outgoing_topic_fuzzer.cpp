@@ -1,4 +1,4 @@
-// The checks every outgoing publish passes (core/src/routing/publish_check.cpp) against a second
+// The checks every outgoing publish passes (core/src/delivery/publish_check.cpp) against a second
 // implementation written from the MQTT 5 specification (1.5.4, 4.7.3) and mosquitto's rules:
 // the input is a topic name; topic_name_problem must accept exactly what the oracle accepts,
 // check_publish must throw routemq::publish_error exactly then, and to_mqtt_string must always
@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "delivery/publish_check.hpp"
 #include "routemq/errors.hpp"
-#include "routing/publish_check.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "runtime/autoscaler.hpp"
+#include "pod/autoscaler.hpp"
 
 #include <gtest/gtest.h>
 

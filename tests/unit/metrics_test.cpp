@@ -10,17 +10,17 @@
 #include <stdexcept>
 #include <thread>
 
+#include "delivery/dispatcher.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/health.hpp"
-#include "metrics/shared_metrics.hpp"
 #include "metrics/slot_counters.hpp"
-#include "routing/dispatcher.hpp"
-#include "runtime/protocol.hpp"
+#include "pod/pod_region.hpp"
+#include "pod/protocol.hpp"
 #include "support/prometheus_text.hpp"
 #include "support/recording_publisher.hpp"
 
 using routemq::detail::outcome;
-using routemq::detail::shared_metrics;
+using routemq::detail::pod_region;
 
 namespace {
 
@@ -32,9 +32,9 @@ constexpr std::uint64_t kMs = 1'000'000;
 }  // namespace
 
 TEST(SharedMetrics, AnotherMappingOfTheDescriptorSeesEveryWrite) {
-    auto manager = shared_metrics::create(3, 2);
+    auto manager = pod_region::create(3, 2);
     // What a worker does with the descriptor it inherits.
-    auto worker = shared_metrics::attach(dup(manager->fd()), 3, 2);
+    auto worker = pod_region::attach(dup(manager->fd()), 3, 2);
     worker->record(2, 1, outcome::handled, 3 * kMs);
     worker->process(2).received.fetch_add(1);
     EXPECT_EQ(manager->route(2, 1).handled.load(), 1u);
@@ -44,13 +44,13 @@ TEST(SharedMetrics, AnotherMappingOfTheDescriptorSeesEveryWrite) {
 }
 
 TEST(SharedMetrics, AttachRefusesAnotherShape) {
-    auto manager = shared_metrics::create(3, 2);
-    EXPECT_THROW(shared_metrics::attach(dup(manager->fd()), 4, 2), routemq::error);
-    EXPECT_THROW(shared_metrics::attach(dup(manager->fd()), 3, 3), routemq::error);
+    auto manager = pod_region::create(3, 2);
+    EXPECT_THROW(pod_region::attach(dup(manager->fd()), 4, 2), routemq::error);
+    EXPECT_THROW(pod_region::attach(dup(manager->fd()), 3, 3), routemq::error);
 }
 
 TEST(SharedMetrics, DurationsLandInTheirBucket) {
-    auto m = shared_metrics::create(1, 1);
+    auto m = pod_region::create(1, 1);
     m->record(0, 0, outcome::handled, 50'000);              // 50 us: first bucket (<= 100 us)
     m->record(0, 0, outcome::bad_payload, 1 * kMs);         // exactly on the 1 ms bound
     m->record(0, 0, outcome::handler_error, 60'000 * kMs);  // 60 s: past every bound
@@ -64,7 +64,7 @@ TEST(SharedMetrics, DurationsLandInTheirBucket) {
 }
 
 TEST(Exposition, SumsRoutesOverProcessesAndParsesStrictly) {
-    auto m = shared_metrics::create(3, 2);
+    auto m = pod_region::create(3, 2);
     m->process(0).state = serving;
     m->process(1).state = serving;
     m->process(2).state = serving;
@@ -111,7 +111,7 @@ TEST(Exposition, SumsRoutesOverProcessesAndParsesStrictly) {
 }
 
 TEST(Exposition, TheBrokersDroppedCountAppearsOnceTheBrokerSaidIt) {
-    auto m = shared_metrics::create(1, 1);
+    auto m = pod_region::create(1, 1);
     EXPECT_EQ(test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x"}))
                   .count("routemq_broker_dropped_messages"),
               0u)
@@ -126,7 +126,7 @@ TEST(Exposition, TheBrokersDroppedCountAppearsOnceTheBrokerSaidIt) {
 }
 
 TEST(Exposition, RoutesWithOnePatternShareASeries) {
-    auto m = shared_metrics::create(1, 2);
+    auto m = pod_region::create(1, 2);
     m->record(0, 0, outcome::handled, kMs);
     m->record(0, 1, outcome::handled, kMs);
     const auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {"x/+", "x/+"}));
@@ -135,7 +135,7 @@ TEST(Exposition, RoutesWithOnePatternShareASeries) {
 }
 
 TEST(Exposition, OnlyExpectedProcessesGetPerProcessSeries) {
-    auto m = shared_metrics::create(3, 0);
+    auto m = pod_region::create(3, 0);
     m->process(1).state = serving;
     const auto e = test::parse_prometheus(routemq::detail::render_prometheus(*m, {}));
     EXPECT_EQ(e.count("routemq_mqtt_connected"), 1u);
@@ -169,7 +169,7 @@ TEST(PrometheusChecker, RejectsWhatPrometheusRejects) {
 }
 
 TEST(Readiness, NamesEveryMissingPiece) {
-    auto m = shared_metrics::create(4, 0);
+    auto m = pod_region::create(4, 0);
     for (std::size_t slot : {0, 1, 2, 3}) {
         m->process(slot).state = serving;
         m->process(slot).pid = 100 + static_cast<int>(slot);
@@ -196,7 +196,7 @@ TEST(Readiness, NamesEveryMissingPiece) {
 }
 
 TEST(Readiness, NamesAHandlerPastItsTimeout) {
-    auto m = shared_metrics::create(2, 1);
+    auto m = pod_region::create(2, 1);
     m->process(1).state = serving;
     m->process(1).pid = 101;
     m->process(1).connected = 1;
@@ -214,7 +214,7 @@ TEST(Readiness, NamesAHandlerPastItsTimeout) {
 }
 
 TEST(SharedMetrics, WorkInHandIsReadBackWhole) {
-    auto m = shared_metrics::create(2, 3);
+    auto m = pod_region::create(2, 3);
     const std::string long_topic(400, 't');
     m->begin_work(1, 2, long_topic, 0xabc, std::chrono::milliseconds(1500));
     const auto w = m->work(1);
@@ -227,7 +227,7 @@ TEST(SharedMetrics, WorkInHandIsReadBackWhole) {
 }
 
 TEST(SharedMetrics, PoisonTableCountsCrashesPerMessage) {
-    auto m = shared_metrics::create(2, 1);
+    auto m = pod_region::create(2, 1);
     std::int32_t last = 0;
     EXPECT_EQ(m->crashes(7, last), 0);
     EXPECT_EQ(m->add_crash(7, 11), 1);
@@ -244,7 +244,7 @@ TEST(SharedMetrics, PoisonTableCountsCrashesPerMessage) {
 }
 
 TEST(Liveness, FollowsTheMainLoopsHeartbeat) {
-    auto m = shared_metrics::create(1, 0);
+    auto m = pod_region::create(1, 0);
     routemq::detail::heartbeat(*m);
     EXPECT_TRUE(routemq::detail::alive(*m, std::chrono::seconds(15)));
     m->manager().heartbeat_ms -= 20'000;
@@ -258,7 +258,7 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
     routemq::router r;
     r.on("ok/{id}", [](routemq::context&) {});
     r.on("bad/{id}", [](routemq::context& c) { (void)c.json(); });
-    auto pod = shared_metrics::create(3, 2);
+    auto pod = pod_region::create(3, 2);
     routemq::detail::slot_counters counters(pod, 2);
     const std::vector<std::size_t> served{0, 1};
     routemq::detail::dispatcher d(r, served, routemq::detail::plan_subscriptions(r, served, "g"),
@@ -282,7 +282,7 @@ TEST(Dispatcher, CountsIntoItsSlotOfTheSharedRegion) {
 }
 
 TEST(Readiness, NamesWhyAProcessCannotConnect) {
-    auto m = shared_metrics::create(2, 0);
+    auto m = pod_region::create(2, 0);
     for (std::size_t slot : {0, 1}) {
         m->process(slot).state = serving;
         m->process(slot).pid = 100 + static_cast<int>(slot);

@@ -8,8 +8,8 @@
 #include <routemq/testing/harness.hpp>
 #include <string>
 
-#include "routing/dispatcher.hpp"
-#include "routing/publish_check.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/publish_check.hpp"
 #include "support/recording_publisher.hpp"
 #include "support/test_dispatcher.hpp"
 

@@ -1,4 +1,4 @@
-#include "runtime/pod_plan.hpp"
+#include "pod/pod_plan.hpp"
 
 #include <gtest/gtest.h>
 

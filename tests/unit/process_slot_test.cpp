@@ -1,5 +1,5 @@
-// The life of a process slot (runtime/process_slot.hpp), step by step: no process is forked.
-#include "runtime/process_slot.hpp"
+// The life of a process slot (pod/process_slot.hpp), step by step: no process is forked.
+#include "pod/process_slot.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-#include "routing/route_table.hpp"
+#include "cli/route_table.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-// The manager's supervision loop (runtime/supervisor.hpp) with a recording launcher: what it
+// The manager's supervision loop (pod/supervisor.hpp) with a recording launcher: what it
 // starts, signals and restarts, decided without forking a process.
-#include "runtime/supervisor.hpp"
+#include "pod/supervisor.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <map>
 #include <set>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 namespace {
 
@@ -75,8 +75,7 @@ private:
 struct pod {
     explicit pod(const routemq::router& r, routemq::detail::supervision how = fast())
         : plan(routemq::detail::plan_pod(r, 0)),
-          region(
-              routemq::detail::shared_metrics::create(plan.process_count() + 1, r.routes().size())),
+          region(routemq::detail::pod_region::create(plan.process_count() + 1, r.routes().size())),
           sup(plan, launch, std::move(how), region) {}
 
     static routemq::detail::supervision fast() {
@@ -90,7 +89,7 @@ struct pod {
     void tick() { sup.tick(now); }
 
     routemq::detail::pod_plan plan;
-    std::shared_ptr<routemq::detail::shared_metrics> region;
+    std::shared_ptr<routemq::detail::pod_region> region;
     recording_launcher launch;
     routemq::detail::supervisor sup;
     routemq::detail::slot_clock::time_point now = routemq::detail::slot_clock::now();

@@ -1,6 +1,6 @@
 // W3C Trace Context: parsing a `traceparent`, the spans of handler runs, what they publish and log.
 
-#include "routing/trace_context.hpp"
+#include "delivery/trace_context.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/details/log_msg.h>

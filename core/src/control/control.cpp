@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -223,7 +223,7 @@ std::string control_request(const std::string& name, const std::string& command,
     return answer;
 }
 
-std::string workers_report(const shared_metrics& metrics, const pod_plan& plan, const router& r) {
+std::string workers_report(const pod_region& metrics, const pod_plan& plan, const router& r) {
     auto processes = nlohmann::json::array();
     for (const auto& w : plan.workers) {
         for (const auto& lane : w.lanes) {

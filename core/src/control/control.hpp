@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_plan.hpp"
+#include "pod/pod_region.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
-#include "runtime/pod_plan.hpp"
 
 namespace routemq::detail {
 
@@ -68,7 +68,7 @@ std::string control_request(const std::string& name, const std::string& command,
 
 /// `ctl workers`: every process of `plan` as JSON (its name, worker, lane, handler slot, pid,
 /// state, routes, handled, the message in hand and its age), from the pod region.
-std::string workers_report(const shared_metrics& metrics, const pod_plan& plan, const router& r);
+std::string workers_report(const pod_region& metrics, const pod_plan& plan, const router& r);
 
 /// The manager's error in an answer (`{"error": ...}`), or "".
 std::string control_error(const std::string& answer);

@@ -31,7 +31,7 @@ struct health_server::impl {
 };
 
 health_server::health_server(const std::string& host, int port,
-                             std::shared_ptr<const shared_metrics> metrics,
+                             std::shared_ptr<const pod_region> metrics,
                              std::vector<std::string> route_labels)
     : impl_(std::make_unique<impl>()) {
     auto& srv = impl_->server;

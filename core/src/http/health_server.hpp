@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 namespace routemq::detail {
 
@@ -15,7 +15,7 @@ namespace routemq::detail {
 class health_server {
 public:
     /// Listens on host:port at once; throws routemq::error naming HTTP_HOST/HTTP_PORT if it cannot.
-    health_server(const std::string& host, int port, std::shared_ptr<const shared_metrics> metrics,
+    health_server(const std::string& host, int port, std::shared_ptr<const pod_region> metrics,
                   std::vector<std::string> route_labels);
     ~health_server();
     health_server(const health_server&) = delete;

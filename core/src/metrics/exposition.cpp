@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "pod/protocol.hpp"
 #include "routemq/version.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -46,7 +46,7 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
 
 /// A family with one sample per process of `slots`, valued by `value(cells)`.
 template <class Value>
-void per_process(std::string& out, const shared_metrics& m, const std::vector<std::size_t>& slots,
+void per_process(std::string& out, const pod_region& m, const std::vector<std::size_t>& slots,
                  std::string_view name, std::string_view type, std::string_view help, Value value) {
     family(out, name, type, help);
     for (auto p : slots) {
@@ -80,7 +80,7 @@ void per_route(std::string& out, const std::vector<route_totals>& routes, std::s
     }
 }
 
-std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
+std::vector<route_totals> totals_by_pattern(const pod_region& m,
                                             const std::vector<std::string>& labels) {
     std::vector<route_totals> out;
     for (std::size_t r = 0; r < m.routes(); ++r) {
@@ -114,8 +114,7 @@ std::vector<route_totals> totals_by_pattern(const shared_metrics& m,
 
 }  // namespace
 
-std::string render_prometheus(const shared_metrics& m,
-                              const std::vector<std::string>& route_labels) {
+std::string render_prometheus(const pod_region& m, const std::vector<std::string>& route_labels) {
     std::string out;
     const auto routes = totals_by_pattern(m, route_labels);
     std::vector<std::size_t> live;  // slots meant to have a client

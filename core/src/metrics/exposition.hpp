@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 namespace routemq::detail {
 
@@ -11,8 +11,7 @@ namespace routemq::detail {
 /// handler duration histograms per route pattern (summed over every process; routes with the same
 /// pattern share a series), connection state per process, and the worker pool. `route_labels[i]`
 /// names route i (its pattern).
-std::string render_prometheus(const shared_metrics& m,
-                              const std::vector<std::string>& route_labels);
+std::string render_prometheus(const pod_region& m, const std::vector<std::string>& route_labels);
 
 /// The content type of render_prometheus's output.
 inline constexpr const char* kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";

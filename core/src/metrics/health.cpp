@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "metrics/exposition.hpp"
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
-readiness check_readiness(const shared_metrics& m) {
+readiness check_readiness(const pod_region& m) {
     readiness out;
     if (m.manager().stopping.load() != 0) {
         out.missing.push_back("shutting down");
@@ -40,11 +40,11 @@ readiness check_readiness(const shared_metrics& m) {
     return out;
 }
 
-void heartbeat(const shared_metrics& m) noexcept {
+void heartbeat(const pod_region& m) noexcept {
     m.manager().heartbeat_ms.store(region_clock_ms());
 }
 
-bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept {
+bool alive(const pod_region& m, std::chrono::milliseconds max_silence) noexcept {
     // While stopping, the main thread waits for workers for up to SHUTDOWN_GRACE_SECONDS; a
     // liveness failure then would only cut the graceful stop short.
     return m.manager().stopping.load() != 0 ||

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 namespace routemq::detail {
 
@@ -17,13 +17,13 @@ struct readiness {
 
 /// Ready when not stopping and every expected process (the main client if it has routes, every
 /// planned worker) runs, is connected and has every subscription granted.
-readiness check_readiness(const shared_metrics& m);
+readiness check_readiness(const pod_region& m);
 
 /// Records a turn of the manager's main loop (call at least every second).
-void heartbeat(const shared_metrics& m) noexcept;
+void heartbeat(const pod_region& m) noexcept;
 
 /// Whether the manager's main loop turned within `max_silence`, or it is stopping (and busy
 /// waiting for its workers).
-bool alive(const shared_metrics& m, std::chrono::milliseconds max_silence) noexcept;
+bool alive(const pod_region& m, std::chrono::milliseconds max_silence) noexcept;
 
 }  // namespace routemq::detail

@@ -2,16 +2,16 @@
 
 #include <memory>
 
-#include "metrics/shared_metrics.hpp"
-#include "routing/counters.hpp"
-#include "runtime/protocol.hpp"
+#include "delivery/counters.hpp"
+#include "pod/pod_region.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 
 /// The dispatcher's counters for one process: its slot of the pod's shared metrics region.
 class slot_counters final : public dispatch_counters {
 public:
-    slot_counters(std::shared_ptr<shared_metrics> metrics, std::size_t slot)
+    slot_counters(std::shared_ptr<pod_region> metrics, std::size_t slot)
         : metrics_(std::move(metrics)), slot_(slot) {}
 
     void received() noexcept override {
@@ -51,11 +51,11 @@ public:
         return n;
     }
 
-    shared_metrics& metrics() const noexcept { return *metrics_; }
+    pod_region& metrics() const noexcept { return *metrics_; }
     std::size_t slot() const noexcept { return slot_; }
 
 private:
-    std::shared_ptr<shared_metrics> metrics_;
+    std::shared_ptr<pod_region> metrics_;
     std::size_t slot_;
 };
 

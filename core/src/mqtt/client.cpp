@@ -13,8 +13,8 @@
 
 #include "mqtt/connect_error.hpp"
 #include "mqtt/connect_options.hpp"
+#include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 

@@ -11,10 +11,10 @@
 #include <mutex>
 #include <thread>
 
+#include "delivery/publish_check.hpp"
 #include "mqtt/connect_options.hpp"
+#include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
-#include "routing/publish_check.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 

@@ -8,9 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "delivery/outbox.hpp"
 #include "routemq/message.hpp"
 #include "routemq/settings.hpp"
-#include "routing/outbox.hpp"
 
 namespace routemq::detail {
 

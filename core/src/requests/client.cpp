@@ -10,11 +10,11 @@
 #include <mutex>
 #include <random>
 
+#include "delivery/trace_context.hpp"
 #include "mqtt/client.hpp"
 #include "mqtt/confirmed_publisher.hpp"
+#include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
-#include "routing/trace_context.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq {
 

@@ -8,8 +8,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "pod/protocol.hpp"
 #include "routing/overlaps.hpp"
-#include "runtime/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -32,7 +32,7 @@ std::vector<subscription> client_subscriptions(std::vector<subscription> routes,
 
 endpoint::endpoint(const settings& s, const router& r, const std::string& role,
                    std::vector<std::size_t> routes, bool persistent_session,
-                   std::shared_ptr<shared_metrics> metrics, std::size_t slot,
+                   std::shared_ptr<pod_region> metrics, std::size_t slot,
                    std::unique_ptr<priority_gate> gate)
     : counters_(metrics, slot),
       gate_(std::move(gate)),

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "delivery/dispatcher.hpp"
+#include "delivery/trace_context.hpp"
 #include "metrics/slot_counters.hpp"
 #include "mqtt/client.hpp"
 #include "mqtt/confirmed_publisher.hpp"
+#include "pod/priority_gate.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
-#include "routing/dispatcher.hpp"
-#include "routing/trace_context.hpp"
-#include "runtime/priority_gate.hpp"
 
 namespace routemq::detail {
 
@@ -29,7 +29,7 @@ public:
     /// passes (priority_gate.hpp); null otherwise.
     endpoint(const settings& s, const router& r, const std::string& role,
              std::vector<std::size_t> routes, bool persistent_session,
-             std::shared_ptr<shared_metrics> metrics, std::size_t slot,
+             std::shared_ptr<pod_region> metrics, std::size_t slot,
              std::unique_ptr<priority_gate> gate = nullptr);
 
     void start() { client_.start(); }

@@ -15,19 +15,20 @@
 #include <stop_token>
 #include <thread>
 
+#include "control/commands.hpp"
 #include "control/control.hpp"
 #include "http/health_server.hpp"
 #include "metrics/health.hpp"
-#include "metrics/shared_metrics.hpp"
+#include "pod/launcher.hpp"
+#include "pod/pod_plan.hpp"
+#include "pod/pod_region.hpp"
+#include "pod/protocol.hpp"
+#include "pod/supervisor.hpp"
 #include "routemq/cli.hpp"
 #include "routemq/errors.hpp"
 #include "routing/subscriptions.hpp"
 #include "runtime/endpoint.hpp"
-#include "runtime/launcher.hpp"
-#include "runtime/pod_plan.hpp"
-#include "runtime/protocol.hpp"
 #include "runtime/signals.hpp"
-#include "runtime/supervisor.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -42,7 +43,7 @@ struct parts {
     std::unique_ptr<process_launcher> launcher;
     std::unique_ptr<supervisor> workers;
     /// The pod's metrics region where this process speaks for the pod (not in a worker).
-    std::shared_ptr<shared_metrics> pod;
+    std::shared_ptr<pod_region> pod;
     std::unique_ptr<health_server> http;
     /// The manager's control socket (`routemq ctl`).
     std::unique_ptr<control_server> ctl;
@@ -52,7 +53,7 @@ struct parts {
     /// A successor (recycling, reload): connect only when the manager says so here.
     int hold_fd = -1;
     /// A worker: the pod region and its slot there, whose state says how it leaves.
-    std::shared_ptr<shared_metrics> region;
+    std::shared_ptr<pod_region> region;
     std::size_t slot = 0;
 };
 
@@ -80,78 +81,6 @@ startup wait_until_subscribed(endpoint& ep, int& sig, Tick tick) {
         }
         tick();
     }
-}
-
-std::string settings_problem(const worker_invocation& invocation);
-
-/// One `routemq ctl` command: `workers`, `scale ROUTE N`, `recycle w<N>` or `reload`.
-std::string control_answer(std::string_view command, const shared_metrics& pod, const router& r,
-                           supervisor& workers, const worker_invocation& invocation) {
-    using nlohmann::json;
-    if (command == "workers") {
-        return workers_report(pod, workers.plan(), r);
-    }
-    if (command == "reload") {
-        if (const auto problem = settings_problem(invocation); !problem.empty()) {
-            spdlog::error("reload refused, the workers keep running as they are: {}", problem);
-            return json{
-                {"error", "reload refused, the workers keep running as they are: " + problem}}
-                .dump();
-        }
-        workers.reload();
-        return json{{"reloading", workers.plan().process_count()}}.dump();
-    }
-    if (command.rfind("scale ", 0) == 0) {
-        // "scale ROUTE N": the route by its pattern (as `routemq routes` prints it) or its name.
-        const auto space = command.rfind(' ');
-        const std::string name(command.substr(6, space > 6 ? space - 6 : 0));
-        int count = 0;
-        const auto number = command.substr(space + 1);
-        const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), count);
-        if (space <= 6 || ec != std::errc() || end != number.data() + number.size()) {
-            return json{{"error",
-                         "scale takes a route and a number of workers, e.g. scale "
-                         "'jobs/{id}' 4"}}
-                .dump();
-        }
-        std::vector<std::size_t> matches;
-        for (std::size_t i = 0; i < r.routes().size(); ++i) {
-            const auto& rt = r.routes()[i];
-            if (rt.pattern.text() == name || rt.options.name == name || rt.handler_name == name) {
-                matches.push_back(i);
-            }
-        }
-        if (matches.size() != 1) {
-            return json{{"error", fmt::format("{} route is '{}' (give the pattern as `routemq "
-                                              "routes` prints it, or the route's name)",
-                                              matches.empty() ? "no" : "more than one", name)}}
-                .dump();
-        }
-        std::string why;
-        if (!workers.scale(matches.front(), count, why)) {
-            return json{{"error", fmt::format("cannot scale '{}' to {}: {}", name, count, why)}}
-                .dump();
-        }
-        return json{{"scaled", name}, {"workers", count}}.dump();
-    }
-    if (command.rfind("recycle ", 0) == 0) {
-        const std::string name(command.substr(8));
-        int slot = 0;
-        if (name.size() > 1 && name[0] == 'w') {
-            std::from_chars(name.data() + 1, name.data() + name.size(), slot);
-        }
-        std::string why;
-        if (slot > 0 && workers.recycle(slot, "is recycled (routemq ctl)", why)) {
-            return json{{"recycling", name}}.dump();
-        }
-        return json{
-            {"error", why.empty() ? fmt::format("'{}' is not a process (w1, w2, ...)", name) : why}}
-            .dump();
-    }
-    return json{{"error", fmt::format("unknown command '{}'; this manager knows: workers, "
-                                      "scale ROUTE N, recycle wN, reload",
-                                      command)}}
-        .dump();
 }
 
 enum class turn { go, cancelled, stop_signal };
@@ -369,7 +298,7 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
 /// The health and metrics endpoint of the main process, unless HTTP_ENABLED is false. Started
 /// once every slot readiness waits for is marked, so its first answer already knows them.
 std::unique_ptr<health_server> start_http(const settings& s, const router& r,
-                                          std::shared_ptr<shared_metrics> pod) {
+                                          std::shared_ptr<pod_region> pod) {
     heartbeat(*pod);
     if (!s.http.enabled) {
         return nullptr;
@@ -384,7 +313,7 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 
 parts single_parts(const settings& s, const router& r) {
     parts p;
-    p.pod = shared_metrics::create(1, r.routes().size());
+    p.pod = pod_region::create(1, r.routes().size());
     p.pod->process(0).state.store(static_cast<std::uint32_t>(slot_state::unsupervised));
     const auto served = routes_in_pools(r, s.workers.pools);
     p.route_count = served.size();
@@ -415,7 +344,7 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     parts p;
     // Slot 0 is this process (no MQTT client), slot i process w<i>; the workers inherit the
     // region.
-    p.pod = shared_metrics::create(plan.process_count() + 1, r.routes().size());
+    p.pod = pod_region::create(plan.process_count() + 1, r.routes().size());
     p.route_count = routes_in_pools(r, invocation.pools).size();
     supervision how{
         .restart = {.backoff = s.workers.restart_backoff,
@@ -433,8 +362,11 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     p.workers = std::make_unique<supervisor>(std::move(plan), *p.launcher, std::move(how), p.pod);
     p.ctl = std::make_unique<control_server>(
         control_socket_name(s.mqtt),
-        [&r, pod = p.pod, workers = p.workers.get(), invocation](std::string_view command)
-            -> std::string { return control_answer(command, *pod, r, *workers, invocation); });
+        [&r, pod = p.pod, workers = p.workers.get(),
+         invocation](std::string_view command) -> std::string {
+            return control_answer(command, *pod, r, *workers,
+                                  [&invocation] { return settings_problem(invocation); });
+        });
     // A taken HTTP port stops startup here, before any worker starts.
     p.http = start_http(s, r, p.pod);
     return p;
@@ -452,10 +384,10 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
     // Every worker keeps a persistent session, the one serving non-shared routes too: what the
     // broker queues while it restarts is not lost.
     // Started by hand (no manager): count into a region of its own.
-    auto region = invocation.metrics_fd >= 0
-                      ? shared_metrics::attach(invocation.metrics_fd, plan.process_count() + 1,
-                                               r.routes().size())
-                      : shared_metrics::create(plan.process_count() + 1, r.routes().size());
+    auto region =
+        invocation.metrics_fd >= 0
+            ? pod_region::attach(invocation.metrics_fd, plan.process_count() + 1, r.routes().size())
+            : pod_region::create(plan.process_count() + 1, r.routes().size());
     if (invocation.metrics_fd < 0) {
         region->process(static_cast<std::size_t>(slot))
             .state.store(static_cast<std::uint32_t>(slot_state::unsupervised));

@@ -1,8 +1,8 @@
 #pragma once
 
+#include "pod/worker_invocation.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
-#include "runtime/worker_invocation.hpp"
 
 namespace routemq::detail {
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <csignal>
 
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 

@@ -10,12 +10,12 @@
 #include <map>
 #include <mutex>
 
+#include "delivery/counters.hpp"
+#include "delivery/dispatcher.hpp"
+#include "delivery/outbox.hpp"
+#include "delivery/publish_check.hpp"
 #include "routemq/errors.hpp"
 #include "routemq/pattern.hpp"
-#include "routing/counters.hpp"
-#include "routing/dispatcher.hpp"
-#include "routing/outbox.hpp"
-#include "routing/publish_check.hpp"
 #include "routing/subscriptions.hpp"
 
 namespace routemq::testing {

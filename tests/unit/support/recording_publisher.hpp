@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "routing/outbox.hpp"
+#include "delivery/outbox.hpp"
 
 namespace test {
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "delivery/counters.hpp"
+#include "delivery/dispatcher.hpp"
 #include "routemq/settings.hpp"
-#include "routing/counters.hpp"
-#include "routing/dispatcher.hpp"
 #include "routing/subscriptions.hpp"
 
 namespace test {

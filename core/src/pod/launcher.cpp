@@ -1,4 +1,4 @@
-#include "runtime/launcher.hpp"
+#include "pod/launcher.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 

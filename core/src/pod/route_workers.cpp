@@ -1,4 +1,4 @@
-#include "routing/route_workers.hpp"
+#include "pod/route_workers.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "runtime/process_slot.hpp"
+#include "pod/process_slot.hpp"
 
 #include <sys/wait.h>
 

@@ -1,4 +1,4 @@
-#include "runtime/supervisor.hpp"
+#include "pod/supervisor.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -7,8 +7,8 @@
 #include <csignal>
 #include <thread>
 
-#include "runtime/priority_gate.hpp"
-#include "runtime/protocol.hpp"
+#include "pod/priority_gate.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -34,7 +34,7 @@ std::int64_t ms(std::chrono::steady_clock::duration d) {
 }  // namespace
 
 supervisor::supervisor(pod_plan plan, launcher& launch, supervision how,
-                       std::shared_ptr<shared_metrics> region)
+                       std::shared_ptr<pod_region> region)
     : plan_(std::move(plan)),
       launch_(launch),
       how_(std::move(how)),

@@ -4,8 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "pod/route_workers.hpp"
 #include "routemq/router.hpp"
-#include "routing/route_workers.hpp"
 
 namespace routemq::detail {
 

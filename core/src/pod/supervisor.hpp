@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
-#include "runtime/autoscaler.hpp"
-#include "runtime/launcher.hpp"
-#include "runtime/pod_plan.hpp"
-#include "runtime/process_slot.hpp"
+#include "pod/autoscaler.hpp"
+#include "pod/launcher.hpp"
+#include "pod/pod_plan.hpp"
+#include "pod/pod_region.hpp"
+#include "pod/process_slot.hpp"
 
 namespace routemq::detail {
 
@@ -43,7 +43,7 @@ public:
     using clock = slot_clock;
 
     supervisor(pod_plan plan, launcher& launch, supervision how,
-               std::shared_ptr<shared_metrics> region);
+               std::shared_ptr<pod_region> region);
     ~supervisor();
     supervisor(const supervisor&) = delete;
     supervisor& operator=(const supervisor&) = delete;
@@ -118,7 +118,7 @@ private:
     pod_plan plan_;
     launcher& launch_;
     supervision how_;
-    std::shared_ptr<shared_metrics> region_;
+    std::shared_ptr<pod_region> region_;
     std::vector<process_slot> slots_;
     std::vector<recycling> recycling_;
     std::vector<group_trend> trends_;

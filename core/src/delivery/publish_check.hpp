@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "routing/outbox.hpp"
+#include "delivery/outbox.hpp"
 
 namespace routemq::detail {
 

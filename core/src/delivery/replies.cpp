@@ -1,11 +1,11 @@
-#include "routing/replies.hpp"
+#include "delivery/replies.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "routing/outbox.hpp"
-#include "routing/publish_check.hpp"
+#include "delivery/outbox.hpp"
+#include "delivery/publish_check.hpp"
 
 namespace routemq::detail {
 

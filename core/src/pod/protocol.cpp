@@ -1,11 +1,11 @@
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 #include <fmt/format.h>
 #include <sys/wait.h>
 
 #include <cstring>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 #include "runtime/host.hpp"
 
 namespace routemq::detail {

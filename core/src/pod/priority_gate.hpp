@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 namespace routemq::detail {
 
@@ -27,7 +27,7 @@ public:
 
     /// `members`: the slots of the worker's processes, its first process first; `self` one of
     /// them; `tokens` the worker's handler slots; `priority` this member's lane.
-    priority_gate(std::shared_ptr<shared_metrics> metrics, std::vector<std::size_t> members,
+    priority_gate(std::shared_ptr<pod_region> metrics, std::vector<std::size_t> members,
                   std::size_t self, int tokens, int priority,
                   std::chrono::milliseconds linger = std::chrono::milliseconds(5));
 
@@ -38,11 +38,11 @@ public:
     void release();
 
     /// Manager: member `gone` (any of `members`) has exited; what it held goes on.
-    static void reclaim(const shared_metrics& metrics, const std::vector<std::size_t>& members,
+    static void reclaim(const pod_region& metrics, const std::vector<std::size_t>& members,
                         std::size_t gone);
 
 private:
-    std::shared_ptr<shared_metrics> metrics_;
+    std::shared_ptr<pod_region> metrics_;
     std::vector<std::size_t> members_;
     std::size_t self_;
     int priority_;

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "routing/counters.hpp"
+#include "delivery/counters.hpp"
 
 namespace routemq::detail {
 
@@ -106,7 +106,7 @@ inline constexpr std::size_t kPoisonEntries = 256;
 /// manager_cells::heartbeat_ms): monotonic milliseconds, the same in every process of the machine.
 std::int64_t region_clock_ms() noexcept;
 
-/// Priorities: one process's part in its worker's gate (runtime/priority_gate.hpp). The lock and
+/// Priorities: one process's part in its worker's gate (pod/priority_gate.hpp). The lock and
 /// the free handler slots are used in the worker's first process only; the rest in every member.
 struct gate_cells {
     /// Process-shared and robust: a member killed while holding it does not block the others.
@@ -125,7 +125,7 @@ struct gate_cells {
 
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
-    /// A slot_state (runtime/protocol.hpp), written by the manager (or by a process no manager
+    /// A slot_state (pod/protocol.hpp), written by the manager (or by a process no manager
     /// supervises, for itself).
     std::atomic<std::uint32_t> state;
     /// The process id while it runs, else 0 (the manager clears it when it reaps a worker).
@@ -186,22 +186,25 @@ struct scaling_cells {
     counter scaled_down;
 };
 
-/// The metrics of every process of one `routemq` run, in one memfd mapping. The manager creates
-/// it before starting workers; each worker maps the inherited descriptor and writes only its own
-/// slot, so `/metrics` in the manager sees the whole pod without asking anyone. Every cell is a
-/// lock-free atomic, so readers and writers never wait for each other.
-class shared_metrics {
+/// The pod region: what the processes of one `routemq` run share, in one memfd mapping. Per
+/// process slot: its state (written by the manager), connection, the message in hand (the
+/// watchdog and the poison rule read it), its priority gate cells and its counters; per route:
+/// the autoscaler's cells; for the pod: the manager's counts, heartbeat and the poison table. The
+/// manager creates it before starting workers; each worker maps the inherited descriptor
+/// (kRegionFd) and writes only its own slot, so `/metrics`, `/readyz` and `routemq ctl` in the
+/// manager see the whole pod without asking anyone. Every cell is a lock-free atomic (the gate's
+/// lock aside), so readers and writers never wait for each other.
+class pod_region {
 public:
     /// A new zeroed region for `processes` slots (main + workers) of `routes` routes each.
-    static std::shared_ptr<shared_metrics> create(std::size_t processes, std::size_t routes);
+    static std::shared_ptr<pod_region> create(std::size_t processes, std::size_t routes);
     /// Maps a region created by `create` in the manager; throws routemq::error unless it has
     /// exactly this shape (the worker computed the same plan as its manager).
-    static std::shared_ptr<shared_metrics> attach(int fd, std::size_t processes,
-                                                  std::size_t routes);
+    static std::shared_ptr<pod_region> attach(int fd, std::size_t processes, std::size_t routes);
 
-    ~shared_metrics();
-    shared_metrics(const shared_metrics&) = delete;
-    shared_metrics& operator=(const shared_metrics&) = delete;
+    ~pod_region();
+    pod_region(const pod_region&) = delete;
+    pod_region& operator=(const pod_region&) = delete;
 
     /// The memfd, for workers to inherit (close-on-exec; the supervisor clears that per child).
     int fd() const noexcept { return fd_; }
@@ -234,7 +237,7 @@ public:
     int crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept;
 
 private:
-    shared_metrics(int fd, void* base, std::size_t size, std::size_t processes, std::size_t routes);
+    pod_region(int fd, void* base, std::size_t size, std::size_t processes, std::size_t routes);
 
     int fd_;
     void* base_;

@@ -7,12 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "delivery/counters.hpp"
+#include "delivery/outbox.hpp"
+#include "delivery/replies.hpp"
 #include "routemq/message.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
-#include "routing/counters.hpp"
-#include "routing/outbox.hpp"
-#include "routing/replies.hpp"
 #include "routing/subscriptions.hpp"
 #include "routing/topic_trie.hpp"
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <optional>
 
-#include "runtime/pod_plan.hpp"
+#include "pod/pod_plan.hpp"
 
 namespace routemq::detail {
 

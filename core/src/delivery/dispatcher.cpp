@@ -1,4 +1,4 @@
-#include "routing/dispatcher.hpp"
+#include "delivery/dispatcher.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -12,12 +12,12 @@
 #include <random>
 #include <thread>
 
+#include "delivery/publish_check.hpp"
+#include "delivery/replies.hpp"
+#include "delivery/trace_context.hpp"
 #include "routemq/cli.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
-#include "routing/publish_check.hpp"
-#include "routing/replies.hpp"
-#include "routing/trace_context.hpp"
 
 namespace routemq::detail {
 namespace {

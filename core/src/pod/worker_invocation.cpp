@@ -1,8 +1,8 @@
-#include "runtime/worker_invocation.hpp"
+#include "pod/worker_invocation.hpp"
 
 #include <CLI/CLI.hpp>
 
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 namespace {

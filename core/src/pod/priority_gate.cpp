@@ -1,4 +1,4 @@
-#include "runtime/priority_gate.hpp"
+#include "pod/priority_gate.hpp"
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -48,7 +48,7 @@ void sleep_while(gate_cells& member, std::uint32_t expected, std::chrono::millis
 }
 
 /// The member first in line: the waiting one of the highest priority, oldest first.
-gate_cells* first_in_line(const shared_metrics& m, const std::vector<std::size_t>& members) {
+gate_cells* first_in_line(const pod_region& m, const std::vector<std::size_t>& members) {
     gate_cells* best = nullptr;
     for (auto slot : members) {
         auto& g = m.process(slot).gate;
@@ -64,7 +64,7 @@ gate_cells* first_in_line(const shared_metrics& m, const std::vector<std::size_t
 }
 
 /// A handler slot came free (lock held): to whoever is first in line, else back to the pool.
-void hand_on(const shared_metrics& m, const std::vector<std::size_t>& members) {
+void hand_on(const pod_region& m, const std::vector<std::size_t>& members) {
     if (auto* next = first_in_line(m, members)) {
         next->state.store(state::running);
         wake(*next);
@@ -75,9 +75,9 @@ void hand_on(const shared_metrics& m, const std::vector<std::size_t>& members) {
 
 }  // namespace
 
-priority_gate::priority_gate(std::shared_ptr<shared_metrics> metrics,
-                             std::vector<std::size_t> members, std::size_t self, int tokens,
-                             int priority, std::chrono::milliseconds linger)
+priority_gate::priority_gate(std::shared_ptr<pod_region> metrics, std::vector<std::size_t> members,
+                             std::size_t self, int tokens, int priority,
+                             std::chrono::milliseconds linger)
     : metrics_(std::move(metrics)),
       members_(std::move(members)),
       self_(self),
@@ -163,7 +163,7 @@ void priority_gate::release() {
     }
 }
 
-void priority_gate::reclaim(const shared_metrics& metrics, const std::vector<std::size_t>& members,
+void priority_gate::reclaim(const pod_region& metrics, const std::vector<std::size_t>& members,
                             std::size_t gone) {
     auto& leader = metrics.process(members.front()).gate;
     auto& cells = metrics.process(gone).gate;

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "delivery/replies.hpp"
+#include "delivery/trace_context.hpp"
 #include "routemq/errors.hpp"
-#include "routing/replies.hpp"
-#include "routing/trace_context.hpp"
 
 namespace routemq {
 namespace {

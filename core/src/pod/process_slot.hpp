@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/protocol.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "delivery/outbox.hpp"
 #include "routemq/message.hpp"
-#include "routing/outbox.hpp"
 
 namespace routemq::detail {
 

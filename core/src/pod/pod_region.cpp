@@ -1,4 +1,4 @@
-#include "metrics/shared_metrics.hpp"
+#include "pod/pod_region.hpp"
 
 #include <fmt/format.h>
 #include <sys/mman.h>
@@ -52,16 +52,16 @@ void* map(int fd, std::size_t size) {
 
 }  // namespace
 
-shared_metrics::shared_metrics(int fd, void* base, std::size_t size, std::size_t processes,
-                               std::size_t routes)
+pod_region::pod_region(int fd, void* base, std::size_t size, std::size_t processes,
+                       std::size_t routes)
     : fd_(fd), base_(base), size_(size), processes_(processes), routes_(routes) {}
 
-shared_metrics::~shared_metrics() {
+pod_region::~pod_region() {
     munmap(base_, size_);
     close(fd_);
 }
 
-std::shared_ptr<shared_metrics> shared_metrics::create(std::size_t processes, std::size_t routes) {
+std::shared_ptr<pod_region> pod_region::create(std::size_t processes, std::size_t routes) {
     const int fd = memfd_create("routemq-metrics", MFD_CLOEXEC);
     if (fd < 0) {
         fail("memfd_create");
@@ -97,11 +97,10 @@ std::shared_ptr<shared_metrics> shared_metrics::create(std::size_t processes, st
             new (block + sizeof(process_cells) + r * sizeof(route_cells)) route_cells{};
         }
     }
-    return std::shared_ptr<shared_metrics>(new shared_metrics(fd, base, size, processes, routes));
+    return std::shared_ptr<pod_region>(new pod_region(fd, base, size, processes, routes));
 }
 
-std::shared_ptr<shared_metrics> shared_metrics::attach(int fd, std::size_t processes,
-                                                       std::size_t routes) {
+std::shared_ptr<pod_region> pod_region::attach(int fd, std::size_t processes, std::size_t routes) {
     struct stat st {};
     if (fstat(fd, &st) != 0) {
         fail("fstat of the inherited descriptor");
@@ -119,7 +118,7 @@ std::shared_ptr<shared_metrics> shared_metrics::attach(int fd, std::size_t proce
         munmap(base, size);
         throw error(fmt::format("shared metrics: descriptor {} does not hold this layout", fd));
     }
-    return std::shared_ptr<shared_metrics>(new shared_metrics(fd, base, size, processes, routes));
+    return std::shared_ptr<pod_region>(new pod_region(fd, base, size, processes, routes));
 }
 
 void shared_text::store(std::string_view text) noexcept {
@@ -162,31 +161,31 @@ std::string shared_text::load() const {
     return {};  // a writer that keeps writing: say nothing rather than something torn
 }
 
-manager_cells& shared_metrics::manager() const noexcept {
+manager_cells& pod_region::manager() const noexcept {
     return *std::launder(
         reinterpret_cast<manager_cells*>(static_cast<std::byte*>(base_) + kManagerOffset));
 }
 
-process_cells& shared_metrics::process(std::size_t slot) const noexcept {
+process_cells& pod_region::process(std::size_t slot) const noexcept {
     auto* block =
         static_cast<std::byte*>(base_) + processes_offset(routes_) + slot * process_stride(routes_);
     return *std::launder(reinterpret_cast<process_cells*>(block));
 }
 
-scaling_cells& shared_metrics::scaling(std::size_t route) const noexcept {
+scaling_cells& pod_region::scaling(std::size_t route) const noexcept {
     return *std::launder(reinterpret_cast<scaling_cells*>(
         static_cast<std::byte*>(base_) + kScalingOffset + route * sizeof(scaling_cells)));
 }
 
-route_cells& shared_metrics::route(std::size_t slot, std::size_t route) const noexcept {
+route_cells& pod_region::route(std::size_t slot, std::size_t route) const noexcept {
     auto* block = static_cast<std::byte*>(base_) + processes_offset(routes_) +
                   slot * process_stride(routes_) + sizeof(process_cells) +
                   route * sizeof(route_cells);
     return *std::launder(reinterpret_cast<route_cells*>(block));
 }
 
-void shared_metrics::record(std::size_t slot, std::size_t route, outcome o,
-                            std::uint64_t duration_ns) const noexcept {
+void pod_region::record(std::size_t slot, std::size_t route, outcome o,
+                        std::uint64_t duration_ns) const noexcept {
     auto& cells = this->route(slot, route);
     constexpr auto kRelaxed = std::memory_order_relaxed;
     switch (o) {
@@ -208,7 +207,7 @@ void shared_metrics::record(std::size_t slot, std::size_t route, outcome o,
     cells.duration_sum_ns.fetch_add(duration_ns, kRelaxed);
 }
 
-std::uint64_t shared_metrics::handled(std::size_t slot) const noexcept {
+std::uint64_t pod_region::handled(std::size_t slot) const noexcept {
     std::uint64_t total = 0;
     for (std::size_t r = 0; r < routes_; ++r) {
         total += route(slot, r).handled.load();
@@ -222,9 +221,9 @@ std::int64_t region_clock_ms() noexcept {
         .count();
 }
 
-void shared_metrics::begin_work(std::size_t slot, std::size_t route, std::string_view topic,
-                                std::uint64_t digest,
-                                std::chrono::milliseconds timeout) const noexcept {
+void pod_region::begin_work(std::size_t slot, std::size_t route, std::string_view topic,
+                            std::uint64_t digest,
+                            std::chrono::milliseconds timeout) const noexcept {
     auto& w = process(slot).work;
     w.sequence.fetch_add(1);  // odd: being written
     const auto length = std::min(topic.size(), kWorkTopicLength);
@@ -239,7 +238,7 @@ void shared_metrics::begin_work(std::size_t slot, std::size_t route, std::string
     w.sequence.fetch_add(1);
 }
 
-void shared_metrics::end_work(std::size_t slot) const noexcept {
+void pod_region::end_work(std::size_t slot) const noexcept {
     auto& w = process(slot).work;
     w.sequence.fetch_add(1);
     w.route.store(0);
@@ -247,7 +246,7 @@ void shared_metrics::end_work(std::size_t slot) const noexcept {
     w.sequence.fetch_add(1);
 }
 
-work_snapshot shared_metrics::work(std::size_t slot) const {
+work_snapshot pod_region::work(std::size_t slot) const {
     const auto& w = process(slot).work;
     work_snapshot out;
     // A few tries: the writer holds the sequence odd only for a handful of stores. A writer that
@@ -271,7 +270,7 @@ work_snapshot shared_metrics::work(std::size_t slot) const {
     return out;
 }
 
-int shared_metrics::add_crash(std::uint64_t digest, std::int32_t status) const noexcept {
+int pod_region::add_crash(std::uint64_t digest, std::int32_t status) const noexcept {
     auto& m = manager();
     for (auto& e : m.poison) {
         if (e.digest.load() == digest) {
@@ -287,7 +286,7 @@ int shared_metrics::add_crash(std::uint64_t digest, std::int32_t status) const n
     return 1;
 }
 
-int shared_metrics::crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept {
+int pod_region::crashes(std::uint64_t digest, std::int32_t& last_status) const noexcept {
     // Asked before every handler run: look only at the entries add_crash has filled (from the
     // first on, in order), which usually means none.
     const auto& m = manager();

@@ -1,4 +1,4 @@
-#include "routing/publish_check.hpp"
+#include "delivery/publish_check.hpp"
 
 #include <fmt/format.h>
 #include <utf8.h>

@@ -1,4 +1,4 @@
-#include "runtime/autoscaler.hpp"
+#include "pod/autoscaler.hpp"
 
 namespace routemq::detail {
 

@@ -1,4 +1,4 @@
-#include "routing/trace_context.hpp"
+#include "delivery/trace_context.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>

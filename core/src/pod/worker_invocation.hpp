@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/pod_plan.hpp"
+#include "pod/pod_plan.hpp"
 
 namespace CLI {
 class App;

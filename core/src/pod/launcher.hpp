@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "runtime/worker_invocation.hpp"
+#include "pod/worker_invocation.hpp"
 
 namespace routemq::detail {
 
