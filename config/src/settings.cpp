@@ -254,13 +254,13 @@ const std::vector<setting_variable> kTable = {
      "empty: every pool. One image deploys as one Deployment per pool. --pools overrides it.",
      ROUTEMQ_SETTER(s.workers.pools = pool_list(v, value))},
     {"WORKER_MAX_MESSAGES", "0", "an integer 0-1000000000",
-     "With --workers: replace a worker after it handled this many messages (plus up to 10%, so "
-     "workers do not all go at once); the replacement starts first and takes over its session. "
+     "With --workers: replace a process after it handled this many messages (plus up to 10%, so "
+     "processes do not all go at once); its successor starts first and takes over its session. "
      "0: never.",
      ROUTEMQ_SETTER(s.workers.max_messages =
                         static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000000)))},
     {"WORKER_MAX_RSS_MB", "0", "an integer 0-1000000",
-     "With --workers: replace a worker whose resident memory reaches this many MiB (checked "
+     "With --workers: replace a process whose resident memory reaches this many MiB (checked "
      "every second), the same way. 0: never.",
      ROUTEMQ_SETTER(s.workers.max_rss_mb =
                         static_cast<std::uint64_t>(parse_int(v, value, 0, 1000000)))},
@@ -306,7 +306,7 @@ const std::vector<setting_variable> kTable = {
      "lone replica or a StatefulSet. false: they unsubscribe and end their sessions (scale-in).",
      ROUTEMQ_SETTER(s.workers.keep_session_on_stop = parse_bool(v, value))},
     {"HANDLER_TIMEOUT_SECONDS", "60", "an integer 0-86400; 0 for no limit",
-     "With --workers: the manager kills a worker whose handler runs longer (routes may set "
+     "With --workers: the manager kills a process whose handler runs longer (routes may set "
      "their own timeout); the message counts toward POISON_MAX_CRASHES.",
      ROUTEMQ_SETTER(s.handling.timeout = std::chrono::seconds(parse_int(v, value, 0, 86400)))},
     {"RETRY_ATTEMPTS", "3", "an integer 1-100",
