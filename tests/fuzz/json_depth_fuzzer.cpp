@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "delivery/context_access.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
 #include "routemq/message.hpp"
@@ -113,7 +114,7 @@ void check(const std::string& payload, int max_depth) {
     const routemq::message msg{.topic = "fuzz/json", .payload = payload};
     const std::string route = "fuzz/json";
     null_publisher out;
-    const routemq::context ctx(msg, route, out, "fuzz", max_depth);
+    const auto ctx = routemq::detail::context_access::make(msg, route, out, "fuzz", max_depth);
     const auto* got = parse_in_context(ctx, max_depth, payload);
     const int depth = json_depth(payload);
     if (depth >= 0 && depth <= max_depth && got == nullptr) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <routemq/errors.hpp>
+#include <routemq/json.hpp>
 #include <routemq/testing.hpp>
 #include <stdexcept>
 #include <string>
@@ -56,7 +57,32 @@ std::vector<outcome> outcomes_of(const routemq::testing::result& r) {
     return out;
 }
 
+/// A reading as an application declares it, read with ctx.json_as<reading>().
+struct reading {
+    std::string device;
+    double temp = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(reading, device, temp)
+
+void record_reading(routemq::context& ctx) {
+    const auto r = ctx.json_as<reading>();
+    ctx.publish("recorded/" + r.device, nlohmann::json{{"temp", r.temp}});
+}
+
 }  // namespace
+
+TEST(Harness, JsonAsReadsAPayloadIntoTheApplicationsTypeAndABadOneIsABadPayload) {
+    harness h([](routemq::router& r) { r.on("readings", record_reading, {.qos = 1}); });
+    const auto good = h.deliver({.topic = "readings", .payload = R"({"device":"d1","temp":21.5})"});
+    EXPECT_TRUE(good.handled());
+    ASSERT_EQ(good.published_to("recorded/d1").size(), 1u);
+    EXPECT_EQ(good.published_to("recorded/d1").front().json()["temp"], 21.5);
+    for (const char* bad : {R"({"device":"d1","temp":"hot"})", R"({"temp":1})", "not json"}) {
+        const auto r = h.deliver({.topic = "readings", .payload = bad});
+        EXPECT_EQ(r.count(outcome::bad_payload), 1) << bad;
+        EXPECT_TRUE(r.published.empty() || r.published_to("recorded/d1").empty()) << bad;
+    }
+}
 
 TEST(Harness, EveryMatchingRouteRunsOnceWithItsParams) {
     harness h([](routemq::router& r) {

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "delivery/context_access.hpp"
 #include "logging.hpp"
 #include "support/recording_publisher.hpp"
 #include "support/test_dispatcher.hpp"
@@ -244,7 +245,7 @@ TEST(TraceContext, AContextMadeOutsideTheDispatcherHasNone) {
     routemq::message m = with_properties("t", {{"traceparent", kValid}});
     test::recording_publisher rec;
     const std::string pattern = "t";
-    routemq::context ctx(m, pattern, rec, "main");
+    auto ctx = routemq::detail::context_access::make(m, pattern, rec, "main");
     EXPECT_TRUE(ctx.trace_id().empty());
     EXPECT_TRUE(ctx.span_id().empty());
     EXPECT_TRUE(ctx.parent_span_id().empty());

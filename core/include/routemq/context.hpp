@@ -12,14 +12,13 @@ namespace routemq {
 
 namespace detail {
 struct trace_context;
-}
+struct context_access;
+}  // namespace detail
 
-/// Everything a handler (and its middleware) sees of one delivery to one route.
+/// Everything a handler (and its middleware) sees of one delivery to one route. The framework
+/// makes one per run (routemq::testing::harness does in tests).
 class context {
 public:
-    /// `json_max_depth`: the deepest nesting json() accepts (JSON_MAX_DEPTH).
-    context(const message& msg, const std::string& route_pattern, publisher& client,
-            std::string_view process_name, int json_max_depth = 64);
     ~context();
     context(const context&) = delete;
     context& operator=(const context&) = delete;
@@ -30,7 +29,6 @@ public:
     const std::string& pattern() const noexcept { return pattern_; }
     /// Values captured by `{name}` levels.
     const routemq::params& params() const noexcept { return params_; }
-    routemq::params& params() noexcept { return params_; }
     /// Shorthand for params().at(name).
     std::string_view param(std::string_view name) const { return params_.at(name); }
 
@@ -41,6 +39,13 @@ public:
     const nlohmann::json& json() const;
     /// True when the payload parses as JSON.
     bool is_json() const noexcept;
+    /// The payload as a `T`, read by nlohmann's `from_json` (`json().get<T>()`): a type of
+    /// yours with `NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE`, a standard container, a number. Throws
+    /// routemq::payload_error when the payload is not JSON or does not fit `T`, so a bad payload
+    /// is counted and handled like any other. Defined in routemq/json.hpp (routemq/routemq.hpp
+    /// includes it).
+    template <class T>
+    T json_as() const;
 
     int qos() const noexcept { return msg_.qos; }
     bool retain() const noexcept { return msg_.retain; }
@@ -100,6 +105,11 @@ public:
                  bool retain = false);
 
 private:
+    friend struct detail::context_access;
+    /// `json_max_depth`: the deepest nesting json() accepts (JSON_MAX_DEPTH).
+    context(const message& msg, const std::string& route_pattern, publisher& client,
+            std::string_view process_name, int json_max_depth);
+
     const message& msg_;
     const std::string& pattern_;
     routemq::params params_;

@@ -7,6 +7,7 @@
 #include "routemq/client.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
+#include "routemq/json.hpp"
 #include "routemq/message.hpp"
 #include "routemq/middleware.hpp"
 #include "routemq/pattern.hpp"

@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "delivery/context_access.hpp"
 #include "delivery/publish_check.hpp"
 #include "delivery/replies.hpp"
 #include "delivery/trace_context.hpp"
@@ -182,14 +183,14 @@ outcome dispatcher::run_once(std::size_t index, routemq::params& params, const m
     try {
         tagging_outbox tagged(out, origin_);
         outbox& to = any_no_local_ && !origin_.empty() ? static_cast<outbox&>(tagged) : out;
-        context ctx(msg, rt.pattern.text(), to, process_, json_max_depth_);
+        auto ctx = context_access::make(msg, rt.pattern.text(), to, process_, json_max_depth_);
         // Lent to the context for this attempt (no copy), returned for the next one.
         struct lend {
             routemq::params& a;
             routemq::params& b;
             ~lend() { std::swap(a, b); }
-        } lent{ctx.params(), params};
-        std::swap(ctx.params(), params);
+        } lent{context_access::params(ctx), params};
+        std::swap(context_access::params(ctx), params);
         rt.chain(ctx);
         replied = ctx.replied();
         return outcome::handled;
