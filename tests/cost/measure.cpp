@@ -174,7 +174,7 @@ subject routemq_app(const std::string& executable, std::map<std::string, std::st
     env.emplace("HTTP_HOST", "127.0.0.1");
     return {.argv = {executable, "--env-file", "/dev/null"},
             .env = std::move(env),
-            .toggle = "routemq::detail::mqtt_client::impl::message_arrived*",
+            .toggle = "routemq::detail::main_connection::impl::message_arrived*",
             .ready = "] serving"};
 }
 

@@ -1,4 +1,4 @@
-// The outgoing connection (mqtt/confirmed_publisher) against a real mosquitto: confirmed from
+// The outgoing connection (mqtt/outgoing_connection) against a real mosquitto: confirmed from
 // inside an MQTTAsync message-arrived callback, across a broker restart, kept up while idle, next
 // to the asynchronous library in one process, waiting without using the CPU, and what it is for:
 // a worker killed with kill -9 during a QoS 1 flood loses no result.
@@ -20,15 +20,15 @@
 #include <thread>
 #include <vector>
 
-#include "mqtt/client.hpp"
-#include "mqtt/confirmed_publisher.hpp"
+#include "mqtt/main_connection.hpp"
+#include "mqtt/outgoing_connection.hpp"
 #include "routemq/errors.hpp"
 #include "support/broker.hpp"
 #include "support/process.hpp"
 #include "support/test_client.hpp"
 
 using namespace std::chrono_literals;
-using routemq::detail::confirmed_publisher;
+using routemq::detail::outgoing_connection;
 
 namespace {
 
@@ -91,7 +91,7 @@ private:
     std::condition_variable cv_;
     std::map<std::string, int> seen_;
     routemq::message first_;
-    routemq::detail::mqtt_client client_;
+    routemq::detail::main_connection client_;
 };
 
 int total(const std::map<std::string, int>& seen) {
@@ -153,14 +153,14 @@ TEST_F(confirm_test, HandlerConfirmsItsResultsBeforeItReturns) {
     constexpr int kJobs = 10;
     constexpr int kResults = 50;  // more than mosquitto's Receive Maximum (20): the window fills
     collector results(broker_.port(), "res/#", "confirm-observer");
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-worker-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-worker-out");
 
     std::mutex mu;
     std::condition_variable cv;
     int handled = 0;
     int confirmed = 0;
     std::chrono::nanoseconds confirming{0};
-    routemq::detail::mqtt_client worker(
+    routemq::detail::main_connection worker(
         settings_for(broker_.port()), {}, {"confirm-worker", false}, {subscribe_to("job/+")},
         [&](const routemq::message& m) {
             const auto job = m.topic.substr(4);
@@ -187,8 +187,9 @@ TEST_F(confirm_test, HandlerConfirmsItsResultsBeforeItReturns) {
 
     // MQTTAsync: a synchronous client here would turn Paho's network loop on this thread while
     // the handler turns it on Paho's receive thread.
-    routemq::detail::mqtt_client input(settings_for(broker_.port()), {}, {"confirm-input", false},
-                                       {}, [](const routemq::message&) {});
+    routemq::detail::main_connection input(settings_for(broker_.port()), {},
+                                           {"confirm-input", false}, {},
+                                           [](const routemq::message&) {});
     input.start();
     ASSERT_TRUE(input.wait_subscribed(10s).complete);
     for (int j = 0; j < kJobs; ++j) {
@@ -218,7 +219,7 @@ TEST_F(confirm_test, HandlerConfirmsItsResultsBeforeItReturns) {
 
 TEST_F(confirm_test, OneResultPerHandlerLatency) {
     // The common case: one result per input, confirmed alone. Reported, not asserted.
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-latency-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-latency-out");
     out.publish("lat/warmup", "x", 1);
     ASSERT_TRUE(out.confirm(10s));
     constexpr int kRounds = 500;
@@ -235,7 +236,7 @@ TEST_F(confirm_test, OneResultPerHandlerLatency) {
 }
 
 TEST_F(confirm_test, WithoutABrokerQos0ThrowsAndQos1WaitsForConfirm) {
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-down-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-down-out");
     out.publish("down/0", "x", 1);
     ASSERT_TRUE(out.confirm(10s));
     broker_.stop();
@@ -256,7 +257,7 @@ TEST_F(confirm_test, WithoutABrokerQos0ThrowsAndQos1WaitsForConfirm) {
 TEST_F(confirm_test, AnIdleConnectionIsKeptUpByPahosThread) {
     auto s = settings_for(broker_.port());
     s.keepalive = 1s;  // mosquitto closes a connection silent for 1.5 s
-    confirmed_publisher out(s, {}, "confirm-idle-out");
+    outgoing_connection out(s, {}, "confirm-idle-out");
     out.publish("idle/0", "x", 1);
     ASSERT_TRUE(out.confirm(10s));
     // Idle for 4 keepalives, nobody calling it: Paho's thread sends the pings.
@@ -273,7 +274,7 @@ TEST_F(confirm_test, WaitingForTheBrokerBlocksInsteadOfPolling) {
     // The broker stopped (SIGSTOP): it neither answers nor closes the connection, and confirm()
     // waits its whole timeout. A wait that polls wakes thousands of times meanwhile (every 1 ms
     // turn of Paho's loop, every 20 us nap); one that blocks wakes about once a second.
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-wait-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-wait-out");
     ASSERT_TRUE(out.connect(5s));
     kill(broker_.pid(), SIGSTOP);
     out.publish("wait/0", "x", 1);
@@ -302,7 +303,7 @@ TEST_F(confirm_test, WaitingForTheBrokerBlocksInsteadOfPolling) {
 TEST_F(confirm_test, WaitingForABrokerThatIsDownBlocksToo) {
     // Connection refused: confirm() tries again with a growing pause (0.1 s doubling to 2 s)
     // until its timeout, and sleeps between attempts and after the last one.
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-down-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-down-out");
     ASSERT_TRUE(out.connect(5s));
     broker_.stop();
     out.publish("down/0", "x", 1);
@@ -325,7 +326,7 @@ TEST_F(confirm_test, WaitingForABrokerThatIsDownBlocksToo) {
 }
 
 TEST_F(confirm_test, ADisconnectedPublisherConnectsAgain) {
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-again-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-again-out");
     ASSERT_TRUE(out.connect(5s));
     out.disconnect(1s);
     ASSERT_TRUE(out.connect(5s));
@@ -339,7 +340,7 @@ TEST_F(confirm_test, ADisconnectedPublisherConnectsAgain) {
 TEST_F(confirm_test, NoPahoHeapGrowthPerPublishNextToTheAsynchronousLibrary) {
     // Both Paho libraries in one process: the synchronous one leaks one CONNACK property list
     // per connect (see core/CMakeLists.txt), nothing per publish.
-    confirmed_publisher out(settings_for(broker_.port()), {}, "confirm-heap-out");
+    outgoing_connection out(settings_for(broker_.port()), {}, "confirm-heap-out");
     routemq::detail::publish_properties props;
     props.user_properties = {{"k", "v"}};
     auto batch = [&] {

@@ -1,7 +1,7 @@
 // A worker for confirm_test: subscribes flood/in/+ (QoS 1, persistent session) and, for every
 // input flood/in/<n>, publishes the result flood/out/<n> (QoS 1) before it returns.
 //
-//   routemq_confirm_worker <port> <client id> confirm   results through a confirmed_publisher,
+//   routemq_confirm_worker <port> <client id> confirm   results through a outgoing_connection,
 //                                                       confirmed before the input is acked
 //   routemq_confirm_worker <port> <client id> plain     results through the main MQTTAsync
 //                                                       client, as handlers publish today
@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include "mqtt/client.hpp"
-#include "mqtt/confirmed_publisher.hpp"
+#include "mqtt/main_connection.hpp"
+#include "mqtt/outgoing_connection.hpp"
 
 namespace {
 
@@ -50,13 +50,13 @@ int main(int argc, char** argv) {
     s.reconnect_max = std::chrono::seconds(2);
     s.session_expiry = std::chrono::seconds(300);
 
-    routemq::detail::confirmed_publisher out(s, {}, client_id + "-out");
-    routemq::detail::mqtt_client* in_ptr = nullptr;
+    routemq::detail::outgoing_connection out(s, {}, client_id + "-out");
+    routemq::detail::main_connection* in_ptr = nullptr;
     routemq::detail::subscription sub;
     sub.topic = "flood/in/+";
     sub.qos = 1;
     sub.id = 1;
-    routemq::detail::mqtt_client in(
+    routemq::detail::main_connection in(
         s, {}, {client_id, /*persistent_session=*/true}, {sub}, [&](const routemq::message& m) {
             const auto n = m.topic.substr(m.topic.rfind('/') + 1);
             if (!confirmed) {

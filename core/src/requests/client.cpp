@@ -11,8 +11,8 @@
 #include <random>
 
 #include "delivery/trace_context.hpp"
-#include "mqtt/client.hpp"
-#include "mqtt/confirmed_publisher.hpp"
+#include "mqtt/main_connection.hpp"
+#include "mqtt/outgoing_connection.hpp"
 #include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
 
@@ -27,8 +27,8 @@ struct client::impl {
     std::map<std::string, std::deque<request_status>, std::less<>> inbox;
     std::atomic<std::uint64_t> next{0};
     std::string nonce;
-    std::unique_ptr<detail::confirmed_publisher> out;
-    std::unique_ptr<detail::mqtt_client> in;
+    std::unique_ptr<detail::outgoing_connection> out;
+    std::unique_ptr<detail::main_connection> in;
 
     void arrived(const message& m) {
         std::string status;
@@ -63,8 +63,8 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
     replies.topic = m.response_topic;
     replies.qos = 1;
     replies.id = 1;
-    m.out = std::make_unique<detail::confirmed_publisher>(s.mqtt, s.tls, m.id + "-out");
-    m.in = std::make_unique<detail::mqtt_client>(
+    m.out = std::make_unique<detail::outgoing_connection>(s.mqtt, s.tls, m.id + "-out");
+    m.in = std::make_unique<detail::main_connection>(
         s.mqtt, s.tls, detail::client_identity{m.id, false},
         std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); });
     m.in->start();

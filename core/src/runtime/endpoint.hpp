@@ -12,8 +12,8 @@
 #include "delivery/dispatcher.hpp"
 #include "delivery/trace_context.hpp"
 #include "metrics/slot_counters.hpp"
-#include "mqtt/client.hpp"
-#include "mqtt/confirmed_publisher.hpp"
+#include "mqtt/main_connection.hpp"
+#include "mqtt/outgoing_connection.hpp"
 #include "pod/priority_gate.hpp"
 #include "routemq/router.hpp"
 #include "routemq/settings.hpp"
@@ -69,11 +69,11 @@ private:
     std::atomic<std::uint64_t> connect_failures_seen_{0};
     /// What handlers publish and dead letters, on a connection of its own so that the dispatcher
     /// can wait for the broker to have them before the input is acknowledged.
-    confirmed_publisher out_;
+    outgoing_connection out_;
     /// out_ as handlers and the dispatcher see it: it adds the trace of the message in hand.
     tracing_outbox traced_out_{out_};
     bool out_opened_ = false;
-    mqtt_client client_;
+    main_connection client_;
 };
 
 }  // namespace routemq::detail

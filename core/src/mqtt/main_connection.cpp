@@ -1,4 +1,4 @@
-#include "mqtt/client.hpp"
+#include "mqtt/main_connection.hpp"
 
 #include <MQTTAsync.h>
 #include <fmt/format.h>
@@ -61,7 +61,7 @@ const char* reason_or(int code, const char* message, const char* fallback) {
 
 }  // namespace
 
-struct mqtt_client::impl {
+struct main_connection::impl {
     /// Stable per-subscription context handed to Paho's SUBACK callbacks.
     struct sub_slot {
         impl* self;
@@ -651,8 +651,9 @@ struct mqtt_client::impl {
     }
 };
 
-mqtt_client::mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity identity,
-                         std::vector<subscription> subscriptions, message_handler on_message)
+main_connection::main_connection(mqtt_settings mqtt, tls_settings tls, client_identity identity,
+                                 std::vector<subscription> subscriptions,
+                                 message_handler on_message)
     : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
     m.mqtt = std::move(mqtt);
@@ -687,7 +688,7 @@ mqtt_client::mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity i
     }
 }
 
-mqtt_client::~mqtt_client() {
+main_connection::~main_connection() {
     bool still_connected = false;
     {
         std::lock_guard lock(impl_->mu);
@@ -709,21 +710,21 @@ mqtt_client::~mqtt_client() {
     MQTTAsync_destroy(&impl_->handle);
 }
 
-const client_identity& mqtt_client::identity() const noexcept {
+const client_identity& main_connection::identity() const noexcept {
     return impl_->who;
 }
 
-void mqtt_client::on_state_change(state_handler handler) {
+void main_connection::on_state_change(state_handler handler) {
     impl_->on_state = std::move(handler);
 }
 
-void mqtt_client::start() {
+void main_connection::start() {
     auto& m = *impl_;
     m.schedule(std::chrono::milliseconds(0));
     m.timer = std::thread([&m] { m.timer_loop(); });
 }
 
-subscribe_result mqtt_client::wait_subscribed(std::chrono::milliseconds timeout) {
+subscribe_result main_connection::wait_subscribed(std::chrono::milliseconds timeout) {
     auto& m = *impl_;
     std::unique_lock lock(m.mu);
     subscribe_result out;
@@ -733,13 +734,13 @@ subscribe_result mqtt_client::wait_subscribed(std::chrono::milliseconds timeout)
     return out;
 }
 
-bool mqtt_client::connected() const {
+bool main_connection::connected() const {
     std::lock_guard lock(impl_->mu);
     return impl_->connected;
 }
 
-void mqtt_client::publish(const std::string& topic, std::string_view payload, int qos,
-                          bool retain) {
+void main_connection::publish(const std::string& topic, std::string_view payload, int qos,
+                              bool retain) {
     auto& m = *impl_;
     if (qos > 0) {
         std::lock_guard lock(m.out_mu);
@@ -763,8 +764,8 @@ void mqtt_client::publish(const std::string& topic, std::string_view payload, in
     }
 }
 
-bool mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout,
-                                  const std::function<bool()>& abandon) {
+bool main_connection::unsubscribe_all(std::chrono::milliseconds timeout,
+                                      const std::function<bool()>& abandon) {
     auto& m = *impl_;
     {
         std::lock_guard lock(m.mu);
@@ -805,8 +806,8 @@ bool mqtt_client::unsubscribe_all(std::chrono::milliseconds timeout,
     return true;
 }
 
-bool mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout,
-                             const std::function<bool()>& abandon) {
+bool main_connection::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds timeout,
+                                 const std::function<bool()>& abandon) {
     auto& m = *impl_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     std::unique_lock lock(m.mu);
@@ -832,7 +833,7 @@ bool mqtt_client::wait_quiet(std::chrono::milliseconds quiet, std::chrono::milli
     return true;
 }
 
-void mqtt_client::disconnect(std::chrono::milliseconds timeout, bool end_session) {
+void main_connection::disconnect(std::chrono::milliseconds timeout, bool end_session) {
     auto& m = *impl_;
     {
         std::lock_guard lock(m.mu);

@@ -1,4 +1,4 @@
-#include "mqtt/confirmed_publisher.hpp"
+#include "mqtt/outgoing_connection.hpp"
 
 #include <MQTTClient.h>
 #include <fmt/format.h>
@@ -50,7 +50,7 @@ const char* error_text(int rc) {
 
 }  // namespace
 
-struct confirmed_publisher::impl {
+struct outgoing_connection::impl {
     /// A publish as the caller hands it over: nothing copied.
     struct outgoing_view {
         const std::string& topic;
@@ -98,7 +98,7 @@ struct confirmed_publisher::impl {
     std::string client_id;
     MQTTClient handle = nullptr;
 
-    // Held by every member function of confirmed_publisher: serializes this connection's calls
+    // Held by every member function of outgoing_connection: serializes this connection's calls
     // into Paho and guards everything down to `answers_mu`. Paho's thread never takes it.
     std::mutex mu;
     std::vector<unacked> pending;  // in the order sent; a vector: usually one or none
@@ -542,7 +542,7 @@ struct confirmed_publisher::impl {
     }
 };
 
-confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
+outgoing_connection::outgoing_connection(mqtt_settings mqtt, tls_settings tls,
                                          std::string client_id)
     : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
@@ -572,7 +572,7 @@ confirmed_publisher::confirmed_publisher(mqtt_settings mqtt, tls_settings tls,
     }
 }
 
-confirmed_publisher::~confirmed_publisher() {
+outgoing_connection::~outgoing_connection() {
     {
         std::lock_guard lock(impl_->mu);
         impl_->disconnect(milliseconds(1000));
@@ -580,12 +580,12 @@ confirmed_publisher::~confirmed_publisher() {
     MQTTClient_destroy(&impl_->handle);
 }
 
-void confirmed_publisher::publish(const std::string& topic, std::string_view payload, int qos,
+void outgoing_connection::publish(const std::string& topic, std::string_view payload, int qos,
                                   bool retain) {
     publish(topic, payload, qos, retain, publish_properties{});
 }
 
-void confirmed_publisher::publish(const std::string& topic, std::string_view payload, int qos,
+void outgoing_connection::publish(const std::string& topic, std::string_view payload, int qos,
                                   bool retain, const publish_properties& properties) {
     std::lock_guard lock(impl_->mu);
     impl_->publish({.topic = topic,
@@ -595,7 +595,7 @@ void confirmed_publisher::publish(const std::string& topic, std::string_view pay
                     .properties = properties});
 }
 
-confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noexcept {
+confirmation outgoing_connection::confirm(std::chrono::milliseconds timeout) noexcept {
     try {
         std::lock_guard lock(impl_->mu);
         return impl_->confirm(timeout);
@@ -609,7 +609,7 @@ confirmation confirmed_publisher::confirm(std::chrono::milliseconds timeout) noe
     return {};
 }
 
-bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
+bool outgoing_connection::connect(std::chrono::milliseconds timeout) noexcept {
     try {
         std::lock_guard lock(impl_->mu);
         // Through reconnect(): after a lost connection, what it left unacknowledged is sent again.
@@ -619,17 +619,17 @@ bool confirmed_publisher::connect(std::chrono::milliseconds timeout) noexcept {
     }
 }
 
-std::size_t confirmed_publisher::unconfirmed() const {
+std::size_t outgoing_connection::unconfirmed() const {
     std::lock_guard lock(impl_->mu);
     return impl_->pending.size();
 }
 
-void confirmed_publisher::disconnect(std::chrono::milliseconds timeout) {
+void outgoing_connection::disconnect(std::chrono::milliseconds timeout) {
     std::lock_guard lock(impl_->mu);
     impl_->disconnect(timeout);
 }
 
-std::size_t confirmed_publisher::connects() const {
+std::size_t outgoing_connection::connects() const {
     std::lock_guard lock(impl_->mu);
     return impl_->connects;
 }

@@ -41,24 +41,27 @@ struct client_state {
     std::string error;
 };
 
-/// A small RAII wrapper over Paho's asynchronous C client (MQTTAsync): the only code that talks
-/// to Paho.
+/// A process's main connection: a small RAII wrapper over Paho's asynchronous C client
+/// (MQTTAsync), which subscribes, receives and acknowledges. With outgoing_connection, the only
+/// code that talks to Paho. (The framework's words: a *connection* is one of these two; the
+/// *client* is routemq::client, an application's requester; the test client is
+/// routemq::testing::mqtt_client.)
 ///
 /// It connects, reconnects with a wait that starts at 100 ms and doubles up to
 /// MQTT_RECONNECT_MAX_SECONDS (a thread of its own makes the attempts), logs every failed attempt
 /// with its reason in words and the next wait, re-subscribes after every connect, and calls the
 /// message handler on Paho's thread; Paho acknowledges a QoS 1/2 message after the handler returns.
 /// Every callback Paho calls is noexcept: nothing reaches its C code.
-class mqtt_client : public publisher {
+class main_connection : public publisher {
 public:
     using message_handler = std::function<void(const message&)>;
     using state_handler = std::function<void(const client_state&)>;
 
-    mqtt_client(mqtt_settings mqtt, tls_settings tls, client_identity identity,
-                std::vector<subscription> subscriptions, message_handler on_message);
-    ~mqtt_client() override;
-    mqtt_client(const mqtt_client&) = delete;
-    mqtt_client& operator=(const mqtt_client&) = delete;
+    main_connection(mqtt_settings mqtt, tls_settings tls, client_identity identity,
+                    std::vector<subscription> subscriptions, message_handler on_message);
+    ~main_connection() override;
+    main_connection(const main_connection&) = delete;
+    main_connection& operator=(const main_connection&) = delete;
 
     /// Called whenever the client_state changes, on Paho's thread or the caller's; must not
     /// throw. Set it before start().

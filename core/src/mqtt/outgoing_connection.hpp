@@ -26,7 +26,7 @@ namespace routemq::detail {
 /// only after its results are safe at the broker, and waiting costs no CPU.
 ///
 /// The connection: same broker, TLS, credentials, MQTT version and keepalive as the main
-/// client (Paho's thread sends the pings); its own client id; a clean session (results not yet
+/// connection (Paho's thread sends the pings); its own client id; a clean session (results not yet
 /// confirmed are produced again, because the input they came from is redelivered). It connects
 /// at the first publish, and again whenever it finds the connection lost (at a publish or during
 /// confirm); publishes not yet confirmed are then sent again, so a confirmed result may reach
@@ -36,12 +36,12 @@ namespace routemq::detail {
 /// are serialized, so confirm() waits for what every thread published on this instance before
 /// it, and blocks their publishes meanwhile. Other MQTTClient instances in the process, with or
 /// without callbacks, share Paho's one thread with this one.
-class confirmed_publisher final : public outbox {
+class outgoing_connection final : public outbox {
 public:
-    confirmed_publisher(mqtt_settings mqtt, tls_settings tls, std::string client_id);
-    ~confirmed_publisher() override;
-    confirmed_publisher(const confirmed_publisher&) = delete;
-    confirmed_publisher& operator=(const confirmed_publisher&) = delete;
+    outgoing_connection(mqtt_settings mqtt, tls_settings tls, std::string client_id);
+    ~outgoing_connection() override;
+    outgoing_connection(const outgoing_connection&) = delete;
+    outgoing_connection& operator=(const outgoing_connection&) = delete;
 
     /// Sends without waiting for the broker: QoS 0 is sent and forgotten, QoS 1/2 is remembered
     /// until acknowledged. Waits (at most a few seconds) only to connect or while the broker's
