@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "routemq/errors.hpp"
+#include "settings_table.hpp"
 
 namespace routemq {
 namespace {

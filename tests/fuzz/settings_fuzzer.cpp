@@ -18,6 +18,7 @@
 
 #include "routemq/errors.hpp"
 #include "routemq/settings.hpp"
+#include "settings_table.hpp"
 
 namespace {
 

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <string>
 
+#include "settings_table.hpp"
+
 // `.env.example` and docs/configuration.md must list exactly the variables of the table.
 
 TEST(EnvExample, ListsEveryVariableWithItsDefault) {

@@ -9,6 +9,8 @@
 #include <routemq/settings.hpp>
 #include <string>
 
+#include "settings_table.hpp"
+
 using routemq::env_map;
 using routemq::load_settings;
 

@@ -121,7 +121,7 @@ struct http_settings {
 };
 
 /// Every setting of a RouteMQ process, typed and grouped. Defaults live in the variable table
-/// (settings_table()), not here, so there is one place to read them.
+/// (config/src/settings_table.hpp), not here, so there is one place to read them.
 struct settings {
     mqtt_settings mqtt;
     tls_settings tls;
@@ -130,25 +130,6 @@ struct settings {
     logging_settings logging;
     http_settings http;
 };
-
-/// One environment variable: name, default, what is allowed, and a one-line description.
-struct setting_variable {
-    std::string_view name;
-    std::string_view default_value;
-    std::string_view allowed;
-    std::string_view description;
-    /// Parses and validates `value` into `out`; throws routemq::config_error naming the variable.
-    void (*apply)(settings& out, const setting_variable& self, const std::string& value);
-    /// A secret (a password): no message ever shows its value.
-    bool secret = false;
-};
-
-/// A name that goes into client ids, group names and pool names: 1-64 letters, digits, '-', '_'
-/// or '.' (no wildcard, separator or space a broker or a shell would read).
-bool is_plain_name(std::string_view name) noexcept;
-
-/// The table of every variable, in documentation order.
-const std::vector<setting_variable>& settings_table();
 
 /// Variables by name, as read from a `.env` file or the environment.
 using env_map = std::map<std::string, std::string, std::less<>>;
@@ -168,17 +149,5 @@ env_map read_process_environment();
 /// Builds settings from the table's defaults, then `file`, then `environment` (which wins).
 /// Throws routemq::config_error with one line naming the variable, the value and what is allowed.
 settings load_settings(const env_map& file, const env_map& environment);
-
-/// Startup warnings about settings that are valid but probably not meant: one line each for a
-/// `.env` key that is not in the table (naming the closest known variable when one is close) and
-/// for TLS without verification. `file` is what read_env_file returned from `file_name`.
-std::vector<std::string> settings_warnings(const env_map& file, std::string_view file_name,
-                                           const settings& s);
-
-/// The variable of the table closest to `name` (case ignored, at most 2 edits), or "".
-std::string_view closest_variable(std::string_view name);
-
-/// The configuration table as markdown (used by docs and `routemq settings`).
-std::string settings_markdown();
 
 }  // namespace routemq

@@ -25,6 +25,7 @@
 #include "runtime/run.hpp"
 #include "runtime/signals.hpp"
 #include "scaffold/scaffold.hpp"
+#include "settings_table.hpp"
 
 namespace routemq {
 namespace {
