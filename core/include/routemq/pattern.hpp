@@ -22,11 +22,12 @@ public:
     auto begin() const noexcept { return items_.begin(); }
     auto end() const noexcept { return items_.end(); }
 
-    /// Used by the framework while matching.
+private:
+    /// Filled by pattern::match only.
+    friend class pattern;
     void add(std::string_view name, std::string_view value) { items_.emplace_back(name, value); }
     void truncate(std::size_t n) { items_.resize(n); }
 
-private:
     std::vector<std::pair<std::string_view, std::string_view>> items_;
 };
 
