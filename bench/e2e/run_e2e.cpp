@@ -270,9 +270,8 @@ public:
             if (!manager_->wait_for_output("] serving", 60s, workers)) {
                 throw std::runtime_error("framework workers did not start:\n" + manager_->output());
             }
-            for (int slot = 1; slot <= workers; ++slot) {
-                pids_.push_back(test::worker_pid(manager_->output(), slot));
-            }
+            // Its children, not its log: an older build (--compare-app) logs them otherwise.
+            pids_ = children_of(manager_->pid());
         } else {
             for (int i = 0; i < workers; ++i) {
                 std::vector<std::string> argv{baseline_exe, std::to_string(port), "bench",

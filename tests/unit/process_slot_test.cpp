@@ -218,21 +218,40 @@ TEST(ProcessSlot, ScalingDownWhileReplacingDropsTheSuccessorAndRetiresTheProcess
     EXPECT_EQ(d.slot.successor, 0);
 }
 
-TEST(ProcessSlot, ScalingDownWhileHandingOverStartsTheSlotOnceMoreToEndItsSession) {
+TEST(ProcessSlot, ScalingDownWhileHandingOverLetsTheSuccessorTakeOverAndRetire) {
     slot_driver d;
     d.serve(100);
     d.replace(200);
     d.on(kind::successor_ready);  // pid 100 keeps its session for pid 200
-    EXPECT_EQ(d.on(kind::retire).actions, actions{kDropSuccessor});
+    EXPECT_TRUE(d.on(kind::retire).actions.empty());
     EXPECT_EQ(d.slot.state, slot_state::to_retire);
+    EXPECT_TRUE(d.on(kind::connected).actions.empty())
+        << "pid 100 is handing its session over: it is not the one to end it";
+    EXPECT_EQ(d.on({.kind = kind::exited, .status = kClean}).actions, actions{kLetGo});
+    EXPECT_EQ(d.slot.pid, 200);
+    EXPECT_EQ(d.slot.state, slot_state::to_retire);
+    EXPECT_EQ(d.on(kind::connected).actions, actions{send(order::retire)});
+    EXPECT_EQ(d.slot.state, slot_state::retiring);
+    d.on({.kind = kind::exited, .status = kClean});
+    EXPECT_EQ(d.slot.state, slot_state::spare);
+}
+
+TEST(ProcessSlot, ScalingDownWhileHandingOverToASuccessorThatDiesEndsTheSessionLater) {
+    slot_driver d;
+    d.serve(100);
+    d.replace(200);
+    d.on(kind::successor_ready);
+    d.on(kind::retire);
+    EXPECT_EQ(d.on({.kind = kind::successor_exited, .status = kKilled}).actions,
+              actions{kForgetSuccessor});
+    EXPECT_TRUE(d.on(kind::connected).actions.empty())
+        << "pid 100 keeps its session whatever it is told: it cannot end it";
     d.on({.kind = kind::exited, .status = kClean});
     EXPECT_EQ(d.slot.state, slot_state::to_retire);
     d.now = d.slot.restart_at;
-    EXPECT_EQ(d.on(kind::tick).actions, actions{kRestart});
+    EXPECT_EQ(d.on(kind::tick).actions, actions{kRestart}) << "a process started to end it";
     d.on({.kind = kind::spawned, .pid = 300});
     EXPECT_EQ(d.on(kind::connected).actions, actions{send(order::retire)});
-    d.on({.kind = kind::exited, .status = kClean});
-    EXPECT_EQ(d.slot.state, slot_state::spare);
 }
 
 TEST(ProcessSlot, ARetiringProcessThatDiesIsStartedAgainToEndItsSession) {
@@ -326,6 +345,7 @@ process_slot in(slot_state s) {
         s != slot_state::spare && s != slot_state::backing_off && s != slot_state::stopped;
     slot.pid = has_process ? 100 : 0;
     slot.successor = s == slot_state::replacing || s == slot_state::handing_over ? 200 : 0;
+    slot.keeps_session = s == slot_state::handing_over;
     return slot;
 }
 

@@ -25,6 +25,8 @@ public:
     std::map<pid_t, int> exits;
     std::set<int> ready;
     std::uint64_t rss = 0;
+    /// fork fails for successors.
+    bool successors_fail = false;
 
     pid_t spawn(int slot) override {
         calls.push_back(fmt::format("spawn w{}", slot));
@@ -32,7 +34,7 @@ public:
     }
     pid_t spawn_successor(int slot) override {
         calls.push_back(fmt::format("spawn successor w{}", slot));
-        return ++next_;
+        return successors_fail ? -1 : ++next_;
     }
     bool successor_ready(int slot) override { return ready.erase(slot) > 0; }
     bool let_successor_go(int slot) override {
@@ -162,6 +164,25 @@ TEST(Supervisor, RecyclingStartsTheSuccessorFirstAndHandsOverWhenItIsReady) {
     EXPECT_EQ(p.sup.recycles(), 1);
     EXPECT_EQ(p.state(1), slot_state::starting);
     EXPECT_NE(p.sup.slot(1).pid, old);
+}
+
+TEST(Supervisor, ARecycleWhoseSuccessorCannotStartIsRefusedAndTheProcessServesOn) {
+    routemq::router r;
+    r.on("a/{x}", &h, {.shared = true});
+    pod p(r);
+    p.sup.start_all(p.now);
+    p.connect(1);
+    p.tick();
+    p.launch.successors_fail = true;
+    std::string why;
+    EXPECT_FALSE(p.sup.recycle(1, "is recycled", why));
+    EXPECT_EQ(why, "process w1: cannot start its successor (fork failed)");
+    EXPECT_EQ(p.state(1), slot_state::serving);
+    p.sup.reload();
+    p.tick();
+    p.launch.successors_fail = false;
+    p.tick();
+    EXPECT_EQ(p.state(1), slot_state::replacing) << "the reload tries again";
 }
 
 TEST(Supervisor, AProcessOverItsMessageLimitIsRecycled) {

@@ -174,10 +174,10 @@ std::string render_prometheus(const pod_region& m, const std::vector<std::string
               "reply policy (REPLY_TOPIC_PREFIXES, REPLY_TOPIC_MAX_BYTES, accept_replies).",
               [](const route_totals& r) { return r.replies_refused; });
     per_route(out, routes, "routemq_handler_timeouts_total",
-              "Workers killed because a handler of the route ran past its timeout.",
+              "Processes killed because a handler of the route ran past its timeout.",
               [](const route_totals& r) { return r.timeouts; });
     per_route(out, routes, "routemq_worker_crashes_total",
-              "Workers that died (crash or timeout) while running a handler of the route; the "
+              "Processes that died (crash or timeout) while running a handler of the route; the "
               "message counts toward the poison rule.",
               [](const route_totals& r) { return r.crashes; });
 

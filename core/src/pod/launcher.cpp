@@ -116,7 +116,7 @@ void process_launcher::drop_successor(int slot, pid_t pid) {
         handover_.erase(it);
     }
     if (pid > 0) {
-        ::kill(pid, SIGTERM);
+        ::kill(pid, kStopSignal);
         if (::waitpid(pid, nullptr, 0) != pid) {
             ::kill(pid, SIGKILL);
         }

@@ -42,6 +42,16 @@ std::chrono::milliseconds backoff_after_death(process_slot& slot, bool quarantin
 void gone(process_slot& slot) {
     slot.pid = 0;
     slot.timed_out = false;
+    slot.keeps_session = false;
+}
+
+/// The successor is the slot's process now.
+void take_over(process_slot& slot, slot_clock::time_point now) {
+    slot.pid = slot.successor;
+    slot.successor = 0;
+    slot.started = now;
+    slot.timed_out = false;
+    slot.keeps_session = false;
 }
 
 }  // namespace
@@ -152,12 +162,17 @@ step_result step(process_slot& slot, const slot_event& e, slot_clock::time_point
             } else if (e.kind == kind::connected && slot.pid > 0) {
                 if (s == state::starting) {
                     slot.state = state::serving;
-                } else if (s == state::to_retire) {
+                } else if (s == state::to_retire && !has_successor && !slot.keeps_session) {
                     // Only once connected: a process that never connected would not end its
                     // session.
                     slot.state = state::retiring;
                     act.push_back(send(order::retire));
                 }
+            } else if (e.kind == kind::exited && slot.pid > 0 && has_successor) {
+                // to_retire after a handover began: the successor takes the session over, and
+                // retires once connected.
+                act.push_back(of(slot_action_kind::let_successor_go));
+                take_over(slot, now);
             } else if (e.kind == kind::exited && slot.pid > 0) {
                 const auto delay = backoff_after_death(slot, e.quarantined, now, policy);
                 gone(slot);
@@ -199,14 +214,12 @@ step_result step(process_slot& slot, const slot_event& e, slot_clock::time_point
                 // Only now is the old process asked to go: a successor that cannot start leaves
                 // it serving.
                 slot.state = state::handing_over;
+                slot.keeps_session = true;
                 act.push_back(send(order::hand_over));
             } else if (e.kind == kind::exited && has_successor) {
                 // Gone (told to, or died): the successor connects with the same client id.
                 act.push_back(of(slot_action_kind::let_successor_go));
-                slot.pid = slot.successor;
-                slot.successor = 0;
-                slot.started = now;
-                slot.timed_out = false;
+                take_over(slot, now);
                 slot.state = state::starting;
             } else if (e.kind == kind::exited) {
                 // Told to go, and its successor died before taking over.
@@ -214,19 +227,19 @@ step_result step(process_slot& slot, const slot_event& e, slot_clock::time_point
                 gone(slot);
                 slot.restart_at = now + delay;
                 slot.state = state::backing_off;
-            } else if (e.kind == kind::retire) {
-                // The successor goes; a process told to hand over keeps its session, so it
-                // is started again once gone, to end it.
+            } else if (e.kind == kind::retire && s == state::replacing) {
+                // The old process was not told to go yet: the successor goes, the old one
+                // retires.
                 if (has_successor) {
                     act.push_back(of(slot_action_kind::drop_successor));
                     slot.successor = 0;
                 }
-                if (s == state::replacing) {
-                    slot.state = state::retiring;
-                    act.push_back(send(order::retire));
-                } else {
-                    slot.state = state::to_retire;
-                }
+                slot.state = state::retiring;
+                act.push_back(send(order::retire));
+            } else if (e.kind == kind::retire) {
+                // Told to hand over, the old process keeps its session for the successor: the
+                // handover finishes, and the successor retires once connected.
+                slot.state = state::to_retire;
             }
             break;
 

@@ -120,6 +120,9 @@ struct process_slot {
     bool planned_spare = false;
     /// The watchdog killed the process: its exit is a death by timeout.
     bool timed_out = false;
+    /// The process was told to hand its session over: it keeps the session, whatever it is
+    /// told next, so it cannot be the one to end it.
+    bool keeps_session = false;
     /// Deaths in a row that came quickly: the backoff doubles with each.
     int quick_deaths = 0;
     slot_clock::time_point started{};

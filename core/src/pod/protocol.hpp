@@ -35,6 +35,11 @@ inline constexpr char kGoByte = 'g';
 /// replacement manager with the same instance name receives what the broker queued meanwhile.
 inline constexpr int kManagerGoneSignal = SIGUSR1;
 
+/// What the manager sends every process when the pod stops: unsubscribe and end the session,
+/// unless WORKER_KEEP_SESSION_ON_STOP (then keep it for the restart with the same name); a
+/// successor that has not taken over just exits.
+inline constexpr int kStopSignal = SIGTERM;
+
 /// What the manager sends a process it replaces (recycling): like kManagerGoneSignal, the
 /// process finishes the message in hand and leaves its subscriptions and session to its
 /// successor, which is already started and connects with the same client id once it has gone.

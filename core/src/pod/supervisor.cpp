@@ -16,7 +16,7 @@ namespace {
 int signal_of(order o) noexcept {
     switch (o) {
         case order::stop:
-            return SIGTERM;
+            return kStopSignal;
         case order::hand_over:
             return kHandOverSignal;
         case order::retire:
@@ -97,10 +97,14 @@ void supervisor::publish_pod() const {
 step_result supervisor::apply(int slot, const slot_event& e, clock::time_point now) {
     const process_slot was = at(slot);
     auto result = step(at(slot), e, now, how_.restart);
+    const bool changed = at(slot).state != was.state;
+    if (changed) {
+        publish(slot);  // before any signal: the worker reads it to know how to leave
+    }
     for (const auto& a : result.actions) {
         perform(slot, was, a, now);
     }
-    if (const auto& s = at(slot); s.state != was.state || s.pid != was.pid) {
+    if (changed || at(slot).pid != was.pid) {
         publish(slot);
         publish_pod();
     }
@@ -179,7 +183,9 @@ void supervisor::exited(int slot, int status, clock::time_point now) {
     const auto name = process_name(static_cast<std::size_t>(slot));
     const process_slot was = at(slot);
     const auto d = was.death_of(status);
-    const bool quarantined = blame_message(slot, d);
+    // While the pod stops, a death blames no message: nothing will run it again here.
+    const bool quarantined = stopping_ ? (region_->end_work(static_cast<std::size_t>(slot)), false)
+                                       : blame_message(slot, d);
     auto& cells = region_->process(static_cast<std::size_t>(slot));
     cells.connected.store(0);
     cells.subscribed.store(0);
@@ -273,12 +279,16 @@ bool supervisor::recycle(int slot, const std::string& reason, std::string& why) 
         // Not connected: its session cannot be handed over now. (Connected but not subscribed
         // is fine: a process draining its session's backlog gets its SUBACK only after the
         // backlog, and the session keeps its subscriptions.)
-        why = fmt::format("process {} is not connected; try again when it serves", name);
+        why = fmt::format("process {}: it is not connected; try again when it serves", name);
         return false;
     }
     const auto result = apply(slot, {.kind = slot_event_kind::replace}, clock::now());
     if (!result.refused.empty()) {
         why = fmt::format("process {}: {}", name, result.refused);
+        return false;
+    }
+    if (at(slot).state != slot_state::replacing) {
+        why = fmt::format("process {}: cannot start its successor (fork failed)", name);
         return false;
     }
     spdlog::info("process {} (pid {}) {}: starting its successor (pid {})", name, at(slot).pid,
@@ -483,9 +493,12 @@ int supervisor::serving(const scaling_group& g) const {
 
 bool supervisor::add_worker(const scaling_group& g, const std::string& reason,
                             clock::time_point now) {
-    // The first spare worker (a leaving one finishes first).
+    // The first worker whose every process is spare (a leaving one finishes first).
     const auto it = std::find_if(g.workers.begin(), g.workers.end(), [&](int number) {
-        return at(plan_.worker(number).first_slot()).state == slot_state::spare;
+        const auto processes = plan_.worker(number).processes();
+        return std::all_of(processes.begin(), processes.end(), [&](const process_plan* p) {
+            return at(p->slot).state == slot_state::spare;
+        });
     });
     if (it == g.workers.end()) {
         return false;
@@ -587,10 +600,7 @@ std::size_t supervisor::stop_all(std::chrono::milliseconds grace) {
                           process_name(i), pid, grace.count());
             apply(slot, {.kind = slot_event_kind::stop_overdue}, clock::now());
             launch_.wait(pid);
-            region_->end_work(i);
-            region_->process(i).connected.store(0);
-            region_->process(i).subscribed.store(0);
-            apply(slot, {.kind = slot_event_kind::exited, .status = SIGKILL}, clock::now());
+            exited(slot, SIGKILL, clock::now());  // a wait status: killed by signal 9
             ++killed;
         }
     }

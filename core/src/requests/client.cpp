@@ -55,7 +55,9 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
     if (s.mqtt.protocol != mqtt_protocol::v5) {
         throw config_error("routemq::client needs MQTT_PROTOCOL=5 (request/response is MQTT 5)");
     }
-    m.id = fmt::format("{}-{}-{}", detail::pod_id(s.mqtt), name, getpid());
+    // `<pod id>-<name>-<pid>`: a client of its own per process, whatever else runs there.
+    const auto role = fmt::format("{}-{}", name, getpid());
+    m.id = detail::incoming_client_id(s.mqtt, role);
     std::random_device random;
     m.nonce = fmt::format("{:08x}", random());
     m.response_topic = fmt::format("routemq/replies/{}-{}", m.id, m.nonce);
@@ -63,7 +65,8 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
     replies.topic = m.response_topic;
     replies.qos = 1;
     replies.id = 1;
-    m.out = std::make_unique<detail::outgoing_connection>(s.mqtt, s.tls, m.id + "-out");
+    m.out = std::make_unique<detail::outgoing_connection>(s.mqtt, s.tls,
+                                                          detail::outgoing_client_id(s.mqtt, role));
     m.in = std::make_unique<detail::main_connection>(
         s.mqtt, s.tls, detail::client_identity{m.id, false},
         std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); });
