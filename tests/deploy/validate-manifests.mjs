@@ -398,10 +398,11 @@ function planFor(settings) {
   return {
     routes: rows.map((row) => row[0]),
     pools: [...new Set(rows.map((row) => row[poolColumn]))],
-    processes: Number(/^WORKERS \((\d+) process(?:es)? with --workers/m.exec(text)?.[1]),
+    processes: Number(/^WORKERS \(\d+ workers?, (\d+) process(?:es)? with --workers/m.exec(text)?.[1]),
     notShared: /\(not shared\)$/m.test(text),
     // Routes whose workers the manager adds and removes on its own (max_workers).
-    autoscaled: [...text.matchAll(/^\s+\S+\s+(.+?)\s+\(autoscaled: /gm)].map((m) => m[1]),
+    // (`  workers 1-4 w1-w4   media/{id}  (autoscaled: 1 to 4 workers)`)
+    autoscaled: [...text.matchAll(/^\s+workers \S+\s+\S+\s+(.+?)\s+\(autoscaled: /gm)].map((m) => m[1]),
   };
 }
 const application = planFor({});
