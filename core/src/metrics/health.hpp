@@ -15,8 +15,9 @@ struct readiness {
     std::vector<std::string> missing;
 };
 
-/// Ready when not stopping and every expected process (the main client if it has routes, every
-/// planned worker) runs, is connected and has every subscription granted.
+/// Ready when not stopping and every process whose slot counts for readiness (the single
+/// process, or each worker process in service: counts_for_readiness in pod/protocol.hpp) runs,
+/// is connected and has every subscription granted.
 readiness check_readiness(const pod_region& m);
 
 /// Records a turn of the manager's main loop (call at least every second).
