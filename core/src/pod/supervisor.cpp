@@ -464,7 +464,7 @@ void supervisor::sample(clock::time_point now) {
         if (!g.range.autoscaled) {
             continue;
         }
-        auto& trend = trends_[k].trend;
+        auto& trend = trends_[k];
         const auto busy = route_busy[g.route];
         const auto held = std::chrono::duration_cast<std::chrono::seconds>(trend.held(now));
         const int change = trend.observe(busy, serving(g), g.range, how_.marks, now);
@@ -562,7 +562,7 @@ bool supervisor::scale(std::size_t route, int workers, std::string& why) {
     while (serving(*g) > workers && remove_worker(*g, reason, now)) {
     }
     // The idle or busy time before the change says nothing about the new count.
-    trends_[static_cast<std::size_t>(g - plan_.groups.data())].trend.reset();
+    trends_[static_cast<std::size_t>(g - plan_.groups.data())].reset();
     if (serving(*g) != workers) {
         why = fmt::format("{} workers are still leaving; try again once they have gone",
                           workers - serving(*g));

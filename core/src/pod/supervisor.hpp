@@ -51,8 +51,8 @@ public:
     void start_all(clock::time_point now = clock::now());
     /// Reaps, watches and restarts; call often.
     void tick(clock::time_point now = clock::now());
-    /// SIGTERM to every process at once, waits up to `grace`, then SIGKILL what is left; returns
-    /// how many had to be killed.
+    /// kStopSignal to every process at once, waits up to `grace`, then SIGKILL what is left;
+    /// returns how many had to be killed.
     std::size_t stop_all(std::chrono::milliseconds grace);
 
     /// Replaces the process in `slot` without a gap: starts its successor (built, not yet
@@ -87,11 +87,6 @@ private:
         std::uint64_t after = 0;
         clock::time_point rss_checked{};
     };
-    /// The autoscaler's memory of a scaling group (plan().groups, same order).
-    struct group_trend {
-        busy_trend trend;
-    };
-
     process_slot& at(int slot) { return slots_[static_cast<std::size_t>(slot - 1)]; }
     /// Steps `slot` on `e` and carries the actions out.
     step_result apply(int slot, const slot_event& e, clock::time_point now);
@@ -121,7 +116,8 @@ private:
     std::shared_ptr<pod_region> region_;
     std::vector<process_slot> slots_;
     std::vector<recycling> recycling_;
-    std::vector<group_trend> trends_;
+    /// The autoscaler's memory of each scaling group (plan().groups, same order).
+    std::vector<busy_trend> trends_;
     int restarts_ = 0;
     int recycles_ = 0;
     /// Per route: its handler time (ns) at the last sample; and when that was.
