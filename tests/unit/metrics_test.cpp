@@ -24,8 +24,8 @@ using routemq::detail::pod_region;
 
 namespace {
 
-/// The state cell of a process the manager supervises and that serves.
-constexpr auto serving = static_cast<std::uint32_t>(routemq::detail::slot_state::serving);
+/// The state of a process the manager supervises and that serves.
+constexpr auto serving = routemq::detail::slot_state::serving;
 
 constexpr std::uint64_t kMs = 1'000'000;
 
@@ -186,7 +186,8 @@ TEST(Readiness, NamesEveryMissingPiece) {
     EXPECT_EQ(r.missing, (std::vector<std::string>{"main: not connected to the broker",
                                                    "w2: not running", "w3: not subscribed"}));
 
-    m->process(0).state = 0;  // --workers: the manager has no client to wait for
+    m->process(0).state =
+        routemq::detail::slot_state::none;  // --workers: the manager has no client
     m->process(2).pid = 102;
     m->process(3).subscribed = 1;
     EXPECT_TRUE(routemq::detail::check_readiness(*m).ready);

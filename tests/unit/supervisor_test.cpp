@@ -84,8 +84,7 @@ struct pod {
         return {.restart = {.backoff = 100ms, .backoff_max = 1s}};
     }
     slot_state state(int slot) const {
-        return static_cast<slot_state>(
-            region->process(static_cast<std::size_t>(slot)).state.load());
+        return region->process(static_cast<std::size_t>(slot)).state.load();
     }
     void connect(int slot) { region->process(static_cast<std::size_t>(slot)).connected = 1; }
     void tick() { sup.tick(now); }

@@ -243,18 +243,17 @@ std::string workers_report(const pod_region& metrics, const pod_plan& plan, cons
                         {"topic", work.topic},
                         {"age_ms", std::max<std::int64_t>(0, region_clock_ms() - work.started_ms)}};
                 }
-                processes.push_back(
-                    {{"process", process_name(slot)},
-                     {"worker", w.number},
-                     {"lane", priority_name(lane.priority)},
-                     {"handler_slot", p.handler_slot},
-                     {"pid", pid},
-                     {"state", state_name(static_cast<slot_state>(cells.state.load()))},
-                     {"handled", metrics.handled(slot)},
-                     {"busy", cells.busy_ppm.load() / 1e6},
-                     {"pool", r.routes()[p.routes.front()].options.pool},
-                     {"routes", routes},
-                     {"current", current}});
+                processes.push_back({{"process", process_name(slot)},
+                                     {"worker", w.number},
+                                     {"lane", priority_name(lane.priority)},
+                                     {"handler_slot", p.handler_slot},
+                                     {"pid", pid},
+                                     {"state", state_name(cells.state.load())},
+                                     {"handled", metrics.handled(slot)},
+                                     {"busy", cells.busy_ppm.load() / 1e6},
+                                     {"pool", r.routes()[p.routes.front()].options.pool},
+                                     {"routes", routes},
+                                     {"current", current}});
             }
         }
     }

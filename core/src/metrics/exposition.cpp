@@ -119,7 +119,7 @@ std::string render_prometheus(const pod_region& m, const std::vector<std::string
     const auto routes = totals_by_pattern(m, route_labels);
     std::vector<std::size_t> live;  // slots meant to have a client
     for (std::size_t p = 0; p < m.processes(); ++p) {
-        const auto state = static_cast<slot_state>(m.process(p).state.load(kRelaxed));
+        const auto state = m.process(p).state.load(kRelaxed);
         if (counts_for_readiness(state) || m.process(p).pid.load(kRelaxed) != 0) {
             live.push_back(p);
         }

@@ -13,7 +13,7 @@ readiness check_readiness(const pod_region& m) {
     }
     for (std::size_t slot = 0; slot < m.processes(); ++slot) {
         const auto& p = m.process(slot);
-        if (!counts_for_readiness(static_cast<slot_state>(p.state.load()))) {
+        if (!counts_for_readiness(p.state.load())) {
             continue;
         }
         const auto name = process_name(slot);

@@ -23,10 +23,6 @@ std::string slot_range(int first, int last) {
     return first == last ? fmt::format("w{}", first) : fmt::format("w{}-w{}", first, last);
 }
 
-std::string plural(std::size_t n, const char* one, const char* many) {
-    return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
 /// The most concurrent of `routes`.
 int concurrency_of(const router& r, const std::vector<std::size_t>& routes) {
     int most = 1;
@@ -77,6 +73,10 @@ int worker_plan::first_slot() const noexcept {
 
 int worker_plan::last_slot() const noexcept {
     return lanes.back().processes.back().slot;
+}
+
+std::string counted(std::size_t n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
 std::string worker_plan::name() const {
@@ -216,8 +216,8 @@ std::string format_pod_plan(const router& r, const pod_plan& plan) {
                                       [](const worker_plan& w) { return w.spare; });
     std::string out =
         fmt::format("WORKERS ({}, {} with --workers{}; the manager runs no routes)\n",
-                    plural(plan.workers.size(), "worker", "workers"),
-                    plural(plan.process_count(), "process", "processes"),
+                    counted(plan.workers.size(), "worker", "workers"),
+                    counted(plan.process_count(), "process", "processes"),
                     spares == 0 ? "" : fmt::format(", {} of them started only when busy", spares));
     if (plan.workers.empty()) {
         return out + "  none: no routes\n";
@@ -249,10 +249,10 @@ std::string format_pod_plan(const router& r, const pod_plan& plan) {
         if (w.gate_tokens > 0) {
             note = fmt::format(
                 "{} shared by {} priorities, highest first",
-                plural(static_cast<std::size_t>(w.gate_tokens), "handler slot", "handler slots"),
+                counted(static_cast<std::size_t>(w.gate_tokens), "handler slot", "handler slots"),
                 w.lanes.size());
         } else if (processes.size() > 1) {
-            note = plural(processes.size(), "handler slot", "handler slots");
+            note = counted(processes.size(), "handler slot", "handler slots");
         }
         if (!r.routes()[w.routes.front()].options.shared) {
             note = note.empty() ? "not shared" : "not shared, " + note;

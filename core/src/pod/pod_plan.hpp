@@ -124,6 +124,9 @@ pod_plan plan_pod(const router& r, int worker_count, const pool_selection& pools
 /// Every non-shared route of `pools`: what the last worker of the plan serves.
 std::vector<std::size_t> unshared_routes(const router& r, const pool_selection& pools = {});
 
+/// `1 worker`, `5 processes`: how logs and `routemq routes` count.
+std::string counted(std::size_t n, const char* one, const char* many);
+
 /// The plan as printed by `routemq routes`: workers, their processes and routes.
 std::string format_pod_plan(const router& r, const pod_plan& plan);
 

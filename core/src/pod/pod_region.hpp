@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "delivery/counters.hpp"
+#include "pod/protocol.hpp"
 
 namespace routemq::detail {
 
@@ -21,6 +22,7 @@ inline constexpr std::array<double, 14> kDurationBuckets = {
 
 using counter = std::atomic<std::uint64_t>;
 static_assert(counter::is_always_lock_free, "counters live in memory shared between processes");
+static_assert(std::atomic<slot_state>::is_always_lock_free, "so is a slot's state");
 
 /// A short text in memory shared between processes, without locks: one writer stores it whole,
 /// readers get a consistent copy (a sequence lock over atomic words). Longer text is cut.
@@ -125,9 +127,9 @@ struct gate_cells {
 
 /// One process (slot 0 the main process, slot i worker w<i>): its state and its own counters.
 struct process_cells {
-    /// A slot_state (pod/protocol.hpp), written by the manager (or by a process no manager
-    /// supervises, for itself).
-    std::atomic<std::uint32_t> state;
+    /// Written by the manager (or by a process no manager supervises, for itself); zeroed
+    /// memory reads as slot_state::none.
+    std::atomic<slot_state> state;
     /// The process id while it runs, else 0 (the manager clears it when it reaps a worker).
     std::atomic<std::int32_t> pid;
     std::atomic<std::uint32_t> connected;

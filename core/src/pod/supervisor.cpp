@@ -70,7 +70,7 @@ std::size_t supervisor::running() const noexcept {
 void supervisor::publish(int slot) {
     const auto& s = at(slot);
     auto& cells = region_->process(static_cast<std::size_t>(slot));
-    cells.state.store(static_cast<std::uint32_t>(s.state));
+    cells.state.store(s.state);
     cells.pid.store(s.pid);
 }
 
@@ -169,9 +169,8 @@ void supervisor::start_all(clock::time_point now) {
         apply(slot, {.kind = slot_event_kind::start}, now);
         sweeping += at(slot).state == slot_state::to_retire ? 1 : 0;
     }
-    const auto started = running() - sweeping;
-    spdlog::info("started {} process{} of {} worker{}{}", started, started == 1 ? "" : "es",
-                 plan_.workers.size(), plan_.workers.size() == 1 ? "" : "s",
+    spdlog::info("started {} of {}{}", counted(running() - sweeping, "process", "processes"),
+                 counted(plan_.workers.size(), "worker", "workers"),
                  sweeping == 0 ? ""
                                : fmt::format(" and {} spare ones that release what a previous "
                                              "run may have left in their sessions, then go",

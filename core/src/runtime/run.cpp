@@ -219,10 +219,9 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
     if (sig == 0) {
         if (p.workers) {
             const auto& plan = p.workers->plan();
-            spdlog::info("supervising {} worker{} ({} process{}) for {} routes",
-                         plan.workers.size(), plan.workers.size() == 1 ? "" : "s",
-                         plan.process_count(), plan.process_count() == 1 ? "" : "es",
-                         p.route_count);
+            spdlog::info("supervising {} ({}) for {} routes",
+                         counted(plan.workers.size(), "worker", "workers"),
+                         counted(plan.process_count(), "process", "processes"), p.route_count);
         } else {
             spdlog::info("serving {} routes on {} subscriptions", p.route_count,
                          p.ep->routes().subscriptions().size());
@@ -246,7 +245,7 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
     leaving how{.unsubscribe = false, .end_session = true};
     slot_state state = slot_state::none;
     if (p.unsubscribe_first) {
-        state = static_cast<slot_state>(p.region->process(p.slot).state.load());
+        state = p.region->process(p.slot).state.load();
         how = how_a_worker_leaves(sig, state, s.workers.keep_session_on_stop);
     }
     std::size_t killed = 0;
@@ -314,7 +313,7 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 parts single_parts(const settings& s, const router& r) {
     parts p;
     p.pod = pod_region::create(1, r.routes().size());
-    p.pod->process(0).state.store(static_cast<std::uint32_t>(slot_state::unsupervised));
+    p.pod->process(0).state.store(slot_state::unsupervised);
     const auto served = routes_in_pools(r, s.workers.pools);
     p.route_count = served.size();
     p.ep = std::make_unique<endpoint>(s, r, "main", served, false, p.pod, 0);
@@ -389,8 +388,7 @@ parts worker_parts(const settings& s, const router& r, const worker_invocation& 
             ? pod_region::attach(invocation.metrics_fd, plan.process_count() + 1, r.routes().size())
             : pod_region::create(plan.process_count() + 1, r.routes().size());
     if (invocation.metrics_fd < 0) {
-        region->process(static_cast<std::size_t>(slot))
-            .state.store(static_cast<std::uint32_t>(slot_state::unsupervised));
+        region->process(static_cast<std::size_t>(slot)).state.store(slot_state::unsupervised);
     }
     parts p;
     p.route_count = routes.size();
