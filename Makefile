@@ -1,5 +1,6 @@
 # Thin wrapper over CMake. `make run` and `make test` install what is missing first.
 RELEASE_DIR ?= build/release
+DEV_DIR     ?= build/dev
 BENCH_DIR   ?= build/bench
 TEST_DIR    ?= build/test
 TSAN_DIR    ?= build/tsan
@@ -11,8 +12,8 @@ COST_DIR    ?= build/cost
 FUZZ_SECONDS ?= 15
 JOBS        ?= $(shell nproc)
 
-.PHONY: all deps deploy-tools image-check build run test test-tsan chaos fuzz cost bench routes format \
-        check-format clean
+.PHONY: all deps deploy-tools image-check build run test test-app check test-tsan chaos fuzz cost \
+        bench routes package package-check install format check-format clean
 
 all: build
 
@@ -37,16 +38,33 @@ deploy-tools:
 	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 
-# Every test (unit, integration, the short chaos runs, deploy), built with AddressSanitizer and
-# UBSan; the cost gate; the fuzzers' short runs; the same tests built with ThreadSanitizer; then
-# the format check (docs/reliability.md).
+# The everyday loop (docs/testing.md; about 8 minutes from a clean clone on 2 cores): a normal
+# debug build, every unit and integration test (the installed-package test included), the short
+# chaos run on one host, the deployment and docs checks, and the format check.
 test: deps deploy-tools
+	cmake -S . -B $(DEV_DIR) -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(DEV_DIR) -j $(JOBS)
+	ctest --test-dir $(DEV_DIR) --output-on-failure -j $(JOBS) -E '^Chaos\.SeveralHosts$$'
+	scripts/check-format.sh
+
+# The application's own tests only (tests/app/: the harness tests and the broker tests).
+test-app: deps
+	cmake -S . -B $(DEV_DIR) -DCMAKE_BUILD_TYPE=Debug
+	cmake --build $(DEV_DIR) -j $(JOBS) --target routemq_app_test_targets
+	ctest --test-dir $(DEV_DIR) -L app --output-on-failure -j $(JOBS)
+
+# The full proof, what CI runs (.ci/run; about 40 minutes on 2 cores): every test built with
+# AddressSanitizer and UBSan (chaos on several hosts too); the cost gate; the fuzzers' short runs;
+# every test again built with ThreadSanitizer; the Debian package installed and an application
+# made, tested and run from it with no source tree in sight; the format check.
+check: deps deploy-tools
 	cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DROUTEMQ_SANITIZE=ON
 	cmake --build $(TEST_DIR) -j $(JOBS)
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS)
 	$(MAKE) cost
 	$(MAKE) fuzz FUZZ_SECONDS=15
 	$(MAKE) test-tsan
+	$(MAKE) package-check
 	scripts/check-format.sh
 
 # The same tests built with ThreadSanitizer instead (docs/thread-sanitizer.md): optimized with
@@ -101,6 +119,22 @@ bench: deps
 	  -DROUTEMQ_BUILD_COST=ON
 	cmake --build $(BENCH_DIR) -j $(JOBS)
 	bench/run.sh $(BENCH_DIR) $(BENCH_ARGS)
+
+# The Debian package of the framework (docs/install.md): $(RELEASE_DIR)/routemq_<version>_<arch>.deb.
+package: build
+	cd $(RELEASE_DIR) && cpack -G DEB
+
+# Installs the framework under PREFIX (default /usr/local): libraries, headers, CMake package,
+# pkg-config file and the routemq tool.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(RELEASE_DIR) --prefix $(PREFIX)
+
+# The package on this machine as a user gets it (root: apt-get, and a mount namespace that hides
+# this source tree): installed, `routemq new app demo` in a scratch directory, its `make test`,
+# its `make run` answering a message; the package removed again if it was not installed before.
+package-check: package
+	scripts/check-package.sh $(RELEASE_DIR)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the example application. With no broker configured (MQTT_BROKER unset in the environment
-# and in .env), starts a throwaway mosquitto on 127.0.0.1:${DEV_BROKER_PORT:-1883} first and
-# stops it on exit.
+# Runs an application (`make run`: the example here, or an application of `routemq new app`,
+# which finds this script in the installed package). With no broker configured (MQTT_BROKER unset
+# in the environment and in .env), starts a throwaway mosquitto on 127.0.0.1:${DEV_BROKER_PORT:-1883}
+# first and stops it on exit; a broker already listening on that port is used instead.
 set -euo pipefail
 app=${1:?usage: run-dev.sh path/to/routemq [args...]}
 shift
@@ -36,8 +37,8 @@ if [ -z "$configured" ]; then
     done
     echo "run-dev: started mosquitto on 127.0.0.1:$port (log: $dir/mosquitto.log)"
   fi
-  echo "run-dev: try  mosquitto_sub -p $port -t 'sensors/+/processed' -v"
-  echo "run-dev: and  mosquitto_pub -p $port -t sensors/42/data -m '{\"temp\":21.5}'"
+  echo "run-dev: watch with  mosquitto_sub -p $port -t '#' -v"
+  echo "run-dev: send with   mosquitto_pub -p $port -t TOPIC -m PAYLOAD  ($(basename "$app") routes lists its topics)"
 fi
 # Not exec: the trap above must stop the broker when the application exits. Ctrl-C reaches the
 # application through the process group; `kill <this script>` is forwarded as SIGTERM.

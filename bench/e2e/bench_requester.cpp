@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     }
     try {
         const routemq::env_map env = {{"MQTT_BROKER", "127.0.0.1"}, {"MQTT_PORT", argv[1]}};
-        routemq::client caller(routemq::load_settings({}, env), "bench-requester");
+        routemq::client caller(routemq::load_settings({}, env), {.name = "bench-requester"});
         return bench::measure_round_trips(
             std::atoi(argv[2]), std::atoi(argv[3]),
             [&](const std::string& topic,

@@ -192,10 +192,11 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER((void)v; s.mqtt.password = value), /*secret=*/true},
     {"MQTT_CLIENT_ID", "routemq", "1-64 letters, digits, '-', '_' or '.'",
      "Prefix of client ids; a process's id is <prefix>-<instance>-<role> (INSTANCE_NAME or the "
-     "host name).",
+     "host name). Unset, the application's name (run_cli's `.name`; routemq by default).",
      ROUTEMQ_SETTER(s.mqtt.client_id = client_id_part(v, value))},
     {"MQTT_GROUP_NAME", "routemq", "1-64 letters, digits, '-', '_' or '.'",
-     "Shared subscription group: shared routes subscribe as $share/<group>/<filter>.",
+     "Shared subscription group: shared routes subscribe as $share/<group>/<filter>. Unset, the "
+     "application's name, as for MQTT_CLIENT_ID.",
      ROUTEMQ_SETTER(s.mqtt.group_name = client_id_part(v, value))},
     {"MQTT_PROTOCOL", "5", "5 or 3.1.1",
      "MQTT protocol version; 5 enables subscription identifiers and user properties.",

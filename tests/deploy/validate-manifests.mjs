@@ -20,6 +20,10 @@
 //      settings (no broker) and its /metrics read; docs/observability.md lists exactly the metric
 //      families it exports.
 // Usage: node validate-manifests.mjs <routemq executable>
+//
+// With --generated FILE IMAGE it checks instead what `<executable> deploy k8s --image IMAGE`
+// printed into FILE: sections 1, 3 and 4, and section 5 for one variant of the objects as they
+// are (one Deployment per pool of the executable's routes, each sized from its pool's plan).
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -34,6 +38,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "../..");
 const k8s = path.join(root, "k8s");
 const routemq = process.argv[2];
+const generatedAt = process.argv.indexOf("--generated");
+const generated = generatedAt > 0 ? { file: path.resolve(process.argv[generatedAt + 1]), image: process.argv[generatedAt + 2] } : null;
 const failures = [];
 
 function fail(message) {
@@ -66,7 +72,7 @@ function yamlFiles(dir) {
 }
 
 const docsByFile = new Map();
-for (const file of yamlFiles(k8s)) {
+for (const file of generated ? [generated.file] : yamlFiles(k8s)) {
   const docs = parseAllDocuments(readFileSync(file, "utf8"), { uniqueKeys: true, prettyErrors: true });
   const objects = [];
   for (const doc of docs) {
@@ -224,15 +230,21 @@ function render(dir, seen = []) {
 }
 
 const variants = {};
-for (const dir of [k8s, path.join(k8s, "statefulset"), path.join(k8s, "pools")]) {
+if (generated) {
+  variants.generated = docsByFile.get(generated.file).map((obj) => ({ obj, file: generated.file }));
+  for (const file of docsByFile.keys()) reached.add(file);
+}
+for (const dir of generated ? [] : [k8s, path.join(k8s, "statefulset"), path.join(k8s, "pools")]) {
   check(`kustomization ${rel(dir)}/ renders`, () => {
     variants[rel(dir)] = render(dir);
   });
 }
 let devBroker = [];
-check("kustomization k8s/dev-broker/ renders", () => {
-  devBroker = render(path.join(k8s, "dev-broker"));
-});
+if (!generated) {
+  check("kustomization k8s/dev-broker/ renders", () => {
+    devBroker = render(path.join(k8s, "dev-broker"));
+  });
+}
 check("every manifest outside k8s/examples/ belongs to a kustomization, none of k8s/examples/ does", () => {
   const orphans = [...docsByFile.keys()].filter((f) => !isKustomization(f) && !isExample(f) && !reached.has(f));
   assert.deepEqual(orphans.map(rel), []);
@@ -268,7 +280,9 @@ check("k8s/examples/: every document is a Kubernetes object, or Helm values in a
     // no kubectl
   }
   const rendered = { ...variants, "k8s/dev-broker": devBroker };
-  if (kustomize === null) {
+  if (generated) {
+    // no kustomization to render
+  } else if (kustomize === null) {
     console.log("skip: render() against kubectl kustomize (no kubectl with kustomize v5 found)");
   } else {
     for (const [name, objects] of Object.entries(rendered)) {
@@ -418,7 +432,7 @@ const selectorOf = (o) => (o.kind === "Service" ? o.spec.selector : o.spec.selec
 
 // k8s/ and k8s/statefulset/: one workload serving every route. k8s/pools/: one Deployment per pool
 // of the application.
-const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": application.pools.length };
+const expectedWorkloads = { k8s: 1, "k8s/statefulset": 1, "k8s/pools": application.pools.length, generated: application.pools.length };
 // Each workload a kustomization renders, by kind/name, for the examples (section 6): the variant,
 // its plan, its pod's settings and the HPAs rendered for it.
 const rendered = new Map();
@@ -473,10 +487,11 @@ for (const [name, objects] of Object.entries(variants)) {
       served.push(...plan.routes);
     });
     rendered.set(`${w.kind}/${w.metadata.name}`, { variant: name, workload: w, plan, settings: { ...config, ...literalEnv }, hpas });
-    check(`${what}: ${w.kind} runs routemq --workers, image version ${version}`, () => {
+    check(`${what}: ${w.kind} runs routemq --workers, image ${generated ? generated.image : `version ${version}`}`, () => {
       assert.deepEqual(c.args, ["--workers"]);
       assert.equal(c.command, undefined, "the image's ENTRYPOINT runs routemq");
-      assert.match(c.image, new RegExp(`(^|/)routemq:${version.replaceAll(".", "\\.")}$`));
+      if (generated) assert.equal(c.image, generated.image);
+      else assert.match(c.image, new RegExp(`(^|/)routemq:${version.replaceAll(".", "\\.")}$`));
     });
     if (!pools) {
       // Every route in every replica (non-shared ones included: docs/deployment.md, Scaling).
@@ -555,7 +570,7 @@ for (const [name, objects] of Object.entries(variants)) {
   check(`${name}: every route of the application is served by exactly one of its workloads`, () => {
     assert.deepEqual(served.sort(), [...application.routes].sort());
   });
-  if (name === "k8s/pools") {
+  if (name === "k8s/pools" || name === "generated") {
     check(`${name}: one Deployment per pool of the application (${application.pools.join(", ")})`, () => {
       assert.deepEqual(poolsServed.sort(), [...application.pools].sort());
       assert.deepEqual(workloads.map((w) => w.kind), workloads.map(() => "Deployment"));
@@ -563,14 +578,14 @@ for (const [name, objects] of Object.entries(variants)) {
   }
 }
 
-check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () => {
+if (!generated) check("the dev broker's Service is the ConfigMap's MQTT_BROKER:MQTT_PORT", () => {
   const config = variants.k8s.map(({ obj }) => obj).find((o) => o.kind === "ConfigMap").data;
   const service = devBroker.map(({ obj }) => obj).find((o) => o.kind === "Service");
   assert.equal(service.metadata.name, config.MQTT_BROKER);
   assert.equal(service.spec.ports[0].port, Number(config.MQTT_PORT));
 });
 
-check("the Deployment and StatefulSet variants run the same pod (but for an image set in one of them)", () => {
+if (!generated) check("the Deployment and StatefulSet variants run the same pod (but for an image set in one of them)", () => {
   const templates = [variants.k8s, variants["k8s/statefulset"]].map((objects) =>
     structuredClone(objects.map(({ obj }) => obj).find((o) => o.kind === "Deployment" || o.kind === "StatefulSet")?.spec.template));
   for (const t of templates) for (const c of t.spec.containers) delete c.image;
@@ -828,7 +843,7 @@ for (const { obj: so, file } of exampleObjects.filter(({ obj }) => obj.kind === 
 
 // What the examples (and users' dashboards) read is documented, and nothing documented is gone.
 // The families are the same in every pod that runs workers: an examples' scrape does, else k8s/'s.
-{
+if (!generated) {
   const [pod] = variants.k8s?.map(({ obj }) => obj).filter((o) => o.kind === "Deployment") ?? [];
   const target = pod && rendered.get(`Deployment/${pod.metadata.name}`);
   try {

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     const auto s = routemq::load_settings({}, env);
     const int threads = std::atoi(argv[2]);
     const int each = std::atoi(argv[3]);
-    routemq::client caller(s, "itest-caller");
+    routemq::client caller(s, {.name = "itest-caller"});
     std::vector<int> mismatched(static_cast<std::size_t>(threads), 0);
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "routemq/router.hpp"
 
@@ -28,10 +29,20 @@ constexpr int code(exit_status s) noexcept {
     return static_cast<int>(s);
 }
 
-/// The `routemq` command line: `routemq [--env-file F] [--workers [N]]` serves the application,
-/// `routemq routes` prints the route table and the worker plan, `routemq settings` the
-/// configuration table, `routemq healthcheck` probes the running endpoint.
+/// What the command line knows of the application.
+struct cli_options {
+    /// The application's name: the default of MQTT_CLIENT_ID and MQTT_GROUP_NAME (two
+    /// applications on one broker must not share client ids, or each takes the other's
+    /// sessions), the name `deploy k8s` gives its objects, and the help's title. 1-64 letters,
+    /// digits, '-', '_' or '.'.
+    std::string name = "routemq";
+};
+
+/// The command line: `APP [--env-file F] [--workers [N]]` serves the application, `APP routes`
+/// prints the route table and the worker plan, `APP settings` the configuration table, `APP
+/// healthcheck` probes the running endpoint, `APP deploy k8s` prints Kubernetes manifests for it,
+/// `APP new ...` writes an application or parts of one (`routemq --help` lists them all).
 /// Returns the process exit status (see exit_status).
-int run_cli(int argc, char** argv, const route_registrar& routes);
+int run_cli(int argc, char** argv, const route_registrar& routes, const cli_options& options = {});
 
 }  // namespace routemq

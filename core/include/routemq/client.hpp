@@ -8,6 +8,10 @@
 
 #include "routemq/settings.hpp"
 
+namespace spdlog {
+class logger;
+}
+
 namespace routemq {
 
 /// One message sent back to a request's caller: `routemq-status` (accepted, progress, done or
@@ -27,17 +31,28 @@ struct request_result {
     std::string payload;
 };
 
+/// How a client connects and where it logs.
+struct client_options {
+    /// Ends its client id: `<MQTT_CLIENT_ID>-<instance>-<name>-<pid>`.
+    std::string name = "client";
+    /// How long the constructor waits for the broker.
+    std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
+    /// Where its connections log (connected, lost, reconnecting, refused). None: they log
+    /// nothing, and the application's own log stays its own; `spdlog::default_logger()` puts
+    /// their lines there.
+    std::shared_ptr<spdlog::logger> log = {};
+};
+
 /// The caller's side of request/response (MQTT 5): submits work to the routes of a RouteMQ
 /// application and waits for the answer, over connections of its own (one that receives on a
 /// response topic unique to this client, one that publishes). Safe to use from several threads
 /// at once; every request carries its own Correlation Data.
 class client {
 public:
-    /// Connects with `s` (broker, TLS, credentials; MQTT 5 is required) as
-    /// `<MQTT_CLIENT_ID>-<instance>-<name>-<pid>`; throws routemq::mqtt_error when it cannot
-    /// subscribe to its response topic within `connect_timeout`.
-    explicit client(const settings& s, std::string name = "client",
-                    std::chrono::milliseconds connect_timeout = std::chrono::seconds(10));
+    /// Connects with `s` (broker, TLS, credentials; MQTT 5 is required); throws
+    /// routemq::mqtt_error when it cannot subscribe to its response topic within the options'
+    /// connect_timeout.
+    explicit client(const settings& s, client_options options = {});
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;

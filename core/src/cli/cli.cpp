@@ -15,6 +15,7 @@
 #include "asyncapi/yaml.hpp"
 #include "cli/route_table.hpp"
 #include "control/control.hpp"
+#include "deploy/k8s_manifests.hpp"
 #include "http/probe.hpp"
 #include "logging.hpp"
 #include "pod/pod_plan.hpp"
@@ -30,16 +31,23 @@
 namespace routemq {
 namespace {
 
+/// The settings the application's name is the default of, under what `file` sets.
+env_map with_name_defaults(env_map file, const std::string& name) {
+    file.try_emplace("MQTT_CLIENT_ID", name);
+    file.try_emplace("MQTT_GROUP_NAME", name);
+    return file;
+}
+
 /// Settings from `env_file` (when given or present) and the environment; `file` gets what the
 /// file held, for the startup warnings. `--pools` given: it overrides WORKER_POOLS.
-settings load(const std::string& env_file, bool env_file_given, env_map& file,
-              const std::optional<std::string>& pools) {
+settings load(const std::string& env_file, bool env_file_given, const std::string& name,
+              env_map& file, const std::optional<std::string>& pools) {
     file = read_env_file_if_present(env_file, env_file_given);
     auto environment = read_process_environment();
     if (pools) {
         environment["WORKER_POOLS"] = *pools;
     }
-    return load_settings(file, environment);
+    return load_settings(with_name_defaults(file, name), environment);
 }
 
 /// Runs a command that does one thing and exits: what it throws becomes one line on stderr and
@@ -59,8 +67,8 @@ int one_shot(Body&& body) {
 
 /// `routemq ctl ...`: finds the manager by MQTT_CLIENT_ID and INSTANCE_NAME alone, so that it
 /// still answers (and says why it refuses a reload) while other settings do not load.
-int control_command(const std::string& env_file, bool env_file_given, const std::string& command,
-                    const std::vector<std::string>& args, bool json) {
+int control_command(const std::string& env_file, bool env_file_given, const std::string& name,
+                    const std::string& command, const std::vector<std::string>& args, bool json) {
     const std::size_t wanted = command == "scale" ? 2 : command == "recycle" ? 1 : 0;
     if (args.size() != wanted) {
         std::cerr << "routemq: ctl scale takes a route and a number of workers (e.g. scale "
@@ -75,17 +83,17 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
     return one_shot([&] {
         const env_map file = read_env_file_if_present(env_file, env_file_given);
         const env_map environment = read_process_environment();
-        const auto value = [&](const char* name, const char* fallback) {
-            if (auto it = environment.find(name); it != environment.end()) {
+        const auto value = [&](const char* variable, const std::string& fallback) {
+            if (auto it = environment.find(variable); it != environment.end()) {
                 return it->second;
             }
-            if (auto it = file.find(name); it != file.end()) {
+            if (auto it = file.find(variable); it != file.end()) {
                 return it->second;
             }
-            return std::string(fallback);
+            return fallback;
         };
         mqtt_settings ids;
-        ids.client_id = value("MQTT_CLIENT_ID", "routemq");
+        ids.client_id = value("MQTT_CLIENT_ID", name);
         ids.instance_name = value("INSTANCE_NAME", "");
         const auto answer = detail::control_request(
             detail::control_socket_name(ids), target.empty() ? command : command + " " + target,
@@ -138,10 +146,41 @@ int scaffold(const std::string& dir, const std::string& what, const std::string&
     }
 }
 
+/// The manifests `routemq new app` writes into k8s/: those of `deploy k8s` for the route the
+/// new application starts with (routers/hello_routes.cpp as new_routes writes it) under the
+/// default settings.
+std::string first_manifests(const std::string& name) {
+    router r;
+    r.on(fmt::format("{}/{{id}}", detail::kFirstRoute), [](context&) {}, {.qos = 1});
+    return detail::k8s_manifests(r, load_settings(with_name_defaults({}, name), {}), {},
+                                 {.name = name, .image = name + ":0.1.0"});
+}
+
+/// `routemq new app DIR`: writes the application, says what it did and what is next.
+int scaffold_app(const std::string& dir) {
+    try {
+        const auto done = detail::new_app(dir, first_manifests);
+        for (const auto& file : done.created) {
+            std::cout << "created " << (std::filesystem::path(dir) / file).string() << '\n';
+        }
+        std::cout << fmt::format(
+            "next: cd {} && make test (its tests), make run (it and a throwaway mosquitto), "
+            "make routes (what it serves)\n",
+            dir);
+        return code(exit_status::ok);
+    } catch (const detail::scaffold_usage_error& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return code(exit_status::config);
+    } catch (const std::exception& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return code(exit_status::failure);
+    }
+}
+
 }  // namespace
 
-int run_cli(int argc, char** argv, const route_registrar& routes) {
-    CLI::App app{"RouteMQ: a route-declarative MQTT application", "routemq"};
+int run_cli(int argc, char** argv, const route_registrar& routes, const cli_options& options) {
+    CLI::App app{"RouteMQ: a route-declarative MQTT application", options.name};
     app.set_version_flag("--version", std::string(kVersion));
     std::string env_file = ".env";
     auto* env_opt =
@@ -163,6 +202,19 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     detail::worker_invocation::add_options(app, invocation);
     auto* routes_cmd =
         app.add_subcommand("routes", "Print the route table and the worker plan, then exit");
+    auto* deploy_cmd = app.add_subcommand(
+        "deploy", "Print deployment files for this application's route table and settings");
+    deploy_cmd->require_subcommand(1);
+    auto* deploy_k8s_cmd = deploy_cmd->add_subcommand(
+        "k8s",
+        "Kubernetes manifests (kubectl apply -f): a Deployment per pool sized from its plan, "
+        "with its Service, PodDisruptionBudget and, for shared routes, HorizontalPodAutoscaler");
+    std::string deploy_name;
+    std::string deploy_image;
+    deploy_k8s_cmd->add_option("--name", deploy_name,
+                               "Names the objects (default: the application's name)");
+    deploy_k8s_cmd->add_option("--image", deploy_image,
+                               "The container image (default: NAME:latest)");
     auto* asyncapi_cmd = app.add_subcommand(
         "asyncapi",
         "Print the AsyncAPI 3.0 document of the routes (of --pools): channels, operations, "
@@ -222,6 +274,12 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
     std::string new_controller;
     std::string new_pattern;
     new_cmd->add_option("--dir", new_dir, "The application's root")->capture_default_str();
+    std::string new_app_dir;
+    auto* new_app_cmd = new_cmd->add_subcommand(
+        "app",
+        "A new application in DIR (new or empty), named after it: CMakeLists.txt on the installed "
+        "framework, main.cpp, app/, routers/, tests/, Makefile, Dockerfile, k8s/");
+    new_app_cmd->add_option("dir", new_app_dir, "snake_case, e.g. door_bell")->required();
     auto* new_controller_cmd = new_cmd->add_subcommand(
         "controller", "app/controllers/NAME_controller.{hpp,cpp}: a class with a static handle");
     new_controller_cmd->add_option("name", new_name, "snake_case, e.g. door_bell")->required();
@@ -253,19 +311,23 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
         std::cout << settings_markdown();
         return code(exit_status::ok);
     }
+    if (*new_app_cmd) {
+        return scaffold_app(new_app_dir);
+    }
     if (*new_cmd) {
         return scaffold(new_dir, *new_controller_cmd ? "controller" : "routes", new_name,
                         new_controller, new_pattern);
     }
     if (*ctl_cmd) {
-        return control_command(env_file, env_opt->count() > 0, ctl_command, ctl_args, ctl_json);
+        return control_command(env_file, env_opt->count() > 0, options.name, ctl_command, ctl_args,
+                               ctl_json);
     }
     settings s;
     env_map file;
     router r;
     const bool is_worker = invocation.slot > 0;
     try {
-        s = load(env_file, env_opt->count() > 0, file,
+        s = load(env_file, env_opt->count() > 0, options.name, file,
                  pools_opt->count() > 0 ? std::optional<std::string>(pools) : std::nullopt);
         routes(r);
         if (is_worker) {
@@ -298,7 +360,9 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
             const auto timeout =
                 std::chrono::milliseconds(static_cast<std::int64_t>(request_timeout * 1000));
             const auto started = std::chrono::steady_clock::now();
-            client caller(s, "request", timeout);
+            client caller(
+                s,
+                {.name = "request", .connect_timeout = timeout, .log = spdlog::default_logger()});
             const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started);
             const auto result = caller.request(
@@ -329,6 +393,18 @@ int run_cli(int argc, char** argv, const route_registrar& routes) {
                                 '\n'
                           : detail::to_yaml(doc));
         return code(exit_status::ok);
+    }
+    if (*deploy_k8s_cmd) {
+        try {
+            const auto name = deploy_name.empty() ? options.name : deploy_name;
+            std::cout << detail::k8s_manifests(
+                r, s, invocation.scaling,
+                {.name = name, .image = deploy_image.empty() ? name + ":latest" : deploy_image});
+            return code(exit_status::ok);
+        } catch (const error& e) {
+            std::cerr << "routemq: " << e.what() << '\n';
+            return code(exit_status::config);
+        }
     }
     if (*routes_cmd) {
         std::cout << detail::format_route_table(r, s.mqtt.group_name, invocation.pools,

@@ -36,17 +36,17 @@ constexpr std::chrono::milliseconds kQuietRetry{1000};
 /// Runs one of Paho's callbacks: whatever it throws is logged here and never reaches Paho's C
 /// code (which cannot unwind it).
 template <class Body>
-void guarded(const char* callback, Body&& body) noexcept {
+void guarded(spdlog::logger& log, const char* callback, Body&& body) noexcept {
     try {
         body();
     } catch (const std::exception& e) {
         try {
-            spdlog::error("MQTT {} callback failed: {}", callback, e.what());
+            log.error("MQTT {} callback failed: {}", callback, e.what());
         } catch (...) {
         }
     } catch (...) {
         try {
-            spdlog::error("MQTT {} callback failed: unknown exception", callback);
+            log.error("MQTT {} callback failed: unknown exception", callback);
         } catch (...) {
         }
     }
@@ -62,6 +62,7 @@ const char* reason_or(int code, const char* message, const char* fallback) {
 }  // namespace
 
 struct main_connection::impl {
+    std::shared_ptr<spdlog::logger> log;
     /// Stable per-subscription context handed to Paho's SUBACK callbacks.
     struct sub_slot {
         impl* self;
@@ -153,24 +154,27 @@ struct main_connection::impl {
     static int message_arrived(void* ctx, char* topic, int topic_len,
                                MQTTAsync_message* m) noexcept {
         auto* self = static_cast<impl*>(ctx);
-        guarded("message", [&] { self->deliver(topic, topic_len, *m); });
+        guarded(*self->log, "message", [&] { self->deliver(topic, topic_len, *m); });
         MQTTAsync_freeMessage(&m);
         MQTTAsync_free(topic);
         return 1;  // handled: Paho acknowledges QoS 1/2 now, after the handler ran
     }
 
     static void connection_lost(void* ctx, char* cause) noexcept {
-        guarded("connection lost", [&] { static_cast<impl*>(ctx)->lost(cause); });
+        guarded(*static_cast<impl*>(ctx)->log, "connection lost",
+                [&] { static_cast<impl*>(ctx)->lost(cause); });
     }
 
     static void on_connected(void* ctx, char* /*cause*/) noexcept {
-        guarded("connected", [&] { static_cast<impl*>(ctx)->connected_now(); });
+        guarded(*static_cast<impl*>(ctx)->log, "connected",
+                [&] { static_cast<impl*>(ctx)->connected_now(); });
     }
     static void on_connect_success(void* ctx, MQTTAsync_successData*) noexcept {
-        guarded("connect", [&] { static_cast<impl*>(ctx)->connected_now(); });
+        guarded(*static_cast<impl*>(ctx)->log, "connect",
+                [&] { static_cast<impl*>(ctx)->connected_now(); });
     }
     static void on_connect_success5(void* ctx, MQTTAsync_successData5* r) noexcept {
-        guarded("connect", [&] {
+        guarded(*static_cast<impl*>(ctx)->log, "connect", [&] {
             auto* self = static_cast<impl*>(ctx);
             if (r != nullptr &&
                 MQTTProperties_hasProperty(&r->properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM)) {
@@ -182,13 +186,13 @@ struct main_connection::impl {
         });
     }
     static void on_connect_failure(void* ctx, MQTTAsync_failureData* r) noexcept {
-        guarded("connect failure", [&] {
+        guarded(*static_cast<impl*>(ctx)->log, "connect failure", [&] {
             static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1, 0,
                                                     r != nullptr ? r->message : nullptr);
         });
     }
     static void on_connect_failure5(void* ctx, MQTTAsync_failureData5* r) noexcept {
-        guarded("connect failure", [&] {
+        guarded(*static_cast<impl*>(ctx)->log, "connect failure", [&] {
             static_cast<impl*>(ctx)->connect_failed(r != nullptr ? r->code : -1,
                                                     r != nullptr ? r->reasonCode : 0,
                                                     r != nullptr ? r->message : nullptr);
@@ -196,7 +200,7 @@ struct main_connection::impl {
     }
     /// OpenSSL's reasons for a failed handshake, one line per call (Paho's ssl_error_cb).
     static int on_tls_error(const char* text, std::size_t length, void* ctx) noexcept {
-        guarded("TLS error", [&] {
+        guarded(*static_cast<impl*>(ctx)->log, "TLS error", [&] {
             auto* self = static_cast<impl*>(ctx);
             auto reason = tls_reason(std::string_view(text, length));
             std::lock_guard lock(self->tls_mu);
@@ -208,7 +212,7 @@ struct main_connection::impl {
     }
 
     static void on_sub_success(void* ctx, MQTTAsync_successData* r) noexcept {
-        guarded("subscribe", [&] {
+        guarded(*static_cast<sub_slot*>(ctx)->self->log, "subscribe", [&] {
             auto* slot = static_cast<sub_slot*>(ctx);
             const int granted = r != nullptr ? r->alt.qos : kFailureReason;
             slot->self->sub_answered(slot->index, granted >= kFailureReason ? granted : 0,
@@ -216,7 +220,7 @@ struct main_connection::impl {
         });
     }
     static void on_sub_success5(void* ctx, MQTTAsync_successData5* r) noexcept {
-        guarded("subscribe", [&] {
+        guarded(*static_cast<sub_slot*>(ctx)->self->log, "subscribe", [&] {
             auto* slot = static_cast<sub_slot*>(ctx);
             const int code = r != nullptr ? r->reasonCode : 0;
             slot->self->sub_answered(slot->index, code >= kFailureReason ? code : 0,
@@ -224,14 +228,14 @@ struct main_connection::impl {
         });
     }
     static void on_sub_failure(void* ctx, MQTTAsync_failureData* r) noexcept {
-        guarded("subscribe failure", [&] {
+        guarded(*static_cast<sub_slot*>(ctx)->self->log, "subscribe failure", [&] {
             auto* slot = static_cast<sub_slot*>(ctx);
             slot->self->sub_answered(slot->index, r != nullptr ? r->code : -1,
                                      reason_or(0, r != nullptr ? r->message : nullptr, "failed"));
         });
     }
     static void on_sub_failure5(void* ctx, MQTTAsync_failureData5* r) noexcept {
-        guarded("subscribe failure", [&] {
+        guarded(*static_cast<sub_slot*>(ctx)->self->log, "subscribe failure", [&] {
             auto* slot = static_cast<sub_slot*>(ctx);
             const int code = r != nullptr ? r->reasonCode : -1;
             slot->self->sub_answered(
@@ -242,22 +246,25 @@ struct main_connection::impl {
 
     template <class Answer>
     static void on_published(void* ctx, Answer*) noexcept {
-        guarded("publish", [&] { static_cast<impl*>(ctx)->publish_done(); });
+        guarded(*static_cast<impl*>(ctx)->log, "publish",
+                [&] { static_cast<impl*>(ctx)->publish_done(); });
     }
     template <class Failure>
     static void on_publish_failed(void* ctx, Failure* r) noexcept {
-        guarded("publish failure",
+        guarded(*static_cast<impl*>(ctx)->log, "publish failure",
                 [&] { static_cast<impl*>(ctx)->publish_failed(r != nullptr ? r->code : -1); });
     }
 
     template <class Answer>
     static void on_unsub_answer(void* ctx, Answer*) noexcept {
-        guarded("unsubscribe", [&] { static_cast<impl*>(ctx)->unsub_answered(); });
+        guarded(*static_cast<impl*>(ctx)->log, "unsubscribe",
+                [&] { static_cast<impl*>(ctx)->unsub_answered(); });
     }
 
     template <class Answer>
     static void on_disconnect_answer(void* ctx, Answer*) noexcept {
-        guarded("disconnect", [&] { static_cast<impl*>(ctx)->disconnect_done(); });
+        guarded(*static_cast<impl*>(ctx)->log, "disconnect",
+                [&] { static_cast<impl*>(ctx)->disconnect_done(); });
     }
 
     /// Fills in a response's callbacks for the protocol spoken: the MQTT 5 or the 3.1.1 pair.
@@ -327,8 +334,8 @@ struct main_connection::impl {
             }
             connect_error = fmt::format("connection lost: {}", why);
         }
-        spdlog::warn("connection to {}:{} lost ({}); reconnecting in {} ms", mqtt.broker, mqtt.port,
-                     why, kFirstRetry.count());
+        log->warn("connection to {}:{} lost ({}); reconnecting in {} ms", mqtt.broker, mqtt.port,
+                  why, kFirstRetry.count());
         report_state();
         {
             std::lock_guard lock(timer_mu);
@@ -442,10 +449,10 @@ struct main_connection::impl {
             last_failure.clear();
         }
         if (n == 1) {
-            spdlog::info("connected to {}:{} as '{}' (MQTT {})", mqtt.broker, mqtt.port,
-                         who.client_id, v5() ? "5" : "3.1.1");
+            log->info("connected to {}:{} as '{}' (MQTT {})", mqtt.broker, mqtt.port, who.client_id,
+                      v5() ? "5" : "3.1.1");
         } else {
-            spdlog::info("reconnected to {}:{}; subscribing again", mqtt.broker, mqtt.port);
+            log->info("reconnected to {}:{}; subscribing again", mqtt.broker, mqtt.port);
         }
         report_state();
         subscribe_everything();
@@ -483,9 +490,9 @@ struct main_connection::impl {
             ++connect_failures;
             connect_error = fmt::format("attempt {} failed: {}", n, why);
         }
-        spdlog::log(repeat && wait < kQuietRetry ? spdlog::level::debug : spdlog::level::warn,
-                    "cannot connect to {}:{} as '{}' (attempt {}): {}; retrying in {} ms",
-                    mqtt.broker, mqtt.port, who.client_id, n, why, wait.count());
+        log->log(repeat && wait < kQuietRetry ? spdlog::level::debug : spdlog::level::warn,
+                 "cannot connect to {}:{} as '{}' (attempt {}): {}; retrying in {} ms", mqtt.broker,
+                 mqtt.port, who.client_id, n, why, wait.count());
         report_state();
         schedule(wait);
     }
@@ -538,16 +545,16 @@ struct main_connection::impl {
         if (code != 0 && cut_off) {
             // Stopped before the SUBACK came (a worker replaced while it drained its session's
             // backlog): a persistent session keeps the subscription anyway.
-            spdlog::debug("subscription to '{}' not answered before the stop ({})",
-                          subs[index].topic, why != nullptr ? why : "unknown");
+            log->debug("subscription to '{}' not answered before the stop ({})", subs[index].topic,
+                       why != nullptr ? why : "unknown");
         } else if (code != 0 && subs[index].optional) {
-            spdlog::warn("subscription to '{}' refused: {} (code {}); going on without it",
-                         subs[index].topic, why != nullptr ? why : "unknown", code);
+            log->warn("subscription to '{}' refused: {} (code {}); going on without it",
+                      subs[index].topic, why != nullptr ? why : "unknown", code);
         } else if (code != 0) {
-            spdlog::error("subscription to '{}' refused: {} (code {})", subs[index].topic,
-                          why != nullptr ? why : "unknown", code);
+            log->error("subscription to '{}' refused: {} (code {})", subs[index].topic,
+                       why != nullptr ? why : "unknown", code);
         } else {
-            spdlog::info("subscribed to '{}' (qos {})", subs[index].topic, subs[index].qos);
+            log->info("subscribed to '{}' (qos {})", subs[index].topic, subs[index].qos);
         }
         report_state();
         cv.notify_all();
@@ -607,7 +614,7 @@ struct main_connection::impl {
             const int rc = send(next.topic, next.payload, next.qos, next.retain);
             if (rc != MQTTASYNC_SUCCESS) {
                 release_slot();
-                spdlog::error("publish to '{}' dropped: {}", next.topic, MQTTAsync_strerror(rc));
+                log->error("publish to '{}' dropped: {}", next.topic, MQTTAsync_strerror(rc));
             }
         }
     }
@@ -644,8 +651,8 @@ struct main_connection::impl {
             quiet = closed;
         }
         if (!quiet) {
-            spdlog::warn("a QoS 1/2 publish was not acknowledged by the broker ({})",
-                         MQTTAsync_strerror(code));
+            log->warn("a QoS 1/2 publish was not acknowledged by the broker ({})",
+                      MQTTAsync_strerror(code));
         }
         publish_done();
     }
@@ -653,9 +660,10 @@ struct main_connection::impl {
 
 main_connection::main_connection(mqtt_settings mqtt, tls_settings tls, client_identity identity,
                                  std::vector<subscription> subscriptions,
-                                 message_handler on_message)
+                                 message_handler on_message, std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
+    m.log = std::move(log);
     m.mqtt = std::move(mqtt);
     m.tls = std::move(tls);
     m.who = std::move(identity);
@@ -702,8 +710,8 @@ main_connection::~main_connection() {
         std::lock_guard lock(impl_->out_mu);
         impl_->closed = true;
         if (!impl_->pending.empty()) {
-            spdlog::warn("{} publishes were still waiting for the broker and are dropped",
-                         impl_->pending.size());
+            impl_->log->warn("{} publishes were still waiting for the broker and are dropped",
+                             impl_->pending.size());
         }
         impl_->pending.clear();
     }

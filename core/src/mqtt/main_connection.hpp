@@ -1,5 +1,7 @@
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -57,8 +59,10 @@ public:
     using message_handler = std::function<void(const message&)>;
     using state_handler = std::function<void(const client_state&)>;
 
+    /// Logs to `log` (the process's default logger unless given: routemq::client passes its own).
     main_connection(mqtt_settings mqtt, tls_settings tls, client_identity identity,
-                    std::vector<subscription> subscriptions, message_handler on_message);
+                    std::vector<subscription> subscriptions, message_handler on_message,
+                    std::shared_ptr<spdlog::logger> log = spdlog::default_logger());
     ~main_connection() override;
     main_connection(const main_connection&) = delete;
     main_connection& operator=(const main_connection&) = delete;

@@ -51,6 +51,7 @@ const char* error_text(int rc) {
 }  // namespace
 
 struct outgoing_connection::impl {
+    std::shared_ptr<spdlog::logger> log;
     /// A publish as the caller hands it over: nothing copied.
     struct outgoing_view {
         const std::string& topic;
@@ -184,8 +185,8 @@ struct outgoing_connection::impl {
         if (rc != MQTTCLIENT_SUCCESS) {
             const char* why =
                 rc > 0 ? MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(rc)) : error_text(rc);
-            spdlog::warn("outgoing connection '{}' to {}:{} failed: {}", client_id, mqtt.broker,
-                         mqtt.port, why);
+            log->warn("outgoing connection '{}' to {}:{} failed: {}", client_id, mqtt.broker,
+                      mqtt.port, why);
             return false;
         }
         window = receive_maximum;
@@ -198,10 +199,10 @@ struct outgoing_connection::impl {
         }
         up = true;
         if (connects == 1) {
-            spdlog::info("outgoing connection '{}' to {}:{} up (window {})", client_id, mqtt.broker,
-                         mqtt.port, window);
+            log->info("outgoing connection '{}' to {}:{} up (window {})", client_id, mqtt.broker,
+                      mqtt.port, window);
         } else {
-            spdlog::info(
+            log->info(
                 "outgoing connection '{}' to {}:{} up again; sending {} unacknowledged "
                 "publishes again",
                 client_id, mqtt.broker, mqtt.port, pending.size());
@@ -496,7 +497,7 @@ struct outgoing_connection::impl {
             if (!connected()) {
                 if (!reported) {
                     reported = true;
-                    spdlog::warn(
+                    log->warn(
                         "outgoing connection '{}' down with {} publishes "
                         "unacknowledged; reconnecting",
                         client_id, pending.size());
@@ -508,7 +509,7 @@ struct outgoing_connection::impl {
                 wait_for_progress(deadline);
             }
             if (!pending.empty() && clock::now() >= deadline) {
-                spdlog::warn(
+                log->warn(
                     "outgoing connection '{}': {} publishes not acknowledged by {}:{} "
                     "within {} ms ({})",
                     client_id, pending.size(), mqtt.broker, mqtt.port, timeout.count(),
@@ -521,8 +522,8 @@ struct outgoing_connection::impl {
 
     void disconnect(milliseconds timeout) {
         if (!pending.empty()) {
-            spdlog::warn("outgoing connection '{}' closes with {} publishes unacknowledged",
-                         client_id, pending.size());
+            log->warn("outgoing connection '{}' closes with {} publishes unacknowledged", client_id,
+                      pending.size());
             pending.clear();
             inflight = 0;
         }
@@ -543,9 +544,10 @@ struct outgoing_connection::impl {
 };
 
 outgoing_connection::outgoing_connection(mqtt_settings mqtt, tls_settings tls,
-                                         std::string client_id)
+                                         std::string client_id, std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
+    m.log = std::move(log);
     m.mqtt = std::move(mqtt);
     m.tls = std::move(tls);
     m.client_id = std::move(client_id);
@@ -601,7 +603,7 @@ confirmation outgoing_connection::confirm(std::chrono::milliseconds timeout) noe
         return impl_->confirm(timeout);
     } catch (const std::exception& e) {
         try {
-            spdlog::error("confirming publishes failed: {}", e.what());
+            impl_->log->error("confirming publishes failed: {}", e.what());
         } catch (...) {
         }
     } catch (...) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -38,7 +40,9 @@ namespace routemq::detail {
 /// without callbacks, share Paho's one thread with this one.
 class outgoing_connection final : public outbox {
 public:
-    outgoing_connection(mqtt_settings mqtt, tls_settings tls, std::string client_id);
+    /// Logs to `log` (the process's default logger unless given: routemq::client passes its own).
+    outgoing_connection(mqtt_settings mqtt, tls_settings tls, std::string client_id,
+                        std::shared_ptr<spdlog::logger> log = spdlog::default_logger());
     ~outgoing_connection() override;
     outgoing_connection(const outgoing_connection&) = delete;
     outgoing_connection& operator=(const outgoing_connection&) = delete;

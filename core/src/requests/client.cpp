@@ -1,6 +1,8 @@
 #include "routemq/client.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -49,9 +51,15 @@ struct client::impl {
     }
 };
 
-client::client(const settings& s, std::string name, std::chrono::milliseconds connect_timeout)
-    : impl_(std::make_unique<impl>()) {
+client::client(const settings& s, client_options options) : impl_(std::make_unique<impl>()) {
     auto& m = *impl_;
+    const auto& name = options.name;
+    const auto connect_timeout = options.connect_timeout;
+    // No logger given: one that drops everything, so the caller's own log stays its own.
+    auto log = options.log != nullptr
+                   ? options.log
+                   : std::make_shared<spdlog::logger>(
+                         "routemq::client", std::make_shared<spdlog::sinks::null_sink_mt>());
     if (s.mqtt.protocol != mqtt_protocol::v5) {
         throw config_error("routemq::client needs MQTT_PROTOCOL=5 (request/response is MQTT 5)");
     }
@@ -65,11 +73,12 @@ client::client(const settings& s, std::string name, std::chrono::milliseconds co
     replies.topic = m.response_topic;
     replies.qos = 1;
     replies.id = 1;
-    m.out = std::make_unique<detail::outgoing_connection>(s.mqtt, s.tls,
-                                                          detail::outgoing_client_id(s.mqtt, role));
+    m.out = std::make_unique<detail::outgoing_connection>(
+        s.mqtt, s.tls, detail::outgoing_client_id(s.mqtt, role), log);
     m.in = std::make_unique<detail::main_connection>(
         s.mqtt, s.tls, detail::client_identity{m.id, false},
-        std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); });
+        std::vector<detail::subscription>{replies}, [&m](const message& msg) { m.arrived(msg); },
+        log);
     m.in->start();
     const auto subscribed = m.in->wait_subscribed(connect_timeout);
     if (!subscribed.complete) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -11,6 +12,7 @@
 
 #include "routemq/errors.hpp"
 #include "routemq/pattern.hpp"
+#include "scaffold/app_template.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -317,6 +319,58 @@ scaffold_result new_routes(const fs::path& root, const std::string& name,
         throw error("cannot replace routers/routes.cpp");
     }
     return {{header, source}, {"routers/routes.cpp"}};
+}
+
+scaffold_result new_app(const fs::path& dir,
+                        const std::function<std::string(const std::string& name)>& manifests) {
+    auto path = fs::absolute(dir).lexically_normal();
+    if (path.filename().empty()) {  // "demo/"
+        path = path.parent_path();
+    }
+    const auto name = path.filename().string();
+    check_name("application", name);
+    std::error_code ec;
+    const bool existed = fs::exists(dir, ec);
+    if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec))) {
+        throw scaffold_usage_error(fmt::format(
+            "'{}' exists and is not an empty directory; `routemq new app` writes only into a new "
+            "or empty one",
+            dir.string()));
+    }
+    const auto undo = [&] {
+        std::error_code ignored;
+        if (existed) {
+            for (const auto& entry : fs::directory_iterator(dir, ignored)) {
+                fs::remove_all(entry.path(), ignored);
+            }
+        } else {
+            fs::remove_all(dir, ignored);
+        }
+    };
+    try {
+        fs::create_directories(dir);
+        scaffold_result out;
+        std::vector<std::pair<std::string, std::string>> files;
+        for (const auto& file : app_template()) {
+            files.emplace_back(std::string(file.path), fill(file.text, {{"@APP@", name}}));
+            fs::create_directories((dir / file.path).parent_path());
+            out.created.emplace_back(file.path);
+        }
+        fs::create_directories(dir / "app" / "controllers");
+        fs::create_directories(dir / "k8s");
+        create_files(dir, files);
+        for (const auto& made : {new_controller(dir, kFirstRoute), new_routes(dir, kFirstRoute)}) {
+            out.created.insert(out.created.end(), made.created.begin(), made.created.end());
+        }
+        const auto k8s = fmt::format("k8s/{}.yaml", name);
+        create_files(dir, {{k8s, manifests(name)}});
+        out.created.push_back(k8s);
+        std::sort(out.created.begin(), out.created.end());
+        return out;
+    } catch (...) {
+        undo();
+        throw;
+    }
 }
 
 }  // namespace routemq::detail

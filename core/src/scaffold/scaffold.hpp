@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -40,5 +41,18 @@ scaffold_result new_controller(const std::filesystem::path& root, const std::str
 /// line is missing.
 scaffold_result new_routes(const std::filesystem::path& root, const std::string& name,
                            const std::string& controller = {}, const std::string& pattern = {});
+
+/// The route `routemq new app` starts an application with (`routemq new routes hello`): its
+/// pattern and options, as the written routers/hello_routes.cpp has them.
+inline constexpr const char* kFirstRoute = "hello";
+
+/// `routemq new app DIR`: a standalone application in DIR (created, or empty), named after it
+/// (snake_case): the files of app_template() with `@APP@` filled in, a first controller and route
+/// file (`hello`, as new_controller and new_routes write them) and k8s/NAME.yaml, which
+/// `manifests(NAME)` writes for that route table. Writes nothing and throws
+/// scaffold_usage_error for a bad name or a directory that is not empty; on a failure part way,
+/// removes what it wrote.
+scaffold_result new_app(const std::filesystem::path& dir,
+                        const std::function<std::string(const std::string& name)>& manifests);
 
 }  // namespace routemq::detail

@@ -1,0 +1,69 @@
+# `cmake --install` and the Debian package: what an application needs to be built against the
+# framework without its source tree (docs/install.md).
+#
+#   <prefix>/bin/routemq                            the tool (routemq new app, ctl, request, ...)
+#   <prefix>/include/routemq/                       the public headers
+#   <prefix>/lib/<arch>/libroutemq_*.a              the libraries
+#   <prefix>/lib/<arch>/cmake/RouteMQ/              find_package(RouteMQ CONFIG): RouteMQ::routemq,
+#                                                   RouteMQ::testing, RouteMQ::testing_broker
+#   <prefix>/lib/<arch>/pkgconfig/routemq.pc        pkg-config --cflags --libs routemq
+#   <prefix>/share/routemq/run-dev.sh               runs an application against a throwaway broker
+include(CMakePackageConfigHelpers)
+
+set_target_properties(routemq_headers PROPERTIES EXPORT_NAME headers)
+set_target_properties(routemq_config PROPERTIES EXPORT_NAME config)
+set_target_properties(routemq_core PROPERTIES EXPORT_NAME routemq)
+set_target_properties(routemq_testing PROPERTIES EXPORT_NAME testing)
+set_target_properties(routemq_testing_broker PROPERTIES EXPORT_NAME testing_broker)
+
+set(ROUTEMQ_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/RouteMQ)
+install(TARGETS routemq_headers routemq_sanitizers routemq_config routemq_core routemq_testing
+                routemq_testing_broker
+        EXPORT RouteMQTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS routemq_tool RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/include/routemq
+                  ${PROJECT_SOURCE_DIR}/config/include/routemq
+                  ${PROJECT_BINARY_DIR}/core/generated/routemq
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.hpp")
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/run-dev.sh
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/routemq)
+install(EXPORT RouteMQTargets NAMESPACE RouteMQ:: DESTINATION ${ROUTEMQ_CMAKE_DIR})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/RouteMQConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/RouteMQConfig.cmake
+  INSTALL_DESTINATION ${ROUTEMQ_CMAKE_DIR}
+  PATH_VARS CMAKE_INSTALL_DATADIR)
+# 0.x: a minor version may change the API.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/RouteMQConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/RouteMQConfig.cmake
+              ${PROJECT_BINARY_DIR}/RouteMQConfigVersion.cmake
+        DESTINATION ${ROUTEMQ_CMAKE_DIR})
+file(RELATIVE_PATH ROUTEMQ_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/routemq.pc.in ${PROJECT_BINARY_DIR}/routemq.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/routemq.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# `cpack -G DEB` (make package): routemq_<version>_<arch>.deb, for `apt-get install ./...deb` on
+# Debian 12. It holds static libraries, so it depends on what building an application needs: the
+# compiler, CMake and the -dev packages of the libraries the framework links; GoogleTest for an
+# application's tests; mosquitto (recommended) for its broker tests and `make run`.
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME routemq)
+set(CPACK_PACKAGE_VENDOR "RouteMQ")
+set(CPACK_PACKAGE_CONTACT "RouteMQ maintainers <maintainers@routemq.invalid>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+  "Route-declarative MQTT framework for C++ with a supervised worker pool")
+set(CPACK_PACKAGE_INSTALL_DIRECTORY /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION devel)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+  "g++, cmake (>= 3.25), make, pkg-config, libpaho-mqtt-dev, libssl-dev, libfmt-dev, libspdlog-dev, nlohmann-json3-dev, libutfcpp-dev, libcli11-dev, libcpp-httplib-dev, libgtest-dev, libgmock-dev")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto, mosquitto-clients, clang-format")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+  "Applications bind MQTT topic patterns such as sensors/{device_id}/data to C++ handlers; \
+`routemq --workers` runs them in a supervised pool of worker processes on shared subscriptions. \
+This package holds the libraries, headers, CMake package and pkg-config file, and the routemq \
+tool (`routemq new app DIR` starts an application).")
+include(CPack)
