@@ -59,7 +59,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "g++, cmake (>= 3.25), make, pkg-config, libpaho-mqtt-dev, libssl-dev, libfmt-dev, libspdlog-dev, nlohmann-json3-dev, libutfcpp-dev, libcli11-dev, libcpp-httplib-dev, libgtest-dev, libgmock-dev")
+  "g++, cmake (>= 3.25), make, pkg-config, libpaho-mqtt-dev, libssl-dev, libfmt-dev, libspdlog-dev, nlohmann-json3-dev, libutfcpp-dev, libcli11-dev, libcpp-httplib-dev, libdw-dev, libgtest-dev, libgmock-dev")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto, mosquitto-clients, clang-format")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "Applications bind MQTT topic patterns such as sensors/{device_id}/data to C++ handlers; \

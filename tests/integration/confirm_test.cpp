@@ -5,6 +5,8 @@
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -16,12 +18,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mqtt/main_connection.hpp"
 #include "mqtt/outgoing_connection.hpp"
+#include "routemq/client.hpp"
 #include "routemq/errors.hpp"
 #include "support/broker.hpp"
 #include "support/process.hpp"
@@ -420,4 +424,21 @@ TEST_F(confirm_test, ForComparisonWorkerPublishingThroughMQTTAsync) {
     std::cout << "[ kill -9 ] results published through MQTTAsync: " << plain.lost
               << " of 3000 lost, " << plain.duplicates << " duplicates\n";
     ::testing::Test::RecordProperty("plain_lost", plain.lost);
+}
+
+// routemq::client in an application of its own: its connections' lines ("connected to ...",
+// "outgoing connection ... up") stay out of the application's default logger unless it asks.
+TEST_F(confirm_test, ClientLogsOnlyWhereItIsTold) {
+    const auto previous = spdlog::default_logger();
+    std::ostringstream lines;
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("application", sink));
+    routemq::settings s;
+    s.mqtt = settings_for(broker_.port());
+    s.mqtt.client_id = "confirm-quiet";
+    { routemq::client quiet(s, {.name = "quiet"}); }
+    EXPECT_EQ(lines.str(), "");
+    { routemq::client told(s, {.name = "told", .log = spdlog::default_logger()}); }
+    EXPECT_NE(lines.str().find("connected to 127.0.0.1"), std::string::npos) << lines.str();
+    spdlog::set_default_logger(previous);
 }

@@ -10,6 +10,15 @@ void noop(routemq::context&) {}
 
 }  // namespace router_test
 
+namespace {
+
+// Internal linkage: a local symbol, in the symbol table but not among the exported ones.
+void unexported(routemq::context&) {}
+void overloaded(routemq::context&) {}
+[[maybe_unused]] void overloaded(int) {}
+
+}  // namespace
+
 using router_test::noop;
 
 TEST(Router, RegistersWithOptions) {
@@ -32,6 +41,14 @@ TEST(Router, NamesHandlers) {
     EXPECT_EQ(r.routes()[0].handler_name, "router_test::noop");
     EXPECT_NE(r.routes()[1].handler_name.find("lambda"), std::string::npos);
     EXPECT_EQ(r.routes()[2].handler_name, "custom");
+}
+
+TEST(Router, NamesHandlersInAnAnonymousNamespace) {
+    routemq::router r;
+    r.on("a", &unexported);
+    r.on("b", static_cast<void (*)(routemq::context&)>(&overloaded));
+    EXPECT_EQ(r.routes()[0].handler_name, "(anonymous namespace)::unexported");
+    EXPECT_EQ(r.routes()[1].handler_name, "(anonymous namespace)::overloaded");
 }
 
 TEST(Router, RejectsBadOptionsNamingThePattern) {

@@ -2,7 +2,9 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <elfutils/libdwfl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
@@ -37,6 +39,25 @@ std::string demangle(const char* symbol) {
     std::unique_ptr<char, decltype(&std::free)> out(
         abi::__cxa_demangle(symbol, nullptr, nullptr, &status), &std::free);
     return status == 0 && out ? std::string(out.get()) : std::string(symbol);
+}
+
+/// The symbol at `address` from the full symbol table of the file it is in (elfutils): a function
+/// in an anonymous namespace, or static, is a local symbol, which the dynamic symbol table that
+/// dladdr reads never has. Empty when the file is stripped or cannot be read.
+std::string local_symbol(const void* address) {
+    static const Dwfl_Callbacks callbacks = {.find_elf = dwfl_linux_proc_find_elf,
+                                             .find_debuginfo = dwfl_standard_find_debuginfo,
+                                             .section_address = nullptr,
+                                             .debuginfo_path = nullptr};
+    std::unique_ptr<Dwfl, decltype(&dwfl_end)> dwfl(dwfl_begin(&callbacks), &dwfl_end);
+    if (!dwfl || dwfl_linux_proc_report(dwfl.get(), getpid()) != 0 ||
+        dwfl_report_end(dwfl.get(), nullptr, nullptr) != 0) {
+        return {};
+    }
+    const auto at = reinterpret_cast<Dwarf_Addr>(address);
+    Dwfl_Module* module = dwfl_addrmodule(dwfl.get(), at);
+    const char* name = module != nullptr ? dwfl_module_addrname(module, at) : nullptr;
+    return name != nullptr ? std::string(name) : std::string();
 }
 
 std::string trim_slashes(std::string s) {
@@ -92,11 +113,25 @@ namespace detail {
 
 std::string function_name(const void* address) {
     Dl_info info{};
+    std::string symbol;
     if (dladdr(address, &info) != 0 && info.dli_sname != nullptr) {
-        auto name = demangle(info.dli_sname);
-        // "ns::f(routemq::context&)" -> "ns::f"
-        if (auto paren = name.find('('); paren != std::string::npos) {
-            name.resize(paren);
+        symbol = info.dli_sname;
+    } else {
+        symbol = local_symbol(address);
+    }
+    if (!symbol.empty()) {
+        auto name = demangle(symbol.c_str());
+        // "ns::f(routemq::context&)" -> "ns::f"; "(anonymous namespace)::f(...)" keeps its
+        // first parentheses: the parameter list is the one that closes the name.
+        if (!name.empty() && name.back() == ')') {
+            int depth = 0;
+            for (auto i = name.size(); i-- > 0;) {
+                depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
+                if (depth == 0) {
+                    name.resize(i);
+                    break;
+                }
+            }
         }
         return name;
     }
