@@ -94,6 +94,8 @@ TEST(InstalledFramework, ANewAppIsBuiltTestedListedDeployedAndAnswers) {
         EXPECT_TRUE(contains(step.output, "created " + (app / file).string())) << step.output;
     }
     EXPECT_EQ(read(app / "main.cpp").find("@APP@"), std::string::npos);
+    EXPECT_TRUE(contains(read(app / ".env.example"), "\nMQTT_CLIENT_ID=greeter\n"));
+    EXPECT_TRUE(contains(read(app / ".env.example"), "\nMQTT_GROUP_NAME=greeter\n"));
     // Never into a directory that holds something; a name that cannot be a client id.
     EXPECT_EQ(run({routemq, "new", "app", root}).status, 2);
     EXPECT_EQ(run({routemq, "new", "app", (dir.root() / "Bad-Name").string()}).status, 2);

@@ -352,7 +352,15 @@ scaffold_result new_app(const fs::path& dir,
         scaffold_result out;
         std::vector<std::pair<std::string, std::string>> files;
         for (const auto& file : app_template()) {
-            files.emplace_back(std::string(file.path), fill(file.text, {{"@APP@", name}}));
+            auto text = fill(file.text, {{"@APP@", name}});
+            if (file.path == ".env.example") {
+                // The defaults of an application named `name`: copied to .env, it must not give
+                // the application the example's client ids.
+                text = fill(text,
+                            {{"\nMQTT_CLIENT_ID=routemq\n", "\nMQTT_CLIENT_ID=" + name + "\n"},
+                             {"\nMQTT_GROUP_NAME=routemq\n", "\nMQTT_GROUP_NAME=" + name + "\n"}});
+            }
+            files.emplace_back(std::string(file.path), std::move(text));
             fs::create_directories((dir / file.path).parent_path());
             out.created.emplace_back(file.path);
         }
