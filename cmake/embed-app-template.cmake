@@ -1,6 +1,7 @@
 # `routemq new app`: the files of a new application compiled into the framework, so the tool
 # needs no data files. They are core/src/scaffold/app_template/ and the repository's own
-# .clang-format and .env.example (checked against the settings table by the unit tests).
+# .clang-format, .env.example (checked against the settings table by the unit tests) and
+# scripts/packages-runtime.txt (checked against the libraries the executable links).
 # Generated at configure time; editing a template file configures again.
 function(routemq_embed_app_template output)
   set(dir ${PROJECT_SOURCE_DIR}/core/src/scaffold/app_template)
@@ -15,6 +16,9 @@ function(routemq_embed_app_template output)
     list(APPEND sources ${PROJECT_SOURCE_DIR}/${file})
     list(APPEND entries "${file}=${PROJECT_SOURCE_DIR}/${file}")
   endforeach()
+  # The runtime stage of the application's Dockerfile installs what the framework links.
+  list(APPEND sources ${PROJECT_SOURCE_DIR}/scripts/packages-runtime.txt)
+  list(APPEND entries "packages/runtime.txt=${PROJECT_SOURCE_DIR}/scripts/packages-runtime.txt")
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${sources})
   set(body "")
   foreach(entry IN LISTS entries)

@@ -8,6 +8,7 @@
 #                                                   RouteMQ::testing, RouteMQ::testing_broker
 #   <prefix>/lib/<arch>/pkgconfig/routemq.pc        pkg-config --cflags --libs routemq
 #   <prefix>/share/routemq/run-dev.sh               runs an application against a throwaway broker
+#   <prefix>/share/doc/routemq/                     README.md and the guides (docs/)
 include(CMakePackageConfigHelpers)
 
 set_target_properties(routemq_headers PROPERTIES EXPORT_NAME headers)
@@ -27,6 +28,9 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/core/include/routemq
                   ${PROJECT_BINARY_DIR}/core/generated/routemq
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.hpp")
+# The guides, which the headers, .env.example and a new application's files refer to.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(PROGRAMS ${PROJECT_SOURCE_DIR}/scripts/run-dev.sh
         DESTINATION ${CMAKE_INSTALL_DATADIR}/routemq)
 install(EXPORT RouteMQTargets NAMESPACE RouteMQ:: DESTINATION ${ROUTEMQ_CMAKE_DIR})

@@ -25,6 +25,11 @@ if [ -z "$configured" ]; then
     printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence true\npersistence_location %s/\n' \
       "$port" "$dir/data" >"$dir/mosquitto.conf"
     mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+    if [ ! -x "$mosquitto" ]; then
+      rm -rf "$dir"
+      echo "run-dev: no mosquitto to start: install it (apt-get install mosquitto) or set MQTT_BROKER" >&2
+      exit 1
+    fi
     # In a session of its own: Ctrl-C goes to the whole foreground process group, and a broker
     # gone first would leave the workers nothing to finish their stop with (they would wait out
     # SHUTDOWN_GRACE_SECONDS). The trap stops it after the application.
@@ -37,8 +42,8 @@ if [ -z "$configured" ]; then
     done
     echo "run-dev: started mosquitto on 127.0.0.1:$port (log: $dir/mosquitto.log)"
   fi
-  echo "run-dev: watch with  mosquitto_sub -p $port -t '#' -v"
-  echo "run-dev: send with   mosquitto_pub -p $port -t TOPIC -m PAYLOAD  ($(basename "$app") routes lists its topics)"
+  echo "run-dev: watch with  mosquitto_sub -h 127.0.0.1 -p $port -t '#' -v"
+  echo "run-dev: send with   mosquitto_pub -h 127.0.0.1 -p $port -t TOPIC -m PAYLOAD  ($(basename "$app") routes lists its topics)"
 fi
 # Not exec: the trap above must stop the broker when the application exits. Ctrl-C reaches the
 # application through the process group; `kill <this script>` is forwarded as SIGTERM.

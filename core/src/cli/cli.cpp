@@ -51,12 +51,15 @@ settings load(const std::string& env_file, bool env_file_given, const std::strin
 }
 
 /// Runs a command that does one thing and exits: what it throws becomes one line on stderr and
-/// its exit status (invalid settings 2, anything else 1).
+/// its exit status (invalid settings or `routemq new` arguments 2, anything else 1).
 template <class Body>
 int one_shot(Body&& body) {
     try {
         return body();
     } catch (const config_error& e) {
+        std::cerr << "routemq: " << e.what() << '\n';
+        return code(exit_status::config);
+    } catch (const detail::scaffold_usage_error& e) {
         std::cerr << "routemq: " << e.what() << '\n';
         return code(exit_status::config);
     } catch (const std::exception& e) {
@@ -121,7 +124,7 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
 /// `routemq new controller|routes NAME`: writes the files, says what it did and what is next.
 int scaffold(const std::string& dir, const std::string& what, const std::string& name,
              const std::string& controller, const std::string& pattern) {
-    try {
+    return one_shot([&] {
         const auto done = what == "controller" ? detail::new_controller(dir, name)
                                                : detail::new_routes(dir, name, controller, pattern);
         for (const auto& file : done.created) {
@@ -137,13 +140,7 @@ int scaffold(const std::string& dir, const std::string& what, const std::string&
                           : "next: build again (CMake finds the new files), then `routemq routes` "
                             "lists the route\n");
         return code(exit_status::ok);
-    } catch (const detail::scaffold_usage_error& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return code(exit_status::config);
-    } catch (const std::exception& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return code(exit_status::failure);
-    }
+    });
 }
 
 /// The manifests `routemq new app` writes into k8s/: those of `deploy k8s` for the route the
@@ -158,7 +155,7 @@ std::string first_manifests(const std::string& name) {
 
 /// `routemq new app DIR`: writes the application, says what it did and what is next.
 int scaffold_app(const std::string& dir) {
-    try {
+    return one_shot([&] {
         const auto done = detail::new_app(dir, first_manifests);
         for (const auto& file : done.created) {
             std::cout << "created " << (std::filesystem::path(dir) / file).string() << '\n';
@@ -168,13 +165,7 @@ int scaffold_app(const std::string& dir) {
             "make routes (what it serves)\n",
             dir);
         return code(exit_status::ok);
-    } catch (const detail::scaffold_usage_error& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return code(exit_status::config);
-    } catch (const std::exception& e) {
-        std::cerr << "routemq: " << e.what() << '\n';
-        return code(exit_status::failure);
-    }
+    });
 }
 
 }  // namespace
@@ -266,7 +257,8 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
     auto* new_cmd = app.add_subcommand(
         "new",
-        "Write a controller or a route file into the application's source tree (at its root, "
+        "Write a new application (new app DIR), or a controller or a route file into the "
+        "application's source tree (at its root, "
         "where app/ and routers/ are, or --dir); never overwrites");
     new_cmd->require_subcommand(1);
     std::string new_dir = ".";

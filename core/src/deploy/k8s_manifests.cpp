@@ -105,9 +105,10 @@ std::string k8s_manifests(const router& r, const settings& s, const scaling_defa
           {// A broker on this machine means none was configured: the name of its Service.
            {"MQTT_BROKER", loopback ? std::string("mqtt-broker") : s.mqtt.broker},
            {"MQTT_PORT", std::to_string(s.mqtt.port)},
-           {"MQTT_CLIENT_ID", app},
+           // The application's name, as run_cli makes them by default.
+           {"MQTT_CLIENT_ID", request.name},
            // Every replica of every pool joins this group.
-           {"MQTT_GROUP_NAME", app},
+           {"MQTT_GROUP_NAME", request.name},
            {"MQTT_PROTOCOL", s.mqtt.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"},
            {"MQTT_SESSION_EXPIRY", std::to_string(s.mqtt.session_expiry.count())},
            {"MQTT_TLS", s.tls.enabled ? "true" : "false"},
