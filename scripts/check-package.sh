@@ -67,7 +67,7 @@ steps='
   trap stop EXIT
   for _ in $(seq 300); do grep -q "] serving" run.log && break; sleep 0.2; done
   grep -q "] serving" run.log || { cat run.log; echo "check-package: make run did not serve" >&2; exit 1; }
-  mosquitto_pub -p "$DEV_BROKER_PORT" -q 1 -t hello/42 -m hi
+  mosquitto_pub -h 127.0.0.1 -p "$DEV_BROKER_PORT" -q 1 -t hello/42 -m hi
   for _ in $(seq 100); do grep -q "hello: 2 bytes on hello/42" run.log && break; sleep 0.1; done
   grep -q "hello: 2 bytes on hello/42" run.log || { cat run.log; echo "check-package: the message was not handled" >&2; exit 1; }
   echo "check-package: make run handled hello/42"
