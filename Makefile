@@ -38,7 +38,7 @@ deploy-tools:
 	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 
-# The everyday loop (docs/testing.md; about 8 minutes from a clean clone on 2 cores): a normal
+# The everyday loop (about 8 minutes from a clean clone on 2 cores): a normal
 # debug build, every unit and integration test (the installed-package test included), the short
 # chaos run on one host, the deployment and docs checks, and the format check.
 test: deps deploy-tools
@@ -48,12 +48,12 @@ test: deps deploy-tools
 	scripts/check-format.sh
 
 # The application's own tests only (tests/app/: the harness tests and the broker tests).
-test-app: deps
+test-app: deps deploy-tools
 	cmake -S . -B $(DEV_DIR) -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(DEV_DIR) -j $(JOBS) --target routemq_app_test_targets
 	ctest --test-dir $(DEV_DIR) -L app --output-on-failure -j $(JOBS)
 
-# The full proof, what CI runs (.ci/run; about 40 minutes on 2 cores): every test built with
+# The full proof, what CI runs (.ci/run; about 45 minutes on 2 cores): every test built with
 # AddressSanitizer and UBSan (chaos on several hosts too); the cost gate; the fuzzers' short runs;
 # every test again built with ThreadSanitizer; the Debian package installed and an application
 # made, tested and run from it with no source tree in sight; the format check.
@@ -134,7 +134,7 @@ install: build
 # this source tree): installed, `routemq new app demo` in a scratch directory, its `make test`,
 # its `make run` answering a message; the package removed again if it was not installed before.
 package-check: package
-	scripts/check-package.sh $(RELEASE_DIR)
+	scripts/check-package.sh $(RELEASE_DIR) || [ $$? -eq 77 ]
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')

@@ -57,7 +57,7 @@ cpu=$(lscpu | sed -n 's/^Model name:\s*//p' | head -1)
   echo "Instructions and heap allocations per message from Paho's message-arrived callback until it"
   echo "returns (the input's acknowledgement follows), on that thread, counted by callgrind: the"
   echo "figures of the cost gate (\`make cost\`, [tests/cost/README.md](../../tests/cost/README.md)),"
-  echo "which fails \`make test\` over the budget. The hand-written workers' \`on_message\` is counted"
+  echo "which fails \`make check\` over the budget. The hand-written workers' \`on_message\` is counted"
   echo "the same way; \`baseline_worker\` hands its result to MQTTAsync's send thread, whose work is"
   echo "not on that thread, so only the confirmed worker is a like-for-like comparison."
   echo

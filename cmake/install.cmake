@@ -3,10 +3,11 @@
 #
 #   <prefix>/bin/routemq                            the tool (routemq new app, ctl, request, ...)
 #   <prefix>/include/routemq/                       the public headers
-#   <prefix>/lib/<arch>/libroutemq_*.a              the libraries
-#   <prefix>/lib/<arch>/cmake/RouteMQ/              find_package(RouteMQ CONFIG): RouteMQ::routemq,
+#   <prefix>/<libdir>/libroutemq_*.a                the libraries (libdir: lib, or lib/<arch>
+#                                                   when configured with the prefix /usr)
+#   <prefix>/<libdir>/cmake/RouteMQ/                find_package(RouteMQ CONFIG): RouteMQ::routemq,
 #                                                   RouteMQ::testing, RouteMQ::testing_broker
-#   <prefix>/lib/<arch>/pkgconfig/routemq.pc        pkg-config --cflags --libs routemq
+#   <prefix>/<libdir>/pkgconfig/routemq.pc          pkg-config --cflags --libs routemq
 #   <prefix>/share/routemq/run-dev.sh               runs an application against a throwaway broker
 #   <prefix>/share/doc/routemq/                     README.md and the guides (docs/)
 include(CMakePackageConfigHelpers)
@@ -58,7 +59,6 @@ set(CPACK_PACKAGE_VENDOR "RouteMQ")
 set(CPACK_PACKAGE_CONTACT "RouteMQ maintainers <maintainers@routemq.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
   "Route-declarative MQTT framework for C++ with a supervised worker pool")
-set(CPACK_PACKAGE_INSTALL_DIRECTORY /usr)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)

@@ -3,7 +3,8 @@
 # apt-get, then, in a mount namespace where this source tree is hidden under an empty tmpfs and
 # in a scratch directory, `routemq new app demo`, the application's `make test`, and its `make
 # run` (a throwaway mosquitto on a free port) handling a message published with mosquitto_pub.
-# The package is removed again afterwards unless it was installed before. Root only (apt-get,
+# The package is removed again afterwards unless it was installed before (a routemq installed
+# before is replaced by this one; the -dev packages it pulled in stay). Root only (apt-get,
 # unshare); skipped (77) otherwise.
 #
 #   scripts/check-package.sh build/release
@@ -36,7 +37,7 @@ trap cleanup EXIT
 echo "check-package: dpkg-deb --info $(basename "$deb")"
 dpkg-deb --field "$deb" Package Version Architecture Depends Recommends
 echo "check-package: apt-get install $(basename "$deb")"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall "$deb" >/dev/null
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall --allow-downgrades "$deb" >/dev/null
 command -v routemq >/dev/null || { echo "check-package: no routemq on the PATH" >&2; exit 1; }
 
 # A TCP port of 127.0.0.1 that nothing listens on.
@@ -50,6 +51,7 @@ free_port() {
 export DEV_BROKER_PORT HTTP_PORT
 DEV_BROKER_PORT=$(free_port)
 HTTP_PORT=$(free_port)
+while [ "$HTTP_PORT" = "$DEV_BROKER_PORT" ]; do HTTP_PORT=$(free_port); done
 export HTTP_HOST=127.0.0.1 SOURCE_TREE=$source_tree SCRATCH=$scratch
 
 # What a user does.

@@ -40,12 +40,18 @@ TEST(K8sManifests, ASharedPoolScalesFromTwoReplicasANonSharedOneRunsOne) {
     routemq::router r;
     r.on("jobs/{id}", &noop, {.qos = 1, .shared = true, .worker_count = 3, .pool = "fast_lane"});
     r.on("alerts/{id}", &noop, {.qos = 1});
-    const auto yaml =
-        routemq::detail::k8s_manifests(r, defaults(), {}, {.name = "door_bell", .image = "db:1"});
+    const routemq::env_map given = {{"MQTT_CLIENT_ID", "door_bell"},
+                                    {"HANDLER_TIMEOUT_SECONDS", "7"},
+                                    {"MQTT_USERNAME", "me"},
+                                    {"MQTT_PASSWORD", "hunter2"},
+                                    {"INSTANCE_NAME", "laptop"}};
+    const auto yaml = routemq::detail::k8s_manifests(
+        r, routemq::load_settings(given, {}), {},
+        {.name = "door_bell", .image = "db:1", .explicit_settings = given});
     EXPECT_EQ(count(yaml, "\nkind: Deployment\n"), 2);
     EXPECT_EQ(count(yaml, "\nkind: HorizontalPodAutoscaler\n"), 1);
     EXPECT_EQ(count(yaml, "name: door-bell-fast-lane\n"), 5)
-        << yaml;  // workload, Service, PDB, HPA, its target
+        << yaml;  // the workload, its Service, PDB and HPA, and the HPA's target
     EXPECT_NE(yaml.find("  replicas: 2\n"), std::string::npos);
     EXPECT_NE(yaml.find("  replicas: 1\n"), std::string::npos);
     EXPECT_NE(yaml.find("type: Recreate"), std::string::npos)
@@ -54,6 +60,11 @@ TEST(K8sManifests, ASharedPoolScalesFromTwoReplicasANonSharedOneRunsOne) {
     EXPECT_NE(yaml.find("value: fast_lane\n"), std::string::npos) << "WORKER_POOLS is the pool";
     EXPECT_NE(yaml.find("MQTT_CLIENT_ID: door_bell\n"), std::string::npos);
     EXPECT_NE(yaml.find("terminationGracePeriodSeconds: 30\n"), std::string::npos);
+    EXPECT_NE(yaml.find("HANDLER_TIMEOUT_SECONDS: \"7\"\n"), std::string::npos)
+        << "what was set reaches the pods";
+    EXPECT_EQ(yaml.find("hunter2"), std::string::npos) << "never a credential";
+    EXPECT_EQ(yaml.find("MQTT_USERNAME: me"), std::string::npos) << "never a credential";
+    EXPECT_EQ(yaml.find("laptop"), std::string::npos) << "nor this machine's instance name";
 }
 
 TEST(K8sManifests, PoolsThatWouldShareANameAreRefused) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <routemq/errors.hpp>
@@ -198,4 +199,43 @@ TEST_F(Scaffold, WritesNothingWithoutTheMarkers) {
     EXPECT_FALSE(fs::exists(root_ / "routers/greeting_routes.hpp"));
     EXPECT_FALSE(fs::exists(root_ / "routers/greeting_routes.cpp"));
     EXPECT_EQ(read(root_ / "routers/routes.cpp"), routes);
+}
+
+TEST_F(Scaffold, AppRefusesNamesItCannotBuildAndLeavesNothing) {
+    const auto quiet = [](const std::string&) { return std::string("# manifests\n"); };
+    for (const char* name : {"tests", "test", "install", "Door",
+                             "a_very_long_application_name_"
+                             "that_no_kubernetes_object_takes"}) {
+        EXPECT_THROW(routemq::detail::new_app(root_ / "apps" / name, quiet), scaffold_usage_error)
+            << name;
+    }
+    EXPECT_FALSE(fs::exists(root_ / "apps"));
+    // Not into a directory that holds something.
+    EXPECT_THROW(routemq::detail::new_app(root_, quiet), scaffold_usage_error);
+}
+
+TEST_F(Scaffold, AppFailingPartWayRemovesWhatItMadeAndOnlyThat) {
+    const auto failing = [](const std::string&) -> std::string {
+        throw routemq::error("no manifests");
+    };
+    EXPECT_THROW(routemq::detail::new_app(root_ / "a" / "b" / "door_bell", failing),
+                 routemq::error);
+    EXPECT_FALSE(fs::exists(root_ / "a")) << "the directories it made for it go too";
+    fs::create_directories(root_ / "empty");
+    EXPECT_THROW(routemq::detail::new_app(root_ / "empty", failing), routemq::error);
+    EXPECT_TRUE(fs::is_directory(root_ / "empty")) << "the empty directory it was given stays";
+    EXPECT_TRUE(fs::is_empty(root_ / "empty"));
+    EXPECT_TRUE(fs::exists(root_ / "routers" / "routes.cpp")) << "nothing else is touched";
+}
+
+TEST_F(Scaffold, AppWritesAProjectNamedAfterItsDirectory) {
+    const auto done = routemq::detail::new_app(
+        root_ / "door_bell/", [](const std::string& name) { return "# for " + name + "\n"; });
+    EXPECT_EQ(read(root_ / "door_bell" / "k8s" / "door_bell.yaml"), "# for door_bell\n");
+    EXPECT_NE(read(root_ / "door_bell" / "main.cpp").find("{.name = \"door_bell\"}"),
+              std::string::npos);
+    EXPECT_NE(read(root_ / "door_bell" / "routers" / "hello_routes.cpp").find("{.qos = 1}"),
+              std::string::npos);
+    EXPECT_NE(std::find(done.created.begin(), done.created.end(), "tests/hello_test.cpp"),
+              done.created.end());
 }

@@ -148,7 +148,8 @@ int scaffold(const std::string& dir, const std::string& what, const std::string&
 /// default settings.
 std::string first_manifests(const std::string& name) {
     router r;
-    r.on(fmt::format("{}/{{id}}", detail::kFirstRoute), [](context&) {}, {.qos = 1});
+    r.on(detail::default_pattern(detail::kFirstRoute), [](context&) {},
+         {.qos = detail::kNewRouteQos});
     return detail::k8s_manifests(r, load_settings(with_name_defaults({}, name), {}), {},
                                  {.name = name, .image = name + ":0.1.0"});
 }
@@ -389,9 +390,22 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
     if (*deploy_k8s_cmd) {
         try {
             const auto name = deploy_name.empty() ? options.name : deploy_name;
+            // The settings given explicitly, the environment over the file, as load() reads them.
+            env_map given;
+            const auto environment = read_process_environment();
+            for (const auto& variable : settings_table()) {
+                const std::string key(variable.name);
+                if (auto it = environment.find(key); it != environment.end()) {
+                    given[key] = it->second;
+                } else if (auto in_file = file.find(key); in_file != file.end()) {
+                    given[key] = in_file->second;
+                }
+            }
             std::cout << detail::k8s_manifests(
                 r, s, invocation.scaling,
-                {.name = name, .image = deploy_image.empty() ? name + ":latest" : deploy_image});
+                {.name = name,
+                 .image = deploy_image.empty() ? name + ":latest" : deploy_image,
+                 .explicit_settings = std::move(given)});
             return code(exit_status::ok);
         } catch (const error& e) {
             std::cerr << "routemq: " << e.what() << '\n';

@@ -88,6 +88,22 @@ pod_memory memory_for(std::size_t processes) {
 
 std::string k8s_manifests(const router& r, const settings& s, const scaling_defaults& scaling,
                           const k8s_request& request) {
+    if (r.routes().empty()) {
+        throw config_error(
+            "no routes: nothing to deploy (run deploy k8s from the application's "
+            "own executable)");
+    }
+    if (request.name.empty() || request.name.size() > 64 ||
+        std::isalpha(static_cast<unsigned char>(request.name.front())) == 0 ||
+        !std::all_of(request.name.begin(), request.name.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
+                   c == '.';
+        })) {
+        throw config_error(fmt::format(
+            "application name '{}' must start with a letter and hold at most 64 letters, digits, "
+            "'-', '_' or '.'",
+            request.name));
+    }
     const auto app = dns_label(request.name, "the application name");
     const auto config_name = app + "-config";
     const auto secret_name = app + "-mqtt";
@@ -105,10 +121,10 @@ std::string k8s_manifests(const router& r, const settings& s, const scaling_defa
           {// A broker on this machine means none was configured: the name of its Service.
            {"MQTT_BROKER", loopback ? std::string("mqtt-broker") : s.mqtt.broker},
            {"MQTT_PORT", std::to_string(s.mqtt.port)},
-           // The application's name, as run_cli makes them by default.
-           {"MQTT_CLIENT_ID", request.name},
+           // The application's name unless set otherwise, as run_cli makes them.
+           {"MQTT_CLIENT_ID", s.mqtt.client_id},
            // Every replica of every pool joins this group.
-           {"MQTT_GROUP_NAME", request.name},
+           {"MQTT_GROUP_NAME", s.mqtt.group_name},
            {"MQTT_PROTOCOL", s.mqtt.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"},
            {"MQTT_SESSION_EXPIRY", std::to_string(s.mqtt.session_expiry.count())},
            {"MQTT_TLS", s.tls.enabled ? "true" : "false"},
@@ -120,6 +136,18 @@ std::string k8s_manifests(const router& r, const settings& s, const scaling_defa
            // The kubelet probes the pod's address.
            {"HTTP_HOST", "0.0.0.0"},
            {"HTTP_PORT", std::to_string(http_port)}}}});
+    // What else was set, so that pods plan (AUTOSCALE_*, WORKER_COUNT) and behave (timeouts,
+    // retries, recycling, topics) as the settings this was printed with.
+    auto& data = objects.back()["data"];
+    for (const auto& [variable, value] : request.explicit_settings) {
+        const bool the_pods_own = variable == "INSTANCE_NAME" || variable == "WORKER_POOLS" ||
+                                  variable == "HTTP_HOST" || variable == "HTTP_ENABLED" ||
+                                  (variable == "MQTT_BROKER" && loopback);
+        const bool credential = variable == "MQTT_USERNAME" || variable == "MQTT_PASSWORD";
+        if (!the_pods_own && !credential && !data.contains(variable)) {
+            data[variable] = value;
+        }
+    }
     objects.push_back({{"apiVersion", "v1"},
                        {"kind", "Secret"},
                        {"metadata", metadata(secret_name, labels(app, ""))},

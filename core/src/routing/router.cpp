@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 
 #include "routemq/errors.hpp"
 #include "routemq/settings.hpp"
@@ -41,21 +42,39 @@ std::string demangle(const char* symbol) {
     return status == 0 && out ? std::string(out.get()) : std::string(symbol);
 }
 
+/// Never looks for separate debug information (nor asks a debuginfod server): the file's own
+/// symbol table is all a name needs.
+int no_debuginfo(Dwfl_Module*, void**, const char*, Dwarf_Addr, const char*, const char*, GElf_Word,
+                 char**) {
+    return -1;
+}
+
 /// The symbol at `address` from the full symbol table of the file it is in (elfutils): a function
 /// in an anonymous namespace, or static, is a local symbol, which the dynamic symbol table that
-/// dladdr reads never has. Empty when the file is stripped or cannot be read.
+/// dladdr reads never has. Empty when the file is stripped or cannot be read. The process's
+/// modules are read once, at the first such handler.
 std::string local_symbol(const void* address) {
     static const Dwfl_Callbacks callbacks = {.find_elf = dwfl_linux_proc_find_elf,
-                                             .find_debuginfo = dwfl_standard_find_debuginfo,
+                                             .find_debuginfo = no_debuginfo,
                                              .section_address = nullptr,
                                              .debuginfo_path = nullptr};
-    std::unique_ptr<Dwfl, decltype(&dwfl_end)> dwfl(dwfl_begin(&callbacks), &dwfl_end);
-    if (!dwfl || dwfl_linux_proc_report(dwfl.get(), getpid()) != 0 ||
-        dwfl_report_end(dwfl.get(), nullptr, nullptr) != 0) {
-        return {};
+    static std::mutex mu;
+    static Dwfl* dwfl = nullptr;  // for the life of the process
+    std::lock_guard lock(mu);
+    if (dwfl == nullptr) {
+        dwfl = dwfl_begin(&callbacks);
+        if (dwfl == nullptr) {
+            return {};
+        }
+        if (dwfl_linux_proc_report(dwfl, getpid()) != 0 ||
+            dwfl_report_end(dwfl, nullptr, nullptr) != 0) {
+            dwfl_end(dwfl);
+            dwfl = nullptr;
+            return {};
+        }
     }
     const auto at = reinterpret_cast<Dwarf_Addr>(address);
-    Dwfl_Module* module = dwfl_addrmodule(dwfl.get(), at);
+    Dwfl_Module* module = dwfl_addrmodule(dwfl, at);
     const char* name = module != nullptr ? dwfl_module_addrname(module, at) : nullptr;
     return name != nullptr ? std::string(name) : std::string();
 }

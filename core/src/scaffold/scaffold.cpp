@@ -78,7 +78,7 @@ constexpr std::string_view kRoutesSource = R"(#include "@NAME@_routes.hpp"
 namespace routers {
 
 void @NAME@_routes(routemq::router& r) {
-    r.on(@PATTERN@, &app::@CONTROLLER@_controller::handle, {.qos = 1});
+    r.on(@PATTERN@, &app::@CONTROLLER@_controller::handle, {.qos = @QOS@});
 }
 
 }  // namespace routers
@@ -257,6 +257,10 @@ std::string register_routes(const std::string& routes_cpp, const std::string& na
 
 }  // namespace
 
+std::string default_pattern(const std::string& name) {
+    return name + "/{id}";
+}
+
 scaffold_result new_controller(const fs::path& root, const std::string& name) {
     check_name("controller", name);
     check_root(root);
@@ -274,7 +278,7 @@ scaffold_result new_routes(const fs::path& root, const std::string& name,
     check_name("route file", name);
     const auto handler = controller.empty() ? name : controller;
     check_name("controller", handler);
-    const auto topic = pattern.empty() ? name + "/{id}" : pattern;
+    const auto topic = pattern.empty() ? default_pattern(name) : pattern;
     try {
         routemq::pattern compiled(topic);
     } catch (const error& e) {
@@ -295,7 +299,10 @@ scaffold_result new_routes(const fs::path& root, const std::string& name,
     const auto registered = register_routes(read_file(routes_path), name);
 
     const std::vector<std::pair<std::string, std::string>> values = {
-        {"@NAME@", name}, {"@CONTROLLER@", handler}, {"@PATTERN@", literal(topic)}};
+        {"@NAME@", name},
+        {"@CONTROLLER@", handler},
+        {"@PATTERN@", literal(topic)},
+        {"@QOS@", std::to_string(kNewRouteQos)}};
     create_files(root,
                  {{header, fill(kRoutesHeader, values)}, {source, fill(kRoutesSource, values)}});
     // Written aside and renamed over: routes.cpp is either as it was or complete.
@@ -329,6 +336,17 @@ scaffold_result new_app(const fs::path& dir,
     }
     const auto name = path.filename().string();
     check_name("application", name);
+    // The executable, the CMake project and the prefix of the Kubernetes objects
+    // (`<name>-<pool>`, at most 63 characters).
+    static const std::vector<std::string> kTaken = {"all",  "clean",   "help",  "install",
+                                                    "test", "package", "tests", "routemq"};
+    if (name.size() > 55 || std::find(kTaken.begin(), kTaken.end(), name) != kTaken.end()) {
+        throw scaffold_usage_error(fmt::format(
+            "application name '{}' cannot name the project: at most 55 characters, and none of "
+            "all, clean, help, install, package, test, tests and routemq (CMake or the "
+            "framework has them)",
+            name));
+    }
     std::error_code ec;
     const bool existed = fs::exists(dir, ec);
     if (existed && (!fs::is_directory(dir, ec) || !fs::is_empty(dir, ec))) {
@@ -337,14 +355,26 @@ scaffold_result new_app(const fs::path& dir,
             "or empty one",
             dir.string()));
     }
+    // On a failure: what was created goes, from the topmost directory that did not exist (or
+    // what was put into the empty one), and nothing else.
+    auto topmost_new = path;
+    while (!fs::exists(topmost_new.parent_path(), ec) && topmost_new.has_parent_path() &&
+           topmost_new.parent_path() != topmost_new) {
+        topmost_new = topmost_new.parent_path();
+    }
     const auto undo = [&] {
         std::error_code ignored;
-        if (existed) {
-            for (const auto& entry : fs::directory_iterator(dir, ignored)) {
-                fs::remove_all(entry.path(), ignored);
-            }
-        } else {
-            fs::remove_all(dir, ignored);
+        if (!existed) {
+            fs::remove_all(topmost_new, ignored);
+            return;
+        }
+        std::vector<fs::path> entries;
+        for (fs::directory_iterator it(dir, ignored), end; !ignored && it != end;
+             it.increment(ignored)) {
+            entries.push_back(it->path());
+        }
+        for (const auto& entry : entries) {
+            fs::remove_all(entry, ignored);
         }
     };
     try {

@@ -42,16 +42,22 @@ scaffold_result new_controller(const std::filesystem::path& root, const std::str
 scaffold_result new_routes(const std::filesystem::path& root, const std::string& name,
                            const std::string& controller = {}, const std::string& pattern = {});
 
-/// The route `routemq new app` starts an application with (`routemq new routes hello`): its
-/// pattern and options, as the written routers/hello_routes.cpp has them.
+/// The QoS of the route `routemq new routes` writes.
+inline constexpr int kNewRouteQos = 1;
+
+/// The pattern `routemq new routes NAME` binds when none is given: `NAME/{id}`.
+std::string default_pattern(const std::string& name);
+
+/// The route file and controller `routemq new app` starts an application with: `routemq new
+/// controller hello` and `routemq new routes hello` (pattern default_pattern, QoS kNewRouteQos).
 inline constexpr const char* kFirstRoute = "hello";
 
 /// `routemq new app DIR`: a standalone application in DIR (created, or empty), named after it
-/// (snake_case): the files of app_template() with `@APP@` filled in, a first controller and route
-/// file (`hello`, as new_controller and new_routes write them) and k8s/NAME.yaml, which
-/// `manifests(NAME)` writes for that route table. Writes nothing and throws
-/// scaffold_usage_error for a bad name or a directory that is not empty; on a failure part way,
-/// removes what it wrote.
+/// (snake_case, at most 55 characters, not a name CMake reserves or `tests`): the files of
+/// app_template() with `@APP@` filled in, a first controller and route file (`hello`, as
+/// new_controller and new_routes write them) and k8s/NAME.yaml, which `manifests(NAME)` writes for
+/// that route table. Writes nothing and throws scaffold_usage_error for a bad name or a directory
+/// that is not empty; on a failure part way, removes what it wrote.
 scaffold_result new_app(const std::filesystem::path& dir,
                         const std::function<std::string(const std::string& name)>& manifests);
 
