@@ -53,7 +53,7 @@ test-app: deps deploy-tools
 	cmake --build $(DEV_DIR) -j $(JOBS) --target routemq_app_test_targets
 	ctest --test-dir $(DEV_DIR) -L app --output-on-failure -j $(JOBS)
 
-# The full proof, what CI runs (.ci/run; about 45 minutes on 2 cores): every test built with
+# The full proof, what CI runs (.ci/run; about 30 minutes on 2 cores): every test built with
 # AddressSanitizer and UBSan (chaos on several hosts too); the cost gate; the fuzzers' short runs;
 # every test again built with ThreadSanitizer; the Debian package installed and an application
 # made, tested and run from it with no source tree in sight; the format check.
