@@ -62,9 +62,21 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "g++, cmake (>= 3.25), make, pkg-config, libpaho-mqtt-dev, libssl-dev, libfmt-dev, libspdlog-dev, nlohmann-json3-dev, libutfcpp-dev, libcli11-dev, libcpp-httplib-dev, libdw-dev, libgtest-dev, libgmock-dev")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto, mosquitto-clients, clang-format")
+# What the package depends on and recommends: the sections of scripts/packages.txt.
+file(STRINGS ${PROJECT_SOURCE_DIR}/scripts/packages.txt routemq_package_lines)
+set(routemq_section "")
+foreach(line IN LISTS routemq_package_lines)
+  if(line MATCHES "^# \\[([a-z]+)\\]")
+    set(routemq_section ${CMAKE_MATCH_1})
+  elseif(NOT line MATCHES "^[ \t]*(#|$)")
+    list(APPEND routemq_deb_${routemq_section} ${line})
+  endif()
+endforeach()
+if(NOT routemq_deb_depends OR NOT routemq_deb_recommends)
+  message(FATAL_ERROR "scripts/packages.txt has no [depends] or [recommends] section")
+endif()
+list(JOIN routemq_deb_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+list(JOIN routemq_deb_recommends ", " CPACK_DEBIAN_PACKAGE_RECOMMENDS)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
   "Applications bind MQTT topic patterns such as sensors/{device_id}/data to C++ handlers; \
 `routemq --workers` runs them in a supervised pool of worker processes on shared subscriptions. \
