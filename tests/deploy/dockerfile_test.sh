@@ -43,17 +43,17 @@ else
 fi
 
 # 3. ... and builds with the Makefile's release build.
-echo "$build_stage" | grep -qE '^RUN make build$' && pass "build stage runs 'make build'" ||
+grep -qE '^RUN make build$' <<<"$build_stage" && pass "build stage runs 'make build'" ||
   fail "build stage must run 'make build' (the commands \`make run\` builds with)"
 release_dir=$(make -s -n -C "$root" build | sed -n 's/^cmake --build \([^ ]*\).*/\1/p' | head -1)
-echo "$runtime_stage" | grep -qE "^COPY --from=build /src/${release_dir}/routemq " &&
+grep -qE "^COPY --from=build /src/${release_dir}/routemq " <<<"$runtime_stage" &&
   pass "runtime copies ${release_dir}/routemq" ||
   fail "runtime stage must copy /src/${release_dir}/routemq (Makefile RELEASE_DIR)"
 
 # 4. The runtime packages provide every shared library the binary needs (sanitizer runtimes
 #    aside: they only exist in the test build this check runs on).
 runtime_list=$(packages_of scripts/packages-runtime.txt)
-echo "$runtime_list" | grep -q -- '-dev$' && fail "runtime list has -dev packages"
+grep -q -- '-dev$' <<<"$runtime_list" && fail "runtime list has -dev packages"
 in_base_image="libc6 libgcc-s1"
 while read -r lib path; do
   [[ $lib == libasan* || $lib == libubsan* || $lib == libtsan* || -z $path ]] && continue
@@ -73,18 +73,18 @@ while read -r pkg; do
     pass "runtime package $pkg exists" ||
     fail "runtime package $pkg is not in Debian's archive"
 done <<<"$runtime_list"
-echo "$runtime_stage" | grep -q 'scripts/packages-runtime.txt' ||
+grep -q 'scripts/packages-runtime.txt' <<<"$runtime_stage" ||
   fail "runtime stage must install scripts/packages-runtime.txt"
 
 # 5. Non-root, probed, and SIGTERM reaches routemq (exec form: routemq is PID 1).
 user=$(echo "$runtime_stage" | sed -n 's/^USER //p' | tail -1)
 [[ $user =~ ^[1-9][0-9]*(:[0-9]+)?$ ]] && pass "runs as uid ${user%%:*}" ||
   fail "runtime must end with a numeric non-root USER (got '$user')"
-echo "$runtime_stage" | grep -qE '^ *CMD \["/usr/local/bin/routemq", "healthcheck"\]' &&
-  echo "$runtime_stage" | grep -qE '^HEALTHCHECK ' && pass "HEALTHCHECK probes /healthz" ||
+grep -qE '^ *CMD \["/usr/local/bin/routemq", "healthcheck"\]' <<<"$runtime_stage" &&
+  grep -qE '^HEALTHCHECK ' <<<"$runtime_stage" && pass "HEALTHCHECK probes /healthz" ||
   fail "HEALTHCHECK must run routemq healthcheck"
-echo "$runtime_stage" | grep -qxF 'ENTRYPOINT ["/usr/local/bin/routemq"]' &&
-  echo "$runtime_stage" | grep -qxF 'CMD ["--workers"]' &&
+grep -qxF 'ENTRYPOINT ["/usr/local/bin/routemq"]' <<<"$runtime_stage" &&
+  grep -qxF 'CMD ["--workers"]' <<<"$runtime_stage" &&
   pass "exec-form ENTRYPOINT routemq, CMD --workers" ||
   fail "need exec-form ENTRYPOINT [\"/usr/local/bin/routemq\"] and CMD [\"--workers\"]"
 "$binary" healthcheck --help >/dev/null && pass "the binary has the healthcheck command" ||
