@@ -38,6 +38,22 @@ env_map with_name_defaults(env_map file, const std::string& name) {
     return file;
 }
 
+/// The variables of the settings table that are set, each as the environment has it, else as
+/// `file` does: what load_settings reads besides the defaults.
+env_map given_settings(const env_map& file) {
+    const auto environment = read_process_environment();
+    env_map given;
+    for (const auto& variable : settings_table()) {
+        const std::string name(variable.name);
+        if (auto it = environment.find(name); it != environment.end()) {
+            given[name] = it->second;
+        } else if (auto in_file = file.find(name); in_file != file.end()) {
+            given[name] = in_file->second;
+        }
+    }
+    return given;
+}
+
 /// Settings from `env_file` (when given or present) and the environment; `file` gets what the
 /// file held, for the startup warnings. `--pools` given: it overrides WORKER_POOLS.
 settings load(const std::string& env_file, bool env_file_given, const std::string& name,
@@ -84,16 +100,10 @@ int control_command(const std::string& env_file, bool env_file_given, const std:
         target += (target.empty() ? "" : " ") + arg;
     }
     return one_shot([&] {
-        const env_map file = read_env_file_if_present(env_file, env_file_given);
-        const env_map environment = read_process_environment();
+        const auto given = given_settings(read_env_file_if_present(env_file, env_file_given));
         const auto value = [&](const char* variable, const std::string& fallback) {
-            if (auto it = environment.find(variable); it != environment.end()) {
-                return it->second;
-            }
-            if (auto it = file.find(variable); it != file.end()) {
-                return it->second;
-            }
-            return fallback;
+            const auto it = given.find(variable);
+            return it != given.end() ? it->second : fallback;
         };
         mqtt_settings ids;
         ids.client_id = value("MQTT_CLIENT_ID", name);
@@ -390,22 +400,11 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
     if (*deploy_k8s_cmd) {
         try {
             const auto name = deploy_name.empty() ? options.name : deploy_name;
-            // The settings given explicitly, the environment over the file, as load() reads them.
-            env_map given;
-            const auto environment = read_process_environment();
-            for (const auto& variable : settings_table()) {
-                const std::string key(variable.name);
-                if (auto it = environment.find(key); it != environment.end()) {
-                    given[key] = it->second;
-                } else if (auto in_file = file.find(key); in_file != file.end()) {
-                    given[key] = in_file->second;
-                }
-            }
             std::cout << detail::k8s_manifests(
                 r, s, invocation.scaling,
                 {.name = name,
                  .image = deploy_image.empty() ? name + ":latest" : deploy_image,
-                 .explicit_settings = std::move(given)});
+                 .explicit_settings = given_settings(file)});
             return code(exit_status::ok);
         } catch (const error& e) {
             std::cerr << "routemq: " << e.what() << '\n';

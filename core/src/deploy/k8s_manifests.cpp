@@ -11,6 +11,7 @@
 #include "asyncapi/yaml.hpp"
 #include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
+#include "settings_table.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -93,12 +94,9 @@ std::string k8s_manifests(const router& r, const settings& s, const scaling_defa
             "no routes: nothing to deploy (run deploy k8s from the application's "
             "own executable)");
     }
-    if (request.name.empty() || request.name.size() > 64 ||
-        std::isalpha(static_cast<unsigned char>(request.name.front())) == 0 ||
-        !std::all_of(request.name.begin(), request.name.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' ||
-                   c == '.';
-        })) {
+    // A name client ids can hold (as MQTT_CLIENT_ID), starting with a letter as Service names do.
+    if (!is_plain_name(request.name) ||
+        std::isalpha(static_cast<unsigned char>(request.name.front())) == 0) {
         throw config_error(fmt::format(
             "application name '{}' must start with a letter and hold at most 64 letters, digits, "
             "'-', '_' or '.'",
