@@ -31,10 +31,11 @@ run: build
 routes: build
 	$(RELEASE_DIR)/routemq routes
 
-# Packages from the npm registry for the manifest and AsyncAPI checks (Node.js from Debian if
-# missing).
+# Packages from the npm registry for the manifest, AsyncAPI and Grafana checks and the
+# dashboard's browser test (Node.js and Chromium from Debian if missing).
 deploy-tools:
 	@command -v npm >/dev/null || scripts/install-deps.sh scripts/packages-node.txt
+	@command -v chromium >/dev/null || scripts/install-deps.sh scripts/packages-browser.txt
 	@[ tests/deploy/node_modules/.package-lock.json -nt tests/deploy/package-lock.json ] || \
 	  npm ci --prefix tests/deploy --no-audit --no-fund --loglevel=error
 

@@ -105,6 +105,19 @@ std::string host_value(const setting_variable& v, const std::string& value,
     return value;
 }
 
+/// A secret the dashboard's actions are compared with: long enough not to be guessed in a
+/// few tries. The error never shows it.
+std::string token_value(const setting_variable& v, const std::string& value) {
+    if (!value.empty() &&
+        (value.size() < 16 || value.find_first_of(" \t\r\n") != std::string::npos)) {
+        throw config_error(fmt::format(
+            "invalid {}: allowed empty, or at least 16 characters without spaces (the value "
+            "given has {})",
+            v.name, value.size()));
+    }
+    return value;
+}
+
 /// A topic to publish to: not empty, no wildcards, not a `$` topic.
 std::string dead_letter_value(const setting_variable& v, const std::string& value) {
     if (value.empty() || value.front() == '$' || value.find_first_of("+#") != std::string::npos) {
@@ -326,6 +339,12 @@ const std::vector<setting_variable> kTable = {
      "Where a message goes after its last retry, on a payload error, or when it killed "
      "POISON_MAX_CRASHES workers (QoS 1, user properties say why).",
      ROUTEMQ_SETTER(s.handling.dead_letter_topic = dead_letter_value(v, value))},
+    {"DEAD_LETTER_MAX", "10000", "an integer 0-1000000",
+     "Dead letters kept in the broker (each retained on routemq/dead-letters/<MQTT_GROUP_NAME>/"
+     "<id>) for `routemq dead-letters` and the dashboard; the oldest are removed beyond it. 0: "
+     "none kept. Needs MQTT_PROTOCOL=5.",
+     ROUTEMQ_SETTER(s.handling.dead_letter_max =
+                        static_cast<std::size_t>(parse_int(v, value, 0, 1000000)))},
     {"POISON_MAX_CRASHES", "2", "an integer 1-100",
      "With --workers: a message that killed this many workers (crash or timeout) is "
      "dead-lettered when it comes back instead of run again.",
@@ -353,6 +372,13 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.http.host = host_value(v, value, "HTTP_PORT"))},
     {"HTTP_PORT", "8080", "an integer 1-65535", "Port of the health and metrics endpoint.",
      ROUTEMQ_SETTER(s.http.port = parse_int(v, value, 1, 65535))},
+    {"DASHBOARD_ENABLED", "true", "true or false",
+     "Serve the dashboard at / on HTTP_PORT (its data under /api/).",
+     ROUTEMQ_SETTER(s.http.dashboard = parse_bool(v, value))},
+    {"DASHBOARD_TOKEN", "", "empty, or at least 16 characters without spaces",
+     "Enables the dashboard's actions (replay, purge, scale, recycle, reload) for whoever sends "
+     "it in the X-RouteMQ-Token header; empty: the dashboard is read-only.",
+     ROUTEMQ_SETTER(s.http.dashboard_token = token_value(v, value)), /*secret=*/true},
 };
 
 #undef ROUTEMQ_SETTER

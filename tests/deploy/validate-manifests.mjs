@@ -18,7 +18,17 @@
 //      and routes its queries name (the HPA's through the prometheus-adapter rule it relies on) are
 //      ones that pod's manager really exports: the built binary is started under that pod's
 //      settings (no broker) and its /metrics read; docs/observability.md lists exactly the metric
-//      families it exports.
+//      families it exports;
+//   7. the Grafana dashboards in k8s/grafana/ (imported by hand or through Grafana's sidecar): what
+//      Grafana needs to import one (title, uid, schemaVersion, panels each with a type, a unique id
+//      and a place on the grid no other panel shares, targets with expr and refId, every panel on
+//      the Prometheus data source of the datasource variable); every query (panels' and template
+//      variables' label_values) parses as PromQL once Grafana's variables are put in
+//      (@prometheus-io/lezer-promql), and its types agree (a range vector where rate() wants one, an
+//      instant vector or scalar for the panel); every metric it reads is one the pod's /metrics of
+//      section 6 exports (a histogram through _bucket, _sum or _count), and every label it
+//      matches, groups, joins or names in a legend is one that metric carries there (le on
+//      _bucket) or one Prometheus adds when it scrapes a pod (job, instance, namespace, pod).
 // Usage: node validate-manifests.mjs <routemq executable>
 //
 // With --generated FILE IMAGE it checks instead what `<executable> deploy k8s --image IMAGE`
@@ -31,6 +41,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import ts from "typescript";
 import { parse, parseAllDocuments } from "yaml";
 
@@ -608,9 +619,10 @@ function freePort() {
   });
 }
 
-/** Prometheus text: the families (# TYPE lines) and each sample's name and labels. */
+/** Prometheus text: the families (# TYPE lines) with their types, and each sample's name and labels. */
 function parseExposition(text) {
-  const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+  const types = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+  const families = new Set(types.keys());
   const series = [];
   for (const line of text.split("\n")) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/.exec(line);
@@ -619,7 +631,7 @@ function parseExposition(text) {
       [...(m[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(([, k, v]) => [k, v.replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c))]));
     series.push({ name: m[1], labels });
   }
-  return { families, series };
+  return { families, types, series };
 }
 
 /**
@@ -842,12 +854,15 @@ for (const { obj: so, file } of exampleObjects.filter(({ obj }) => obj.kind === 
 }
 
 // What the examples (and users' dashboards) read is documented, and nothing documented is gone.
-// The families are the same in every pod that runs workers: an examples' scrape does, else k8s/'s.
+// The families (and their labels) are the same in every pod that runs workers: an examples' scrape
+// does, else k8s/'s. Section 7 reads the same scrape.
+let podExport = null;
 if (!generated) {
   const [pod] = variants.k8s?.map(({ obj }) => obj).filter((o) => o.kind === "Deployment") ?? [];
   const target = pod && rendered.get(`Deployment/${pod.metadata.name}`);
+  podExport = scrapes.values().next().value ?? exportedBy(target?.settings ?? {});
   try {
-    const { families } = await (scrapes.values().next().value ?? exportedBy(target?.settings ?? {}));
+    const { families } = await podExport;
     check("docs/observability.md's metric table lists exactly the families /metrics exports", () => {
       const doc = readFileSync(path.join(root, "docs/observability.md"), "utf8");
       const documented = new Set([...doc.matchAll(/^\| `(routemq_[a-z0-9_]+)` \|/gm)].map((m) => m[1]));
@@ -856,6 +871,454 @@ if (!generated) {
     });
   } catch (e) {
     fail(`docs/observability.md's metric table: ${e.message}`);
+  }
+}
+
+// ---- 7. the Grafana dashboards ---------------------------------------------------------------
+
+// Labels Prometheus puts on every series it scrapes from a pod (job and instance always; namespace
+// and pod from the Kubernetes discovery of annotated pods, a PodMonitor or a ServiceMonitor): a
+// dashboard may match and group on them besides the metric's own.
+const scrapeLabels = ["job", "instance", "namespace", "pod"];
+// Grafana's own variables, each put in as a value of its kind before a query is parsed.
+const grafanaBuiltins = {
+  __rate_interval: "4m", __interval: "1m", __range: "6h",
+  __interval_ms: "60000", __range_s: "21600", __range_ms: "21600000",
+};
+// The panel types of Grafana 10 and 11 themselves (no plugin, no Angular).
+const panelTypes = new Set([
+  "row", "timeseries", "stat", "gauge", "bargauge", "table", "text", "state-timeline", "status-history",
+  "heatmap", "histogram", "piechart", "barchart",
+]);
+
+const setText = (labels) => [...labels].sort().join(", ") || "none";
+
+/**
+ * What the metric `name` reads on `exported` (a pod's /metrics): its labels there, with the ones
+ * Prometheus adds, or why it reads nothing.
+ */
+function seriesOf(name, exported) {
+  const type = exported.types.get(name);
+  if (type === "histogram" || type === "summary") {
+    return { error: `${name} is a ${type}: its series are ${name}_bucket, ${name}_sum and ${name}_count` };
+  }
+  const stem = /^(.*)_(bucket|sum|count)$/.exec(name)?.[1];
+  if (!type && !["histogram", "summary"].includes(exported.types.get(stem))) {
+    return { error: `${name} is not on routemq's /metrics (no such family)` };
+  }
+  const labels = new Set(scrapeLabels);
+  for (const s of exported.series) if (s.name === name) for (const k of Object.keys(s.labels)) labels.add(k);
+  return { labels };
+}
+
+const children = (node) => {
+  const out = [];
+  for (let c = node.firstChild; c; c = c.nextSibling) out.push(c);
+  return out;
+};
+const expressionNodes = new Set([
+  "AggregateExpr", "BinaryExpr", "FunctionCall", "MatrixSelector", "NumberDurationLiteral", "OffsetExpr",
+  "ParenExpr", "StringLiteral", "SubqueryExpr", "UnaryExpr", "VectorSelector", "StepInvariantExpr",
+  "AnchoredExpr", "SmoothedExpr",
+]);
+const expressions = (node) => children(node).filter((c) => expressionNodes.has(c.name));
+const typeName = { vector: "an instant vector", matrix: "a range vector", scalar: "a scalar", string: "a string" };
+
+// The functions this check knows: argument types (a trailing "?" when optional, "..." repeats the
+// last) and the labels of the result from those of the arguments.
+const keepFirst = (args) => args[0].labels;
+const keepSecond = (args) => args[1].labels;
+const none = () => new Set();
+const functions = {
+  ...Object.fromEntries([
+    "rate", "irate", "increase", "delta", "idelta", "deriv", "resets", "changes", "avg_over_time",
+    "min_over_time", "max_over_time", "sum_over_time", "count_over_time", "last_over_time",
+    "stddev_over_time", "stdvar_over_time", "present_over_time",
+  ].map((f) => [f, { args: ["matrix"], returns: "vector", labels: keepFirst }])),
+  ...Object.fromEntries([
+    "abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt", "sgn", "timestamp", "sort", "sort_desc",
+    "deg", "rad",
+  ].map((f) => [f, { args: ["vector"], returns: "vector", labels: keepFirst }])),
+  ...Object.fromEntries([
+    "day_of_month", "day_of_week", "day_of_year", "days_in_month", "hour", "minute", "month", "year",
+  ].map((f) => [f, { args: ["vector?"], returns: "vector", labels: (args) => args[0]?.labels ?? new Set() }])),
+  quantile_over_time: { args: ["scalar", "matrix"], returns: "vector", labels: keepSecond },
+  predict_linear: { args: ["matrix", "scalar"], returns: "vector", labels: keepFirst },
+  round: { args: ["vector", "scalar?"], returns: "vector", labels: keepFirst },
+  clamp: { args: ["vector", "scalar", "scalar"], returns: "vector", labels: keepFirst },
+  clamp_min: { args: ["vector", "scalar"], returns: "vector", labels: keepFirst },
+  clamp_max: { args: ["vector", "scalar"], returns: "vector", labels: keepFirst },
+  histogram_quantile: {
+    args: ["scalar", "vector"], returns: "vector",
+    labels: ([, v], problems) => {
+      if (v.labels && !v.labels.has("le")) problems.push(`histogram_quantile() over series without le (keep it: sum by (..., le))`);
+      return v.labels && new Set([...v.labels].filter((l) => l !== "le"));
+    },
+  },
+  label_replace: {
+    args: ["vector", "string", "string", "string", "string"], returns: "vector",
+    labels: ([v, dst, , src], problems) => {
+      if (v.labels && src.value && !v.labels.has(src.value)) problems.push(`label_replace() from ${src.value}, not a label of its series (${setText(v.labels)})`);
+      return v.labels && new Set([...v.labels, dst.value]);
+    },
+  },
+  label_join: {
+    args: ["vector", "string", "string", "string..."], returns: "vector",
+    labels: ([v, dst, , ...sources], problems) => {
+      for (const src of sources) if (v.labels && !v.labels.has(src.value)) problems.push(`label_join() of ${src.value}, not a label of its series (${setText(v.labels)})`);
+      return v.labels && new Set([...v.labels, dst.value]);
+    },
+  },
+  vector: { args: ["scalar"], returns: "vector", labels: none },
+  scalar: { args: ["vector"], returns: "scalar", labels: none },
+  time: { args: [], returns: "scalar", labels: none },
+  pi: { args: [], returns: "scalar", labels: none },
+  absent: { args: ["vector"], returns: "vector", labels: () => null },
+  absent_over_time: { args: ["matrix"], returns: "vector", labels: () => null },
+};
+const aggregationParameter = { topk: "scalar", bottomk: "scalar", limitk: "scalar", limit_ratio: "scalar", quantile: "scalar", count_values: "string" };
+const keepsSeries = new Set(["topk", "bottomk", "limitk", "limit_ratio"]);
+const comparisons = new Set(["Eql", "Neq", "Gtr", "Gte", "Lss", "Lte"]);
+const setOperators = new Set(["And", "Or", "Unless"]);
+
+/**
+ * The type and labels (null when unknown) of the PromQL expression `node` of `query`, the metrics
+ * it reads added to `metrics`, what is wrong with it to `problems`.
+ */
+function analyze(node, query, exported, metrics, problems) {
+  if (!node) return { type: null, labels: null };
+  const text = (n) => query.slice(n.from, n.to);
+  const sub = (n) => analyze(n, query, exported, metrics, problems);
+  const labelNames = (n) => (n ? n.getChildren("LabelName").map(text) : []);
+  switch (node.name) {
+    case "PromQL":
+    case "ParenExpr":
+    case "OffsetExpr":
+    case "StepInvariantExpr":
+      return sub(expressions(node)[0]);
+    case "UnaryExpr":
+      return sub(expressions(node).at(-1));
+    case "NumberDurationLiteral":
+      return { type: "scalar", labels: new Set() };
+    case "StringLiteral":
+      return { type: "string", labels: new Set(), value: text(node).slice(1, -1).replace(/\\(.)/g, "$1") };
+    case "VectorSelector": {
+      const name = node.getChild("Identifier") && text(node.getChild("Identifier"));
+      const matchers = node.getChild("LabelMatchers") ? children(node.getChild("LabelMatchers")) : [];
+      if (!name) {
+        problems.push(`${text(node)}: name the metric before the braces`);
+        return { type: "vector", labels: null };
+      }
+      metrics.add(name);
+      const series = seriesOf(name, exported);
+      if (series.error) problems.push(series.error);
+      for (const m of matchers) {
+        if (m.name !== "UnquotedLabelMatcher") {
+          problems.push(`${text(m)}: a quoted label name (this check reads label="value" matchers only)`);
+          continue;
+        }
+        const label = text(m.getChild("LabelName"));
+        if (series.labels && !series.labels.has(label)) problems.push(`${name}{${label}...}: ${label} is not a label of ${name} (${setText(series.labels)})`);
+      }
+      return { type: "vector", labels: series.labels ?? null };
+    }
+    case "MatrixSelector": {
+      const v = sub(node.getChild("VectorSelector"));
+      return { type: "matrix", labels: v.labels };
+    }
+    case "SubqueryExpr": {
+      const v = sub(expressions(node)[0]);
+      if (v.type !== "vector") problems.push(`${text(node)}: a subquery of ${typeName[v.type]} (it takes an instant vector)`);
+      return { type: "matrix", labels: v.labels };
+    }
+    case "FunctionCall": {
+      const name = text(node.getChild("FunctionIdentifier"));
+      const args = expressions(node.getChild("FunctionCallBody")).map(sub);
+      const signature = functions[name];
+      if (!signature) {
+        problems.push(`${name}(): a function this check does not know (add it to its table if Prometheus has it without a feature flag)`);
+        return { type: "vector", labels: null };
+      }
+      const wanted = signature.args;
+      const required = wanted.filter((t) => !t.endsWith("?")).length;
+      const variadic = wanted.at(-1)?.endsWith("...");
+      if (args.length < required - (variadic ? 1 : 0) || (!variadic && args.length > wanted.length)) {
+        problems.push(`${name}() takes ${wanted.join(", ") || "no argument"}, given ${args.length} argument(s)`);
+        return { type: signature.returns, labels: null };
+      }
+      args.forEach((a, i) => {
+        const want = wanted[Math.min(i, wanted.length - 1)].replace(/[?.]+$/, "");
+        if (a.type && a.type !== want) {
+          problems.push(`${name}() argument ${i + 1} is ${typeName[a.type]}, it takes ${typeName[want]}${want === "matrix" ? " (metric[$__rate_interval])" : ""}`);
+        }
+      });
+      return { type: signature.returns, labels: signature.labels(args, problems) };
+    }
+    case "AggregateExpr": {
+      const op = text(node.getChild("AggregateOp"));
+      const args = expressions(node.getChild("FunctionCallBody")).map(sub);
+      const parameter = aggregationParameter[op];
+      const wanted = parameter ? [parameter, "vector"] : ["vector"];
+      if (args.length !== wanted.length) {
+        problems.push(`${op}() takes ${wanted.map((t) => typeName[t]).join(" and ")}, given ${args.length} argument(s)`);
+        return { type: "vector", labels: null };
+      }
+      args.forEach((a, i) => {
+        if (a.type && a.type !== wanted[i]) problems.push(`${op}() argument ${i + 1} is ${typeName[a.type]}, it takes ${typeName[wanted[i]]}`);
+      });
+      const input = args.at(-1).labels;
+      const modifier = node.getChild("AggregateModifier");
+      const grouping = labelNames(modifier?.getChild("GroupingLabels"));
+      const kind = modifier?.getChild("By") ? "by" : modifier?.getChild("Without") ? "without" : null;
+      if (input) {
+        for (const l of grouping) if (!input.has(l)) problems.push(`${op} ${kind} (${grouping.join(", ")}): ${l} is not a label of what it aggregates (${setText(input)})`);
+      }
+      let labels;
+      if (keepsSeries.has(op)) labels = input;
+      else if (kind === "by") labels = new Set(grouping);
+      else if (kind === "without") labels = input && new Set([...input].filter((l) => !grouping.includes(l)));
+      else labels = new Set();
+      if (op === "count_values" && labels) labels = new Set([...labels, args[0].value]);
+      return { type: "vector", labels };
+    }
+    case "BinaryExpr": {
+      const [lhsNode, rhsNode] = [expressions(node)[0], expressions(node).at(-1)];
+      const [lhs, rhs] = [sub(lhsNode), sub(rhsNode)];
+      const op = lhsNode.nextSibling.name;
+      const matching = node.getChild("MatchingModifierClause");
+      if (node.getChild("FillModifier")) problems.push(`${text(node)}: fill modifiers are experimental (a feature flag)`);
+      for (const [side, v] of [["left", lhs], ["right", rhs]]) {
+        if (v.type !== "vector" && v.type !== "scalar" && v.type) problems.push(`${text(node)}: the ${side} side is ${typeName[v.type]}`);
+      }
+      if (lhs.type !== "vector" || rhs.type !== "vector") {
+        if (setOperators.has(op)) problems.push(`${text(node)}: ${op.toLowerCase()} joins two instant vectors`);
+        if (matching) problems.push(`${text(node)}: on/ignoring/group_* need an instant vector on both sides`);
+        const v = lhs.type === "vector" ? lhs : rhs;
+        return { type: v.type === "vector" ? "vector" : "scalar", labels: v.labels };
+      }
+      const clause = matching ? children(matching) : [];
+      const groupings = matching ? matching.getChildren("GroupingLabels") : [];
+      const on = clause.some((c) => c.name === "On");
+      const ignoring = clause.some((c) => c.name === "Ignoring");
+      const groupLeft = clause.some((c) => c.name === "GroupLeft");
+      const groupRight = clause.some((c) => c.name === "GroupRight");
+      const matchLabels = on || ignoring ? labelNames(groupings[0]) : [];
+      const include = groupLeft || groupRight ? labelNames(groupings[on || ignoring ? 1 : 0]) : [];
+      if (!lhs.labels || !rhs.labels) return { type: "vector", labels: null };
+      if (on) {
+        for (const l of matchLabels) {
+          for (const [side, v] of [["left", lhs], ["right", rhs]]) {
+            if (!v.labels.has(l)) problems.push(`on(${matchLabels.join(", ")}): ${l} is not a label of the ${side} side (${setText(v.labels)})`);
+          }
+        }
+      }
+      const one = groupLeft ? rhs : lhs;
+      for (const l of include) if (!one.labels.has(l)) problems.push(`group_${groupLeft ? "left" : "right"}(${include.join(", ")}): ${l} is not a label of the ${groupLeft ? "right" : "left"} side (${setText(one.labels)})`);
+      if (setOperators.has(op)) {
+        return { type: "vector", labels: op === "Or" ? new Set([...lhs.labels, ...rhs.labels]) : lhs.labels };
+      }
+      if (groupLeft) return { type: "vector", labels: new Set([...lhs.labels, ...include]) };
+      if (groupRight) return { type: "vector", labels: new Set([...rhs.labels, ...include]) };
+      if (on) return { type: "vector", labels: comparisons.has(op) && !node.getChild("BoolModifier") ? lhs.labels : new Set(matchLabels) };
+      const strip = (labels) => setText([...labels].filter((l) => !matchLabels.includes(l)));
+      if (strip(lhs.labels) !== strip(rhs.labels)) {
+        problems.push(`${text(node)}: the sides have different labels (${strip(lhs.labels)} vs ${strip(rhs.labels)}), so no series match one to one: aggregate them alike, or use on(...)/ignoring(...)`);
+      }
+      return { type: "vector", labels: new Set([...lhs.labels].filter((l) => !matchLabels.includes(l))) };
+    }
+    default:
+      problems.push(`${text(node)}: ${node.name} is not read by this check`);
+      return { type: null, labels: null };
+  }
+}
+
+/**
+ * A query of a dashboard as Prometheus gets it: Grafana's variables put in (each variable of the
+ * dashboard, inside a string, as x; Grafana's own as a duration or number), then parsed. Returns
+ * the tree and the problems of the text; a variable outside a string, or one that can hold several
+ * values matched with = or !=, is a problem.
+ */
+function parseQuery(expr, variables) {
+  const problems = [];
+  const spans = [];
+  let query = "";
+  let last = 0;
+  for (const m of expr.matchAll(/\$\{([A-Za-z_]\w*)(?::\w+)?\}|\$([A-Za-z_]\w*)|\[\[([A-Za-z_]\w*)(?::\w+)?\]\]/g)) {
+    query += expr.slice(last, m.index);
+    last = m.index + m[0].length;
+    const name = m[1] ?? m[2] ?? m[3];
+    if (name in grafanaBuiltins) {
+      query += grafanaBuiltins[name];
+      continue;
+    }
+    if (name.startsWith("__")) problems.push(`$${name}: not one of Grafana's variables this check knows (${Object.keys(grafanaBuiltins).map((b) => `$${b}`).join(", ")})`);
+    else if (!variables.has(name)) problems.push(`$${name}: the dashboard has no such variable`);
+    spans.push({ from: query.length, name });
+    query += "x";
+  }
+  query += expr.slice(last);
+  const tree = promqlParser.parse(query);
+  const strings = [];
+  let error = null;
+  tree.iterate({
+    enter(n) {
+      if (n.type.isError) error ??= n.from;
+      if (n.name === "StringLiteral") strings.push(n.node);
+    },
+  });
+  if (error !== null) {
+    // The first error only: the parser recovers, and what follows it is mostly noise.
+    const near = query.slice(Math.max(0, error - 25), error + 25).replace(/\s+/g, " ");
+    const call = /([A-Za-z_]\w*)\s*$/.exec(query.slice(0, error))?.[1];
+    const hint = call && query[error] === "(" && !(call in functions) ? `: ${call} is not a function of PromQL` : "";
+    problems.push(`not valid PromQL at character ${error + 1} of the query as Prometheus gets it (near "${near}")${hint}`);
+    return { tree, query, problems };
+  }
+  for (const { from, name } of spans) {
+    const string = strings.find((s) => s.from < from && from < s.to);
+    if (!string) {
+      problems.push(`$${name} outside a string`);
+      continue;
+    }
+    const op = string.parent?.name === "UnquotedLabelMatcher" ? query.slice(string.parent.getChild("MatchOp").from, string.parent.getChild("MatchOp").to) : null;
+    const v = variables.get(name);
+    if (v && (v.multi || v.includeAll) && (op === "=" || op === "!=")) {
+      problems.push(`$${name} can hold several values (a regular expression): match it with ${op === "=" ? "=~" : "!~"}, not ${op}`);
+    }
+  }
+  return { tree, query, problems };
+}
+
+/** What is wrong with the query `expr` of a panel or a variable; `result` gets its type and labels. */
+function checkExpr(expr, variables, exported, result = {}) {
+  const { tree, query, problems } = parseQuery(expr, variables);
+  if (problems.length > 0) return problems;
+  const metrics = new Set();
+  Object.assign(result, analyze(tree.topNode, query, exported, metrics, problems));
+  if (metrics.size === 0) problems.push("reads no metric");
+  return problems;
+}
+
+const grafanaDir = path.join(k8s, "grafana");
+const dashboards = generated || !existsSync(grafanaDir) ? [] : readdirSync(grafanaDir).filter((f) => f.endsWith(".json")).map((f) => path.join(grafanaDir, f));
+if (!generated) check("k8s/grafana/ holds a dashboard", () => assert.ok(dashboards.length > 0, "no *.json in k8s/grafana/"));
+let exportedToDashboards = null;
+if (dashboards.length > 0) {
+  try {
+    exportedToDashboards = await podExport;
+  } catch (e) {
+    fail(`k8s/grafana/: ${e.message}`);
+  }
+}
+for (const file of exportedToDashboards ? dashboards : []) {
+  const exported = exportedToDashboards;
+  let d;
+  try {
+    d = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    fail(`${rel(file)}: not JSON: ${e.message}`);
+    continue;
+  }
+  const variables = new Map();
+  let datasourceRef = null;
+  check(`${rel(file)}: a dashboard Grafana imports (title, uid, schemaVersion, panels, a Prometheus datasource variable)`, () => {
+    const problems = [];
+    if (typeof d.title !== "string" || !d.title.trim()) problems.push("no title");
+    if (typeof d.uid !== "string" || !/^[A-Za-z0-9_-]{1,40}$/.test(d.uid)) problems.push(`uid ${JSON.stringify(d.uid)} (1 to 40 of A-Z, a-z, 0-9, - and _)`);
+    if (!Number.isInteger(d.schemaVersion) || d.schemaVersion < 36) problems.push(`schemaVersion ${d.schemaVersion} (36 or later: Grafana 10 and 11 read data sources by uid)`);
+    if (d.id !== null && d.id !== undefined) problems.push(`id ${d.id}: an import takes id null (the id is the Grafana instance's)`);
+    if (!Array.isArray(d.panels) || d.panels.length === 0) problems.push("no panels");
+    for (const v of d.templating?.list ?? []) {
+      if (variables.has(v.name)) problems.push(`variable ${v.name} twice`);
+      variables.set(v.name, v);
+    }
+    const sources = [...variables.values()].filter((v) => v.type === "datasource");
+    if (sources.length !== 1 || sources[0].query !== "prometheus") {
+      problems.push(`${sources.length} data source variable(s): one, of type datasource with query "prometheus", that every panel uses as \${name}`);
+    } else {
+      datasourceRef = { type: "prometheus", uid: `\${${sources[0].name}}` };
+    }
+    assert.ok(problems.length === 0, problems.join("; "));
+  });
+
+  // The template variables: label_values() of metrics and labels /metrics has.
+  for (const v of variables.values()) {
+    if (v.type !== "query") continue;
+    check(`${rel(file)} variable ${v.name}: label_values() of a metric and a label routemq exports`, () => {
+      const problems = [];
+      if (datasourceRef && JSON.stringify(v.datasource) !== JSON.stringify(datasourceRef)) problems.push(`datasource ${JSON.stringify(v.datasource)}, not ${JSON.stringify(datasourceRef)}`);
+      const q = typeof v.query === "string" ? v.query : v.query?.query;
+      const m = /^\s*label_values\(\s*(.+)\s*,\s*([A-Za-z_]\w*)\s*\)\s*$/.exec(q ?? "");
+      if (!m) {
+        problems.push(`query ${JSON.stringify(q)}: label_values(metric{...}, label) (the one form this check reads)`);
+      } else {
+        const result = {};
+        problems.push(...checkExpr(m[1], variables, exported, result));
+        if (problems.length === 0 && result.type !== "vector") problems.push(`label_values() of ${typeName[result.type]}`);
+        if (result.labels && !result.labels.has(m[2])) problems.push(`${m[2]} is not a label of ${m[1]} (${setText(result.labels)})`);
+      }
+      if (v.includeAll && v.allValue !== ".*") problems.push(`allValue ${JSON.stringify(v.allValue)}: ".*" (else All lists every value in the query, and a pod without the label matches none)`);
+      assert.ok(problems.length === 0, problems.join("; "));
+    });
+  }
+
+  // Every panel, rows and those inside collapsed rows included.
+  const all = [];
+  for (const p of d.panels ?? []) {
+    all.push({ panel: p, row: null, level: d.panels });
+    for (const inner of p.type === "row" ? p.panels ?? [] : []) all.push({ panel: inner, row: p, level: p.panels });
+  }
+  const name = (p) => `panel ${p.id} "${p.title ?? ""}"`;
+  const rect = (p) => p.gridPos ?? {};
+  const overlaps = (a, b) => rect(a).x < rect(b).x + rect(b).w && rect(b).x < rect(a).x + rect(a).w && rect(a).y < rect(b).y + rect(b).h && rect(b).y < rect(a).y + rect(a).h;
+  for (const { panel: p, row, level } of all) {
+    const problems = [];
+    if (!panelTypes.has(p.type)) problems.push(`type ${JSON.stringify(p.type)}: not a panel type of Grafana itself (${[...panelTypes].join(", ")})`);
+    if (!Number.isInteger(p.id) || p.id <= 0) problems.push(`id ${JSON.stringify(p.id)} (a positive integer)`);
+    // A repeated id or an overlap is told once, on the later of the two panels.
+    const earlier = all.slice(0, all.findIndex((o) => o.panel === p));
+    const twin = earlier.find(({ panel: o }) => o.id === p.id);
+    if (twin) problems.push(`id ${p.id} is also ${name(twin.panel)}'s (ids are unique in a dashboard)`);
+    if (typeof p.title !== "string" || !p.title.trim()) problems.push("no title");
+    const g = p.gridPos;
+    if (!g || !["x", "y", "w", "h"].every((k) => Number.isInteger(g[k])) || g.x < 0 || g.y < 0 || g.w < 1 || g.h < 1 || g.x + g.w > 24) {
+      problems.push(`gridPos ${JSON.stringify(g)}: integers x, y, w, h with w, h of 1 or more and x + w within the 24 columns`);
+    } else {
+      for (const { panel: o } of earlier.filter((o) => o.level === level && o.panel.gridPos)) {
+        if (overlaps(p, o)) problems.push(`overlaps ${name(o)} (gridPos ${JSON.stringify(g)} and ${JSON.stringify(o.gridPos)})`);
+      }
+    }
+    if (p.type === "row") {
+      if (g && (g.x !== 0 || g.w !== 24 || g.h !== 1)) problems.push("a row spans the width at height 1 (x 0, w 24, h 1)");
+      if (!p.collapsed && (p.panels ?? []).length > 0) problems.push("an open row holds its panels after it, not in its panels (Grafana drops those)");
+    } else if (p.type !== "text") {
+      if (datasourceRef && JSON.stringify(p.datasource) !== JSON.stringify(datasourceRef)) problems.push(`datasource ${JSON.stringify(p.datasource)}, not ${JSON.stringify(datasourceRef)}`);
+      if (["timeseries", "stat", "gauge", "bargauge"].includes(p.type) && !p.fieldConfig?.defaults?.unit) problems.push("no unit (fieldConfig.defaults.unit)");
+      if (!Array.isArray(p.targets) || p.targets.length === 0) problems.push("no targets");
+      const refIds = new Set();
+      for (const t of p.targets ?? []) {
+        const which = `target ${t.refId ?? "?"}`;
+        if (typeof t.refId !== "string" || !t.refId) problems.push("a target without refId");
+        else if (refIds.has(t.refId)) problems.push(`refId ${t.refId} twice`);
+        refIds.add(t.refId);
+        if (t.datasource !== undefined && datasourceRef && JSON.stringify(t.datasource) !== JSON.stringify(datasourceRef)) problems.push(`${which}: datasource ${JSON.stringify(t.datasource)}, not ${JSON.stringify(datasourceRef)}`);
+        if (typeof t.expr !== "string" || !t.expr.trim()) {
+          problems.push(`${which}: no expr`);
+          continue;
+        }
+        const result = {};
+        const found = checkExpr(t.expr, variables, exported, result);
+        problems.push(...found.map((f) => `${which}: ${f}`));
+        if (found.length > 0) continue;
+        if (result.type !== "vector" && result.type !== "scalar") problems.push(`${which}: ${typeName[result.type]} (a panel shows an instant vector or a scalar)`);
+        for (const [, label] of (t.legendFormat ?? "").matchAll(/\{\{\s*(\w+)\s*\}\}/g)) {
+          if (result.labels && !result.labels.has(label)) problems.push(`${which}: legend {{${label}}} is not a label of its result (${setText(result.labels)})`);
+        }
+      }
+    }
+    const what = `${rel(file)} ${name(p)}${row ? ` (in row "${row.title}")` : ""}`;
+    if (problems.length > 0) fail(`${what}: ${problems.join("; ")}`);
+    else console.log(`ok: ${what}`);
   }
 }
 

@@ -24,11 +24,14 @@ void hostile_routes(routemq::router& r) {
         once);
     r.on(
         "h/acl/{id}", [](routemq::context& ctx) { ctx.publish("denied/result", "r", 1); }, once);
-    // The broker of the test has retain_available false and drops the connection over this.
+    // The broker of the test has retain_available false: refused before it is sent.
     r.on(
         "h/retain/{id}",
         [](routemq::context& ctx) { ctx.publish("h-out/retained", "r", 1, /*retain=*/true); },
         once);
+    // ... and max_qos 1: it drops the connection over this.
+    r.on(
+        "h/qos2/{id}", [](routemq::context& ctx) { ctx.publish("h-out/qos2", "r", 2); }, once);
     r.on(
         "h/big/{id}",
         [](routemq::context& ctx) { ctx.publish("h-out/big", std::string(95000, 'b'), 1); }, once);

@@ -40,7 +40,7 @@ protected:
             "anonymousGroup": "anonymous"
         })";
         return std::string("plugin ") + MOSQUITTO_DYNSEC_PLUGIN + "\nplugin_opt_config_file " +
-               acl + "\nmax_packet_size 90000\nretain_available false\n";
+               acl + "\nmax_packet_size 90000\nretain_available false\nmax_qos 1\n";
     }
 
     void SetUp() override {
@@ -165,15 +165,28 @@ TEST_F(hostile_test, AResultTheBrokerRefusesFailsItsMessage) {
 }
 
 TEST_F(hostile_test, AResultTheBrokerClosesTheConnectionOverIsRefusedNotResentForever) {
-    user_->publish("h/retain/1", "x", 1);
+    user_->publish("h/qos2/1", "x", 1);
     std::optional<test::received> dead;
     for (int i = 0; i < 20 && !dead; ++i) {
-        dead = first_on("dead-letter/h/retain/1");
+        dead = first_on("dead-letter/h/qos2/1");
     }
     ASSERT_TRUE(dead) << app_->output();
     EXPECT_EQ(dead->property("routemq-error"),
-              "the broker refused its result on 'h-out/retained': the broker closed the "
+              "the broker refused its result on 'h-out/qos2': the broker closed the "
               "connection each of the 3 times it was sent");
+    expect_serving("a QoS 2 result on a broker with max_qos 1");
+}
+
+TEST_F(hostile_test, ARetainedResultOnABrokerWithoutRetainedMessagesIsRefusedBeforeItIsSent) {
+    user_->publish("h/retain/1", "x", 1);
+    const auto dead = first_on("dead-letter/h/retain/1");
+    ASSERT_TRUE(dead) << app_->output();
+    EXPECT_EQ(dead->property("routemq-error"),
+              "cannot publish to 'h-out/retained' retained: the broker keeps no retained "
+              "messages (its CONNACK says Retain Available 0)");
+    EXPECT_EQ(app_->output().find("down with"), std::string::npos)
+        << "no connection was lost over it\n"
+        << app_->output();
     expect_serving("a retained result on a broker without retained messages");
 }
 

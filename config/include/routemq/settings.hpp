@@ -95,6 +95,9 @@ struct handling_settings {
     std::chrono::milliseconds retry_backoff_max{0};
     /// Where unhandleable messages go; `{topic}` is replaced by the original topic.
     std::string dead_letter_topic;
+    /// Dead letters kept in the dead-letter store (retained), the oldest removed beyond it; 0:
+    /// none kept.
+    std::size_t dead_letter_max = 0;
     /// Workers a message may kill before it is dead-lettered instead of run again.
     int poison_max_crashes = 0;
     /// Deepest nesting ctx.json() accepts; deeper is a payload error.
@@ -118,6 +121,11 @@ struct http_settings {
     bool enabled = true;
     std::string host;
     int port = 0;
+    /// The dashboard at `/`, and its JSON under `/api/`.
+    bool dashboard = true;
+    /// Sent by the dashboard's actions (replay, purge, scale, recycle, reload) in the
+    /// `X-RouteMQ-Token` header; empty: the dashboard is read-only.
+    std::string dashboard_token;
 };
 
 /// Every setting of a RouteMQ process, typed and grouped. Defaults live in the variable table

@@ -13,6 +13,7 @@
 
 #include "asyncapi/asyncapi.hpp"
 #include "asyncapi/yaml.hpp"
+#include "cli/dead_letters_command.hpp"
 #include "cli/route_table.hpp"
 #include "control/control.hpp"
 #include "deploy/k8s_manifests.hpp"
@@ -266,6 +267,38 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
                         "scale: the route (its pattern or name) and its workers; recycle: the "
                         "worker to replace, e.g. w3");
     ctl_cmd->add_flag("--json", ctl_json, "Print the manager's JSON answer as it is");
+    auto* dead_letters_cmd = app.add_subcommand(
+        "dead-letters",
+        "The application's kept dead letters (DEAD_LETTER_MAX): list them, show one, replay "
+        "them to their topics after a fix, or purge them");
+    dead_letters_cmd->require_subcommand(1);
+    detail::dead_letters_request dead;
+    const auto reasons = CLI::IsMember({"failed", "payload", "poison"});
+    auto* dead_list_cmd = dead_letters_cmd->add_subcommand(
+        "list", "Newest first: id, when, route, reason, attempts, size, topic, error");
+    dead_list_cmd->add_option("--route", dead.route, "Only this route's (its pattern)");
+    dead_list_cmd->add_option("--reason", dead.reason, "Only failed, payload or poison")
+        ->check(reasons);
+    dead_list_cmd->add_flag("--json", dead.json, "One JSON array");
+    auto* dead_show_cmd = dead_letters_cmd->add_subcommand(
+        "show", "One dead letter: its facts, properties and payload");
+    dead_show_cmd->add_option("id", dead.id, "As list prints it")->required();
+    dead_show_cmd->add_flag("--json", dead.json, "As JSON");
+    for (const auto* action : {"replay", "purge"}) {
+        auto* sub = dead_letters_cmd->add_subcommand(
+            action, std::string(action) == "replay"
+                        ? "Publish again to the original topic with the original properties "
+                          "(QoS 1, confirmed), then remove: ID, --route ROUTE or --all"
+                        : "Remove without replaying: ID, --route ROUTE or --all");
+        sub->add_option("id", dead.id, "As list prints it");
+        sub->add_option("--route", dead.route, "Every one of this route (its pattern)");
+        sub->add_option("--reason", dead.reason, "With --route or --all: only this reason")
+            ->check(reasons);
+        sub->add_flag("--all", dead.all, "Every kept dead letter");
+    }
+    for (auto* sub : dead_letters_cmd->get_subcommands({})) {
+        sub->fallthrough();
+    }
     auto* new_cmd = app.add_subcommand(
         "new",
         "Write a new application (new app DIR), or a controller or a route file into the "
@@ -355,6 +388,15 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
         const bool ok = detail::probe_endpoint(s, ready_probe ? "/readyz" : "/healthz", answer);
         (ok ? std::cout : std::cerr) << answer << '\n';
         return ok ? code(exit_status::ok) : code(exit_status::failure);
+    }
+    if (*dead_letters_cmd) {
+        detail::setup_logging("dead-letters", "warn", s.logging.format);
+        for (const auto* sub : dead_letters_cmd->get_subcommands({})) {
+            if (*sub) {
+                dead.action = sub->get_name();
+            }
+        }
+        return one_shot([&] { return detail::dead_letters_command(s, dead); });
     }
     if (*request_cmd) {
         detail::setup_logging("request", "warn", s.logging.format);

@@ -369,6 +369,7 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
                              int attempts) noexcept {
     const auto& rt = router_.routes()[index];
     std::string to;
+    std::string kept;
     try {
         std::string fallback;
         to = dead_letter_topic(policies_[index].dead_letter_topic, topic, &fallback);
@@ -397,6 +398,14 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
             properties.user_properties[4].second = to_mqtt_string(topic, 200);
             out.publish(to, msg.payload, 1, false, properties);
         }
+        if (!store_prefix_.empty()) {
+            kept = keep_dead_letter(msg, topic, out,
+                                    {.reason = std::string(reason_name(why)),
+                                     .route = rt.pattern.text(),
+                                     .error = error_text,
+                                     .attempts = attempts,
+                                     .process = properties.user_properties[5].second});
+        }
         // A request's caller learns that it failed, and why.
         try_send_status(out, msg, kStatusFailed,
                         nlohmann::json{{"reason", reason_name(why)}, {"error", error_text}}.dump(
@@ -416,7 +425,15 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
         return;
     }
     for (const auto& r : confirm_or_exit(out, index, topic, "dead letter")) {
-        if (r.topic == to) {
+        if (r.topic == kept) {
+            try {
+                spdlog::error(
+                    "the broker refused to keep the dead letter of topic '{}' on '{}': {}; it "
+                    "was published to '{}' but is not in the dead-letter store",
+                    printable_topic(topic), kept, r.reason, printable_topic(to));
+            } catch (...) {
+            }
+        } else if (r.topic == to) {
             try {
                 spdlog::critical(
                     "the broker refused the dead letter of topic '{}' (route '{}', {} bytes) "
@@ -435,6 +452,24 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
                      reason_name(why));
     } catch (...) {
     }
+}
+
+std::string dispatcher::keep_dead_letter(const message& msg, std::string_view topic, outbox& out,
+                                         const dead_letter_facts& facts) {
+    const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+    const auto unique = message_digest(0, topic, msg.payload) ^
+                        (static_cast<std::uint64_t>(getpid()) << 40) ^ ++kept_;
+    auto kept = fmt::format("{}/{}", store_prefix_, dead_letter_id(unix_ms, unique));
+    try {
+        out.publish(kept, msg.payload, 1, true, kept_properties(msg, topic, facts));
+    } catch (const std::exception& e) {
+        spdlog::error("the dead letter of topic '{}' is not kept in the dead-letter store: {}",
+                      printable_topic(topic), e.what());
+        return "";
+    }
+    return kept;
 }
 
 std::vector<refused_publish> dispatcher::confirm_or_exit(outbox& out, std::size_t route,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -7,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dead_letters/dead_letter.hpp"
 #include "delivery/counters.hpp"
 #include "delivery/outbox.hpp"
 #include "delivery/replies.hpp"
@@ -71,6 +73,11 @@ public:
     /// run `no_local` routes on deliveries that carry its own tag (MQTT 5).
     void set_origin(std::string origin) { origin_ = std::move(origin); }
 
+    /// Keeps every dead letter also in the dead-letter store under `store_prefix`
+    /// (dead_letters/dead_letter.hpp), retained, confirmed with the dead letter itself; empty:
+    /// dead letters are not kept.
+    void keep_dead_letters(std::string store_prefix) { store_prefix_ = std::move(store_prefix); }
+
     /// Replaces the wait before a retry (by default the thread sleeps): routemq::testing's
     /// harness records the waits instead, so that a test of a retrying route takes no time.
     void set_retry_wait(std::function<void(std::chrono::milliseconds)> wait) {
@@ -95,6 +102,10 @@ private:
                    outbox& out) noexcept;
     void dead_letter(std::size_t index, std::string_view topic, const message& msg, outbox& out,
                      dead_letter_reason why, const std::string& error, int attempts) noexcept;
+    /// Publishes the kept copy of a dead letter to the store; returns its topic, empty when it
+    /// could not be sent (logged: the dead letter itself still goes).
+    std::string keep_dead_letter(const message& msg, std::string_view topic, outbox& out,
+                                 const dead_letter_facts& facts);
     /// Waits for the broker to have what was published; exits the process when it does not
     /// answer in time. Returns what it refused, after logging and counting it for `route`.
     std::vector<refused_publish> confirm_or_exit(outbox& out, std::size_t route,
@@ -113,6 +124,9 @@ private:
     int poison_max_crashes_;
     /// Set when a served route has no_local: the tag of this process's publishes.
     std::string origin_;
+    std::string store_prefix_;
+    /// Tells apart the ids of dead letters this process keeps within one millisecond.
+    std::atomic<std::uint64_t> kept_{0};
     bool any_no_local_ = false;
     int json_max_depth_;
     topic_trie by_filter_;

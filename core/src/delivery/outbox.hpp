@@ -33,6 +33,10 @@ struct confirmation {
     /// Every publish answered by the broker (a refusal is an answer) before the timeout.
     bool complete = false;
     std::vector<refused_publish> refused;
+    /// Topics of publishes the broker took but sent to nobody (MQTT 5 reason code 0x10, No
+    /// matching subscribers), since the last confirm(): a success, which a replay still wants
+    /// to know about.
+    std::vector<std::string> unheard = {};
     /// Answered in time, and every answer a success.
     explicit operator bool() const noexcept { return complete && refused.empty(); }
 };

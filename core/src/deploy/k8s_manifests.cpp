@@ -77,6 +77,13 @@ std::vector<std::string> pools_of(const router& r) {
     return out;
 }
 
+/// A secret of the settings table (MQTT_PASSWORD, DASHBOARD_TOKEN): its place is the Secret.
+bool secret(std::string_view name) {
+    const auto& table = settings_table();
+    return std::any_of(table.begin(), table.end(),
+                       [name](const setting_variable& v) { return v.name == name && v.secret; });
+}
+
 }  // namespace
 
 pod_memory memory_for(std::size_t processes) {
@@ -141,16 +148,17 @@ std::string k8s_manifests(const router& r, const settings& s, const scaling_defa
         const bool the_pods_own = variable == "INSTANCE_NAME" || variable == "WORKER_POOLS" ||
                                   variable == "HTTP_HOST" || variable == "HTTP_ENABLED" ||
                                   (variable == "MQTT_BROKER" && loopback);
-        const bool credential = variable == "MQTT_USERNAME" || variable == "MQTT_PASSWORD";
+        const bool credential = variable == "MQTT_USERNAME" || secret(variable);
         if (!the_pods_own && !credential && !data.contains(variable)) {
             data[variable] = value;
         }
     }
-    objects.push_back({{"apiVersion", "v1"},
-                       {"kind", "Secret"},
-                       {"metadata", metadata(secret_name, labels(app, ""))},
-                       {"type", "Opaque"},
-                       {"stringData", {{"MQTT_USERNAME", ""}, {"MQTT_PASSWORD", ""}}}});
+    objects.push_back(
+        {{"apiVersion", "v1"},
+         {"kind", "Secret"},
+         {"metadata", metadata(secret_name, labels(app, ""))},
+         {"type", "Opaque"},
+         {"stringData", {{"MQTT_USERNAME", ""}, {"MQTT_PASSWORD", ""}, {"DASHBOARD_TOKEN", ""}}}});
 
     std::set<std::string> names;
     for (const auto& pool : pools_of(r)) {

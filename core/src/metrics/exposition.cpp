@@ -272,6 +272,19 @@ std::string render_prometheus(const pod_region& m, const std::vector<std::string
     if (const auto dropped = mgr.broker_dropped_plus_one.load(kRelaxed); dropped > 0) {
         append(out, "routemq_broker_dropped_messages {}\n", dropped - 1);
     }
+    // Declared always; sampled once the store's index has loaded (DEAD_LETTER_MAX > 0, MQTT 5).
+    const bool store_loaded = mgr.dead_letters_loaded.load(kRelaxed) != 0;
+    family(out, "routemq_dead_letters_kept", "gauge",
+           "Dead letters kept in the broker's dead-letter store, as this pod's index sees it.");
+    if (store_loaded) {
+        append(out, "routemq_dead_letters_kept {}\n", mgr.dead_letters_kept.load(kRelaxed));
+    }
+    family(out, "routemq_dead_letters_evicted_total", "counter",
+           "Dead letters this pod removed from the store as the oldest beyond DEAD_LETTER_MAX.");
+    if (store_loaded) {
+        append(out, "routemq_dead_letters_evicted_total {}\n",
+               mgr.dead_letters_evicted.load(kRelaxed));
+    }
 
     per_process(out, m, live, "routemq_mqtt_connected", "gauge",
                 "1 while the process's MQTT client is connected, per process.",

@@ -105,7 +105,12 @@ struct outgoing_connection::impl {
     std::vector<unacked> pending;  // in the order sent; a vector: usually one or none
     /// What the broker refused since the last confirm().
     std::vector<refused_publish> refused;
+    /// What it took without a subscriber to send it to, since the last confirm().
+    std::vector<std::string> unheard;
     std::size_t max_packet = kMaxMqttPacket;
+    /// The CONNACK's Retain Available (MQTT 5): a broker without it closes the connection over a
+    /// retained publish.
+    bool retain_available = true;
     std::size_t window = kWindowWithoutReceiveMaximum;
     std::size_t inflight = 0;  // entries of `pending` sent on the current connection
     std::size_t connects = 0;
@@ -169,6 +174,11 @@ struct outgoing_connection::impl {
                         r.properties, MQTTPROPERTY_CODE_RECEIVE_MAXIMUM);
                     receive_maximum = most > 0 ? static_cast<std::size_t>(most) : 1;
                 }
+                retain_available =
+                    r.properties == nullptr ||
+                    !MQTTProperties_hasProperty(r.properties, MQTTPROPERTY_CODE_RETAIN_AVAILABLE) ||
+                    MQTTProperties_getNumericValue(r.properties,
+                                                   MQTTPROPERTY_CODE_RETAIN_AVAILABLE) != 0;
                 max_packet = kMaxMqttPacket;
                 if (r.properties != nullptr &&
                     MQTTProperties_hasProperty(r.properties,
@@ -360,6 +370,8 @@ struct outgoing_connection::impl {
                          "{} (0x{:02x})",
                          MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(it->reason_code)),
                          it->reason_code)});
+            } else if (it->reason_code == MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS) {
+                unheard.push_back(u.message.topic);
             }
             return true;
         });
@@ -455,6 +467,12 @@ struct outgoing_connection::impl {
         if (!connected()) {
             reconnect(clock::now());  // one attempt at most (none while backing off)
         }
+        if (m.retain && !retain_available) {
+            throw publish_error(fmt::format(
+                "cannot publish to '{}' retained: the broker keeps no retained messages (its "
+                "CONNACK says Retain Available 0)",
+                printable_topic(m.topic)));
+        }
         if (connected() && send_unsent(deadline) && (m.qos == 0 || make_room(deadline))) {
             MQTTClient_deliveryToken token = 0;
             const int rc = send(m, &token);
@@ -491,6 +509,7 @@ struct outgoing_connection::impl {
         const auto finish = [this](bool complete) {
             confirmation c{.complete = complete, .refused = {}};
             c.refused.swap(refused);  // the caller logs them, naming the message they came from
+            c.unheard.swap(unheard);
             return c;
         };
         while (!pending.empty()) {

@@ -10,11 +10,11 @@
 
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "pod/protocol.hpp"
+#include "runtime/host.hpp"
 
 namespace routemq::detail {
 
@@ -140,13 +140,7 @@ void process_launcher::wait(pid_t pid) {
 }
 
 std::uint64_t process_launcher::rss_mib(pid_t pid) {
-    std::ifstream status(fmt::format("/proc/{}/status", pid));
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) {
-            return std::strtoull(line.c_str() + 6, nullptr, 10) / 1024;
-        }
-    }
-    return 0;
+    return rss_kib(pid) / 1024;
 }
 
 }  // namespace routemq::detail

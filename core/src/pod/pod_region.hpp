@@ -140,6 +140,8 @@ struct process_cells {
     /// Time in handlers over wall time, parts per million, over the manager's last sample.
     std::atomic<std::uint32_t> busy_ppm;
     counter no_route;
+    /// Times the manager started this slot's process again after it died.
+    counter restarts;
     work_cells work;
 
     // ---- Connection errors: why a process cannot connect, for /readyz and /metrics ----
@@ -172,6 +174,30 @@ struct manager_cells {
     /// Ring of messages that killed workers; `poison_next` is the next entry to reuse.
     std::array<poison_entry, kPoisonEntries> poison;
     std::atomic<std::uint32_t> poison_next;
+
+    /// When the pod started (wall clock, unix milliseconds), for the dashboard.
+    std::atomic<std::int64_t> started_unix_ms;
+    /// The dead-letter store as the manager's index sees it (dead_letters/keeper.hpp): loaded
+    /// (1) or not, dead letters kept, and removed as the oldest beyond DEAD_LETTER_MAX.
+    std::atomic<std::uint32_t> dead_letters_loaded;
+    std::atomic<std::uint64_t> dead_letters_kept;
+    counter dead_letters_evicted;
+    /// The history rings of every route (scaling_cells::history): samples written, the next
+    /// one at `history_written % kHistorySamples`.
+    std::atomic<std::uint64_t> history_written;
+};
+
+/// Samples of each route's rate and busy ratio kept for the dashboard's plots: one every
+/// kHistoryInterval, the last kHistorySamples (5 minutes).
+inline constexpr std::size_t kHistorySamples = 150;
+inline constexpr std::chrono::seconds kHistoryInterval{2};
+
+/// One sample of a route: handler runs (every outcome, retries included) and successful ones per
+/// second, in thousandths, and the busy ratio (ppm).
+struct history_sample {
+    std::atomic<std::uint32_t> runs_milli_per_s;
+    std::atomic<std::uint32_t> handled_milli_per_s;
+    std::atomic<std::uint32_t> busy_ppm;
 };
 
 /// How busy a route's workers are and how many serve it, written by the manager (its autoscaler
@@ -186,6 +212,9 @@ struct scaling_cells {
     /// Workers added and removed by the autoscaler or `routemq ctl scale`.
     counter scaled_up;
     counter scaled_down;
+    /// The last minutes of the route, a ring written by the manager (manager_cells::
+    /// history_written).
+    std::array<history_sample, kHistorySamples> history;
 };
 
 /// The pod region: what the processes of one `routemq` run share, in one memfd mapping. Per

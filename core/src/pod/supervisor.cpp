@@ -118,6 +118,9 @@ void supervisor::perform(int slot, const process_slot& was, const slot_action& a
         case slot_action_kind::spawn: {
             const pid_t pid = launch_.spawn(slot);
             restarts_ += a.restart ? 1 : 0;
+            if (a.restart) {
+                region_->process(static_cast<std::size_t>(slot)).restarts.fetch_add(1);
+            }
             apply(slot, {.kind = slot_event_kind::spawned, .pid = pid}, now);
             if (pid > 0) {
                 took_slot(slot);

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "dead_letters/dead_letter.hpp"
 #include "pod/protocol.hpp"
 #include "routing/overlaps.hpp"
 
@@ -43,6 +44,9 @@ endpoint::endpoint(const settings& s, const router& r, const std::string& role,
               client_subscriptions(dispatcher_.subscriptions(), slot),
               [this](const message& m) { handle(m); }) {
     dispatcher_.set_origin(client_.identity().client_id);
+    if (s.handling.dead_letter_max > 0 && s.mqtt.protocol == mqtt_protocol::v5) {
+        dispatcher_.keep_dead_letters(dead_letter_store_prefix(s.mqtt));
+    }
     for (const auto& line : overlap_warnings(r, routes)) {
         spdlog::warn("{}", line);
     }

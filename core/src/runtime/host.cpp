@@ -1,6 +1,10 @@
 #include "runtime/host.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 namespace routemq::detail {
 
@@ -10,6 +14,16 @@ std::string host_name() {
         return "localhost";
     }
     return buf;
+}
+
+std::uint64_t rss_kib(pid_t pid) {
+    std::ifstream status(fmt::format("/proc/{}/status", pid));
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::strtoull(line.c_str() + 6, nullptr, 10);
+        }
+    }
+    return 0;
 }
 
 }  // namespace routemq::detail

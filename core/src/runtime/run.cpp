@@ -15,8 +15,12 @@
 #include <stop_token>
 #include <thread>
 
+#include "cli/route_table.hpp"
+#include "control/command_queue.hpp"
 #include "control/commands.hpp"
 #include "control/control.hpp"
+#include "dead_letters/keeper.hpp"
+#include "http/dashboard.hpp"
 #include "http/health_server.hpp"
 #include "metrics/health.hpp"
 #include "pod/launcher.hpp"
@@ -28,6 +32,7 @@
 #include "routemq/errors.hpp"
 #include "routing/subscriptions.hpp"
 #include "runtime/endpoint.hpp"
+#include "runtime/host.hpp"
 #include "runtime/signals.hpp"
 
 namespace routemq::detail {
@@ -44,6 +49,13 @@ struct parts {
     std::unique_ptr<supervisor> workers;
     /// The pod's metrics region where this process speaks for the pod (not in a worker).
     std::shared_ptr<pod_region> pod;
+    /// Where this process speaks for the pod: the dead-letter store's index, the history the
+    /// dashboard plots, and the dashboard's commands for the main loop.
+    std::unique_ptr<dead_letter_keeper> keeper;
+    std::unique_ptr<history_recorder> history;
+    std::unique_ptr<command_queue> commands;
+    /// Answers a `routemq ctl` command on the main loop (the manager's).
+    std::function<std::string(const std::string&)> answer;
     std::unique_ptr<health_server> http;
     /// The manager's control socket (`routemq ctl`).
     std::unique_ptr<control_server> ctl;
@@ -182,8 +194,14 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
         if (p.pod) {
             heartbeat(*p.pod);
         }
+        if (p.history) {
+            p.history->tick(*p.pod, std::chrono::steady_clock::now());
+        }
         if (p.ctl) {
             p.ctl->poll();
+        }
+        if (p.commands) {
+            p.commands->answer_all([&p](const std::string& command) { return p.answer(command); });
         }
     };
     const auto grace =
@@ -294,10 +312,80 @@ int lifecycle(parts& p, const settings& s, const worker_invocation& invocation,
     return code(exit_status::ok);
 }
 
+/// A sentence for what a `routemq ctl` command answered (JSON), or its refusal.
+action_answer sentence(const std::string& json_answer) {
+    const auto j = nlohmann::json::parse(json_answer, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        return {.ok = false, .text = "no answer from the manager"};
+    }
+    if (j.contains("error")) {
+        return {.ok = false, .text = j["error"].get<std::string>()};
+    }
+    if (j.contains("scaled")) {
+        return {.ok = true,
+                .text = fmt::format("route '{}' scaled to {} workers",
+                                    j["scaled"].get<std::string>(), j["workers"].get<int>())};
+    }
+    if (j.contains("reloading")) {
+        return {.ok = true,
+                .text = fmt::format("reloading: replacing {} processes one by one",
+                                    j["reloading"].get<std::size_t>())};
+    }
+    return {.ok = true, .text = j.dump()};
+}
+
+/// The dashboard of this process's pod, unless DASHBOARD_ENABLED is false.
+std::shared_ptr<const dashboard_backend> dashboard_of(const settings& s, parts& p,
+                                                      dashboard_model model) {
+    if (!s.http.dashboard) {
+        return nullptr;
+    }
+    model.app = s.mqtt.group_name;
+    model.instance = s.mqtt.instance_name.empty() ? host_name() : s.mqtt.instance_name;
+    model.actions = !s.http.dashboard_token.empty();
+    model.dead_letter_max = p.keeper->enabled() ? s.handling.dead_letter_max : 0;
+    auto d = std::make_shared<dashboard_backend>();
+    d->token = s.http.dashboard_token;
+    d->pod = [model = std::move(model), pod = p.pod] {
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        return pod_json(model, *pod, now, rss_kib);
+    };
+    d->dead_letters = [keeper = p.keeper.get()](const dead_letter_filter& f) {
+        return keeper->list_json(f);
+    };
+    d->dead_letter = [keeper = p.keeper.get()](const std::string& id) {
+        return keeper->show_json(id);
+    };
+    d->act = [keeper = p.keeper.get(), commands = p.commands.get()](const std::string& command) {
+        if (command.rfind("replay ", 0) == 0 || command.rfind("purge ", 0) == 0) {
+            const bool replay = command[0] == 'r';
+            const auto id = command.substr(command.find(' ') + 1);
+            auto problem = replay ? keeper->replay(id) : keeper->purge(id);
+            if (!problem.empty()) {
+                return action_answer{.ok = false, .text = std::move(problem)};
+            }
+            spdlog::info("dashboard: dead letter {} {}", id, replay ? "replayed" : "purged");
+            return action_answer{
+                .ok = true,
+                .text = fmt::format("dead letter {} {}", id, replay ? "replayed" : "purged")};
+        }
+        if (commands == nullptr) {
+            return action_answer{.ok = false,
+                                 .text = "this process runs no workers (start it with --workers)"};
+        }
+        spdlog::info("dashboard: {}", command);
+        return sentence(commands->ask(command, std::chrono::seconds(5)));
+    };
+    return d;
+}
+
 /// The health and metrics endpoint of the main process, unless HTTP_ENABLED is false. Started
 /// once every slot readiness waits for is marked, so its first answer already knows them.
 std::unique_ptr<health_server> start_http(const settings& s, const router& r,
-                                          std::shared_ptr<pod_region> pod) {
+                                          std::shared_ptr<pod_region> pod,
+                                          std::shared_ptr<const dashboard_backend> dashboard) {
     heartbeat(*pod);
     if (!s.http.enabled) {
         return nullptr;
@@ -307,7 +395,17 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
         labels.push_back(rt.pattern.text());
     }
     return std::make_unique<health_server>(s.http.host, s.http.port, std::move(pod),
-                                           std::move(labels));
+                                           std::move(labels), std::move(dashboard));
+}
+
+/// What this process keeps for the pod besides its counters: the dead-letter index and the
+/// history its dashboard plots.
+void speak_for_the_pod(const settings& s, parts& p, bool measure_busy) {
+    p.pod->manager().started_unix_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::system_clock::now().time_since_epoch())
+                                               .count());
+    p.keeper = std::make_unique<dead_letter_keeper>(s, p.pod);
+    p.history = std::make_unique<history_recorder>(measure_busy);
 }
 
 parts single_parts(const settings& s, const router& r) {
@@ -320,7 +418,10 @@ parts single_parts(const settings& s, const router& r) {
     if (p.ep->routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
-    p.http = start_http(s, r, p.pod);
+    speak_for_the_pod(s, p, true);
+    auto model = model_of_single(r, served);
+    model.route_table = format_route_table(r, s.mqtt.group_name, s.workers.pools);
+    p.http = start_http(s, r, p.pod, dashboard_of(s, p, std::move(model)));
     return p;
 }
 
@@ -359,15 +460,22 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     }
     p.launcher = std::make_unique<process_launcher>(invocation, p.pod->fd());
     p.workers = std::make_unique<supervisor>(std::move(plan), *p.launcher, std::move(how), p.pod);
+    p.commands = std::make_unique<command_queue>();
+    p.answer = [&r, pod = p.pod, workers = p.workers.get(),
+                invocation](const std::string& command) -> std::string {
+        return control_answer(command, *pod, r, *workers,
+                              [&invocation] { return settings_problem(invocation); });
+    };
     p.ctl = std::make_unique<control_server>(
         control_socket_name(s.mqtt),
-        [&r, pod = p.pod, workers = p.workers.get(),
-         invocation](std::string_view command) -> std::string {
-            return control_answer(command, *pod, r, *workers,
-                                  [&invocation] { return settings_problem(invocation); });
-        });
+        [answer = p.answer](std::string_view command) { return answer(std::string(command)); });
+    speak_for_the_pod(s, p, false);
+    auto model = model_of_pod(r, p.workers->plan(), invocation.scaling);
+    model.route_table =
+        format_route_table(r, s.mqtt.group_name, invocation.pools, invocation.scaling) + "\n" +
+        format_pod_plan(r, p.workers->plan());
     // A taken HTTP port stops startup here, before any worker starts.
-    p.http = start_http(s, r, p.pod);
+    p.http = start_http(s, r, p.pod, dashboard_of(s, p, std::move(model)));
     return p;
 }
 

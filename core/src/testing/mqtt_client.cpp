@@ -193,6 +193,18 @@ void mqtt_client::publish_many(const std::vector<received>& messages, int window
             m.payload = const_cast<char*>(messages[i].payload.data());
             m.payloadlen = static_cast<int>(messages[i].payload.size());
             m.qos = 1;
+            if (!messages[i].properties.empty() && !mqtt5_) {
+                throw routemq::error("mqtt_client: user properties need MQTT 5");
+            }
+            for (const auto& [name, value] : messages[i].properties) {
+                MQTTProperty p{};
+                p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+                p.value.data.data = const_cast<char*>(name.data());
+                p.value.data.len = static_cast<int>(name.size());
+                p.value.value.data = const_cast<char*>(value.data());
+                p.value.value.len = static_cast<int>(value.size());
+                MQTTProperties_add(&m.properties, &p);  // copies the bytes
+            }
             if (send_message(client, mqtt5_, messages[i].topic, m, &last) != MQTTCLIENT_SUCCESS) {
                 throw routemq::error("mqtt_client: publish to " + messages[i].topic + " failed");
             }

@@ -1,0 +1,167 @@
+#include "cli/dead_letters_command.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "dead_letters/store.hpp"
+#include "delivery/publish_check.hpp"
+#include "routemq/cli.hpp"
+#include "routemq/errors.hpp"
+
+namespace routemq::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// How long it waits for the broker to send the store.
+constexpr auto kLoadTimeout = 30s;
+
+std::string when_text(std::int64_t unix_ms) {
+    const auto t =
+        std::chrono::sys_time<std::chrono::milliseconds>(std::chrono::milliseconds(unix_ms));
+    return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
+}
+
+std::string cut(std::string_view text, std::size_t width) {
+    if (text.size() <= width) {
+        return std::string(text);
+    }
+    return std::string(text.substr(0, width - 3)) + "...";
+}
+
+dead_letter_store open_store(const settings& s, const std::string& id, bool payloads) {
+    return dead_letter_store(s, {.name = "dead-letters", .id = id, .keep_payloads = payloads});
+}
+
+void load(dead_letter_store& store, const settings& s) {
+    if (!store.wait_loaded(kLoadTimeout)) {
+        throw mqtt_error(fmt::format("no answer from the broker at {}:{} within {} s",
+                                     s.mqtt.broker, s.mqtt.port, kLoadTimeout.count()));
+    }
+}
+
+int list(const settings& s, const dead_letters_request& r) {
+    auto store = open_store(s, "", false);
+    load(store, s);
+    const auto found = store.list({.route = r.route, .reason = r.reason});
+    if (r.json) {
+        auto items = nlohmann::json::array();
+        for (auto it = found.rbegin(); it != found.rend(); ++it) {
+            items.push_back(to_json(*it, false));
+        }
+        std::cout << items.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        return code(exit_status::ok);
+    }
+    std::cout << fmt::format("{:<30}  {:<19}  {:<24}  {:<7}  {:>8}  {:>7}  {:<24}  {}\n", "ID",
+                             "WHEN (UTC)", "ROUTE", "REASON", "ATTEMPTS", "SIZE", "TOPIC", "ERROR");
+    for (auto it = found.rbegin(); it != found.rend(); ++it) {  // newest first
+        const auto& d = *it;
+        std::cout << fmt::format("{:<30}  {:<19}  {:<24}  {:<7}  {:>8}  {:>7}  {:<24}  {}\n", d.id,
+                                 when_text(d.when_ms), cut(d.facts.route, 24), d.facts.reason,
+                                 d.facts.attempts, d.size, cut(printable_topic(d.topic), 24),
+                                 cut(d.facts.error, 60));
+    }
+    std::cerr << fmt::format("{} of {} kept dead letters on {}\n", found.size(), store.size(),
+                             dead_letter_store_filter(s.mqtt));
+    return code(exit_status::ok);
+}
+
+int show(const settings& s, const dead_letters_request& r) {
+    auto store = open_store(s, r.id, true);
+    load(store, s);
+    const auto d = store.find(r.id);
+    if (!d) {
+        std::cerr << "routemq: dead letter " << r.id << " is not kept\n";
+        return code(exit_status::failure);
+    }
+    const auto j = to_json(*d, true);
+    if (r.json) {
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        return code(exit_status::ok);
+    }
+    std::cout << fmt::format(
+        "id:        {}\nwhen:      {} UTC\nroute:     {}\nreason:    {}\nattempts:  {}\n"
+        "error:     {}\ntopic:     {}\nprocess:   {}\nsize:      {} bytes\n",
+        d->id, when_text(d->when_ms), d->facts.route, d->facts.reason, d->facts.attempts,
+        d->facts.error, printable_topic(d->topic), d->facts.process, d->size);
+    if (!d->response_topic.empty()) {
+        std::cout << "response topic:   " << printable_topic(d->response_topic) << '\n';
+        std::cout << "correlation data: " << j["correlation_data_hex"].get<std::string>()
+                  << " (hex)\n";
+    }
+    for (const auto& [name, value] : d->properties) {
+        std::cout << "property:  " << name << ": " << value << '\n';
+    }
+    if (j["payload"].is_string()) {
+        std::cout << "payload:\n" << d->payload << '\n';
+    } else {
+        std::cout << "payload (not UTF-8, base64):\n"
+                  << j["payload_base64"].get<std::string>() << '\n';
+    }
+    return code(exit_status::ok);
+}
+
+/// replay or purge: one id, a route's or all.
+int act(const settings& s, const dead_letters_request& r) {
+    const bool replay = r.action == "replay";
+    const int chosen = (r.id.empty() ? 0 : 1) + (r.route.empty() ? 0 : 1) + (r.all ? 1 : 0);
+    if (chosen != 1) {
+        throw config_error(fmt::format("{} takes one of: an ID, --route ROUTE, --all", r.action));
+    }
+    auto store = open_store(s, r.id, replay);
+    load(store, s);
+    std::vector<dead_letter> chosen_letters;
+    if (!r.id.empty()) {
+        if (auto d = store.find(r.id)) {
+            chosen_letters.push_back(std::move(*d));
+        } else {
+            std::cerr << "routemq: dead letter " << r.id << " is not kept\n";
+            return code(exit_status::failure);
+        }
+    } else {
+        chosen_letters = store.list({.route = r.route, .reason = r.reason});
+    }
+    std::size_t done = 0;
+    std::size_t failed = 0;
+    for (const auto& d : chosen_letters) {  // oldest first: replayed in the order they failed
+        const auto problem = replay ? store.replay(d) : store.purge(d.id);
+        if (problem.empty()) {
+            ++done;
+            if (!r.id.empty()) {
+                std::cout << fmt::format("{} {}{}\n", replay ? "replayed" : "purged", d.id,
+                                         replay ? " to " + printable_topic(d.topic) : "");
+            }
+        } else {
+            ++failed;
+            std::cerr << fmt::format("routemq: dead letter {} not {}: {}\n", d.id,
+                                     replay ? "replayed" : "purged", problem);
+        }
+    }
+    if (r.id.empty()) {
+        std::cout << fmt::format("{} {} dead letters{}\n", replay ? "replayed" : "purged", done,
+                                 failed > 0 ? fmt::format(", {} not (see above)", failed) : "");
+    }
+    return failed == 0 ? code(exit_status::ok) : code(exit_status::failure);
+}
+
+}  // namespace
+
+int dead_letters_command(const settings& s, const dead_letters_request& request) {
+    if (!request.id.empty() && !is_dead_letter_id(request.id)) {
+        throw config_error(
+            fmt::format("'{}' is not a dead letter's id (as `dead-letters list` prints them: "
+                        "1765140000123-9f86d081a1b2c3d4)",
+                        printable_topic(request.id)));
+    }
+    if (request.action == "list") {
+        return list(s, request);
+    }
+    if (request.action == "show") {
+        return show(s, request);
+    }
+    return act(s, request);
+}
+
+}  // namespace routemq::detail
