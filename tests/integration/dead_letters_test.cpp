@@ -128,6 +128,13 @@ TEST_F(dead_letters_test, KeptWithNobodySubscribedThroughRestartsThenReplayedWit
     broker_.stop();
     broker_.start();
     EXPECT_EQ(listed(), 5);
+    // With the application gone (its sessions ended with it), a replay would reach nobody: the
+    // broker says so (0x10), and every dead letter stays kept.
+    int rc = -1;
+    auto out = dead_letters({"replay", "--all"}, &rc);
+    EXPECT_EQ(rc, 1) << out;
+    EXPECT_NE(out.find("No matching subscribers"), std::string::npos) << out;
+    EXPECT_EQ(listed(), 5);
     app = start();
     r = wait_kept(5);
     EXPECT_NE(r.body.find("\"kept\":5,"), std::string::npos) << r.body;
@@ -138,8 +145,7 @@ TEST_F(dead_letters_test, KeptWithNobodySubscribedThroughRestartsThenReplayedWit
     std::filesystem::remove(down_);
     test::test_client sub(broker_.port(), "dl-sub-" + std::to_string(getpid()));
     sub.subscribe("done/#");
-    int rc = -1;
-    const auto out = dead_letters({"replay", "--all"}, &rc);
+    out = dead_letters({"replay", "--all"}, &rc);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("replayed 5 dead letters"), std::string::npos) << out;
     const auto done = collect_done(sub, 5, 20s);

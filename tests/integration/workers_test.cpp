@@ -152,8 +152,9 @@ TEST_F(workers_test, KilledWorkerIsRestartedInItsSlotAndEveryMessageIsHandled) {
         << "messages never handled: " << kMessages - static_cast<int>(handled.size());
     EXPECT_TRUE(app->wait_for_output("process w2 killed by signal 9", 5s)) << log;
     EXPECT_GE(test::count_occurrences(app->output(), "process w2 started"), 2);
-    EXPECT_EQ(test::count_occurrences(app->output(), "as 'routemq-"), 5)
-        << "w1, w3, w4 once; w2 twice, with its stable client id";
+    EXPECT_EQ(test::count_occurrences(app->output(), "as 'routemq-"), 6)
+        << "w1, w3, w4 once; w2 twice, with its stable client id; the manager's dead-letter "
+           "index once";
     const int again = test::worker_pid(app->output(), 2);
     EXPECT_NE(again, victim);
     EXPECT_TRUE(test::process_alive(again));

@@ -399,12 +399,14 @@ struct outgoing_connection::impl {
     }
 
     /// MQTT 5: the reason code of a PUBACK, PUBCOMP or PUBREC. 0x80 and above is a refusal,
-    /// never a confirmation (a refusing PUBREC ends the exchange with no on_delivered).
+    /// never a confirmation (a refusing PUBREC ends the exchange with no on_delivered); 0x10 (No
+    /// matching subscribers) a success that reached nobody.
     static void on_published(void* context, int token, int /*packet_type*/,
                              MQTTProperties* /*properties*/, MQTTReasonCodes code) noexcept {
         try {
             const auto rc = static_cast<int>(code);
-            if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR) {
+            if (rc >= MQTTREASONCODE_UNSPECIFIED_ERROR ||
+                rc == MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS) {
                 static_cast<impl*>(context)->take_answer({.token = token, .reason_code = rc});
             }
         } catch (...) {

@@ -24,6 +24,20 @@ int send_message(MQTTClient client, bool mqtt5, const std::string& topic, MQTTCl
     return rc;
 }
 
+/// Adds MQTT 5 user properties to `m` (Paho copies the bytes; send_message frees them).
+void add_user_properties(MQTTClient_message& m,
+                         const std::vector<std::pair<std::string, std::string>>& properties) {
+    for (const auto& [name, value] : properties) {
+        MQTTProperty p{};
+        p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
+        p.value.data.data = const_cast<char*>(name.data());
+        p.value.data.len = static_cast<int>(name.size());
+        p.value.value.data = const_cast<char*>(value.data());
+        p.value.value.len = static_cast<int>(value.size());
+        MQTTProperties_add(&m.properties, &p);
+    }
+}
+
 }  // namespace
 
 int mqtt_client::on_message(void* ctx, char* topic, int topic_len, void* raw) {
@@ -137,15 +151,7 @@ void mqtt_client::publish(const std::string& topic, const std::string& payload, 
     m.qos = qos;
     MQTTClient_deliveryToken token = 0;
     auto client = static_cast<MQTTClient>(handle_);
-    for (const auto& [name, value] : properties) {  // none unless mqtt5_ (checked above)
-        MQTTProperty p{};
-        p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-        p.value.data.data = const_cast<char*>(name.data());
-        p.value.data.len = static_cast<int>(name.size());
-        p.value.value.data = const_cast<char*>(value.data());
-        p.value.value.len = static_cast<int>(value.size());
-        MQTTProperties_add(&m.properties, &p);  // copies the bytes
-    }
+    add_user_properties(m, properties);  // none unless mqtt5_ (checked above)
     const int rc = send_message(client, mqtt5_, topic, m, &token);
     if (rc != MQTTCLIENT_SUCCESS ||
         MQTTClient_waitForCompletion(client, token, 5000) != MQTTCLIENT_SUCCESS) {
@@ -196,15 +202,7 @@ void mqtt_client::publish_many(const std::vector<received>& messages, int window
             if (!messages[i].properties.empty() && !mqtt5_) {
                 throw routemq::error("mqtt_client: user properties need MQTT 5");
             }
-            for (const auto& [name, value] : messages[i].properties) {
-                MQTTProperty p{};
-                p.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-                p.value.data.data = const_cast<char*>(name.data());
-                p.value.data.len = static_cast<int>(name.size());
-                p.value.value.data = const_cast<char*>(value.data());
-                p.value.value.len = static_cast<int>(value.size());
-                MQTTProperties_add(&m.properties, &p);  // copies the bytes
-            }
+            add_user_properties(m, messages[i].properties);
             if (send_message(client, mqtt5_, messages[i].topic, m, &last) != MQTTCLIENT_SUCCESS) {
                 throw routemq::error("mqtt_client: publish to " + messages[i].topic + " failed");
             }
