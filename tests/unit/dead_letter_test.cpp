@@ -154,3 +154,22 @@ TEST(DeadLetter, JsonShowsTextAsTextAndBytesAsBase64) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DeadLetter, OnlyTopicsOfTheApplicationsRoutesAreReplayedTo) {
+    routemq::router r;
+    r.on("orders/{id}", [](routemq::context&) {});
+    dead_letter d;
+    d.facts.route = "orders/{id}";
+    d.topic = "orders/17";
+    EXPECT_EQ(routemq::detail::replay_problem(r, d), "");
+    // Put in the store by someone who may publish there, aimed at another application's topic.
+    d.topic = "doors/front/open";
+    EXPECT_NE(routemq::detail::replay_problem(r, d).find("no route of this application handles"),
+              std::string::npos);
+    EXPECT_EQ(routemq::detail::replay_problem(routemq::router{}, d), "")
+        << "the installed tool has no routes to check against";
+}
+
+}  // namespace

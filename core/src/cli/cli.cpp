@@ -396,7 +396,7 @@ int run_cli(int argc, char** argv, const route_registrar& routes, const cli_opti
                 dead.action = sub->get_name();
             }
         }
-        return one_shot([&] { return detail::dead_letters_command(s, dead); });
+        return one_shot([&] { return detail::dead_letters_command(s, r, dead); });
     }
     if (*request_cmd) {
         detail::setup_logging("request", "warn", s.logging.format);

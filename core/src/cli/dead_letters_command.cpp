@@ -104,7 +104,7 @@ int show(const settings& s, const dead_letters_request& r) {
 }
 
 /// replay or purge: one id, a route's or all.
-int act(const settings& s, const dead_letters_request& r) {
+int act(const settings& s, const router& routes, const dead_letters_request& r) {
     const bool replay = r.action == "replay";
     const int chosen = (r.id.empty() ? 0 : 1) + (r.route.empty() ? 0 : 1) + (r.all ? 1 : 0);
     if (chosen != 1) {
@@ -126,7 +126,10 @@ int act(const settings& s, const dead_letters_request& r) {
     std::size_t done = 0;
     std::size_t failed = 0;
     for (const auto& d : chosen_letters) {  // oldest first: replayed in the order they failed
-        const auto problem = replay ? store.replay(d) : store.purge(d.id);
+        auto problem = replay ? replay_problem(routes, d) : "";
+        if (problem.empty()) {
+            problem = replay ? store.replay(d) : store.purge(d.id);
+        }
         if (problem.empty()) {
             ++done;
             if (!r.id.empty()) {
@@ -148,7 +151,7 @@ int act(const settings& s, const dead_letters_request& r) {
 
 }  // namespace
 
-int dead_letters_command(const settings& s, const dead_letters_request& request) {
+int dead_letters_command(const settings& s, const router& r, const dead_letters_request& request) {
     if (!request.id.empty() && !is_dead_letter_id(request.id)) {
         throw config_error(
             fmt::format("'{}' is not a dead letter's id (as `dead-letters list` prints them: "
@@ -161,7 +164,7 @@ int dead_letters_command(const settings& s, const dead_letters_request& request)
     if (request.action == "show") {
         return show(s, request);
     }
-    return act(s, request);
+    return act(s, r, request);
 }
 
 }  // namespace routemq::detail

@@ -165,6 +165,21 @@ publish_properties replay_properties(const dead_letter& d) {
             .correlation_data = d.correlation_data};
 }
 
+std::string replay_problem(const router& r, const dead_letter& d) {
+    if (r.routes().empty()) {
+        return "";
+    }
+    for (const auto& rt : r.routes()) {
+        if (rt.pattern.matches(d.topic)) {
+            return "";
+        }
+    }
+    return fmt::format(
+        "no route of this application handles its topic '{}' (it names route '{}'); purge it, "
+        "or publish it yourself",
+        d.topic, d.facts.route);
+}
+
 bool dead_letter_filter::matches(const dead_letter& d) const noexcept {
     return (route.empty() || d.facts.route == route) &&
            (reason.empty() || d.facts.reason == reason);

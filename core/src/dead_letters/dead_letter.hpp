@@ -11,6 +11,7 @@
 
 #include "delivery/outbox.hpp"
 #include "routemq/message.hpp"
+#include "routemq/router.hpp"
 #include "routemq/settings.hpp"
 
 namespace routemq::detail {
@@ -78,6 +79,12 @@ std::optional<dead_letter> read_dead_letter(const message& m, std::string_view p
 
 /// What a replay publishes: the original user properties, Response Topic and Correlation Data.
 publish_properties replay_properties(const dead_letter& d);
+
+/// Why the application of `r` does not replay `d`, empty when it does: only to a topic one of its
+/// routes handles. Anyone who may publish to the store could put a dead letter there; a replay
+/// must not carry it, with the application's credentials, to a topic of somebody else's. A router
+/// without routes (the installed `routemq` tool) cannot tell, and checks nothing.
+std::string replay_problem(const router& r, const dead_letter& d);
 
 /// Which dead letters `list` and the dashboard show: by route pattern and reason, empty for any.
 struct dead_letter_filter {

@@ -27,8 +27,9 @@ std::optional<dead_letter> fetch_dead_letter(const settings& s, const std::strin
     return one.find(id);
 }
 
-dead_letter_keeper::dead_letter_keeper(const settings& s, std::shared_ptr<pod_region> pod)
-    : settings_(s), pod_(std::move(pod)) {
+dead_letter_keeper::dead_letter_keeper(const settings& s, const router& r,
+                                       std::shared_ptr<pod_region> pod)
+    : settings_(s), router_(r), pod_(std::move(pod)) {
     if (s.handling.dead_letter_max == 0 || s.mqtt.protocol != mqtt_protocol::v5) {
         return;
     }
@@ -111,6 +112,9 @@ std::string dead_letter_keeper::replay(const std::string& id) const {
     const auto d = one.find(id);
     if (!d) {
         return fmt::format("dead letter {} is not kept (replayed or purged already?)", id);
+    }
+    if (auto problem = replay_problem(router_, *d); !problem.empty()) {
+        return problem;
     }
     return one.replay(*d);
 }

@@ -20,7 +20,8 @@ namespace routemq::detail {
 class dead_letter_keeper {
 public:
     /// Starts connecting; nothing when DEAD_LETTER_MAX is 0 or MQTT_PROTOCOL is 3.1.1.
-    dead_letter_keeper(const settings& s, std::shared_ptr<pod_region> pod);
+    /// `r`: the application's routes, the only topics it replays to (replay_problem).
+    dead_letter_keeper(const settings& s, const router& r, std::shared_ptr<pod_region> pod);
     ~dead_letter_keeper();
     dead_letter_keeper(const dead_letter_keeper&) = delete;
     dead_letter_keeper& operator=(const dead_letter_keeper&) = delete;
@@ -39,6 +40,7 @@ private:
     void run(std::stop_token stop);
 
     settings settings_;
+    const router& router_;
     std::shared_ptr<pod_region> pod_;
     std::unique_ptr<dead_letter_store> store_;
     std::jthread thread_;

@@ -400,11 +400,11 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 
 /// What this process keeps for the pod besides its counters: the dead-letter index and the
 /// history its dashboard plots.
-void speak_for_the_pod(const settings& s, parts& p, bool measure_busy) {
+void speak_for_the_pod(const settings& s, const router& r, parts& p, bool measure_busy) {
     p.pod->manager().started_unix_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                std::chrono::system_clock::now().time_since_epoch())
                                                .count());
-    p.keeper = std::make_unique<dead_letter_keeper>(s, p.pod);
+    p.keeper = std::make_unique<dead_letter_keeper>(s, r, p.pod);
     p.history = std::make_unique<history_recorder>(measure_busy);
 }
 
@@ -418,7 +418,7 @@ parts single_parts(const settings& s, const router& r) {
     if (p.ep->routes().subscriptions().empty()) {
         spdlog::warn("no routes registered; nothing to subscribe to");
     }
-    speak_for_the_pod(s, p, true);
+    speak_for_the_pod(s, r, p, true);
     auto model = model_of_single(r, served);
     model.route_table = format_route_table(r, s.mqtt.group_name, s.workers.pools);
     p.http = start_http(s, r, p.pod, dashboard_of(s, p, std::move(model)));
@@ -469,7 +469,7 @@ parts manager_parts(const settings& s, const router& r, const worker_invocation&
     p.ctl = std::make_unique<control_server>(
         control_socket_name(s.mqtt),
         [answer = p.answer](std::string_view command) { return answer(std::string(command)); });
-    speak_for_the_pod(s, p, false);
+    speak_for_the_pod(s, r, p, false);
     auto model = model_of_pod(r, p.workers->plan(), invocation.scaling);
     model.route_table =
         format_route_table(r, s.mqtt.group_name, invocation.pools, invocation.scaling) + "\n" +
