@@ -365,7 +365,7 @@ const std::vector<setting_variable> kTable = {
      ROUTEMQ_SETTER(s.handling.reply_topic_max_bytes =
                         static_cast<std::size_t>(parse_int(v, value, 16, 65535)))},
     {"HTTP_ENABLED", "true", "true or false",
-     "Serve /healthz, /readyz and /metrics from the main process.",
+     "Serve /healthz, /readyz, /metrics and the dashboard from the main process.",
      ROUTEMQ_SETTER(s.http.enabled = parse_bool(v, value))},
     {"HTTP_HOST", "0.0.0.0", "an IPv4/IPv6 address or host name to listen on",
      "Address of the health and metrics endpoint (127.0.0.1: this machine only).",

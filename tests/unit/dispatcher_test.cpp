@@ -367,3 +367,17 @@ TEST(Requests, PlainMessagesGetNoStatusAndReplyDoesNothing) {
     EXPECT_FALSE(replied);
     EXPECT_TRUE(f.out.messages.empty());
 }
+
+TEST(Dispatcher, NoRouteRunsOnTheFrameworksOwnTopics) {
+    fixture f;
+    f.r.on("#", f.count("everything"));
+    test::test_dispatcher d(f.r, "g", "main");
+    // Kept dead letters and store markers reach a route on `#`; running them would dead-letter
+    // a failing one again, and again.
+    d.dispatch(msg("routemq/dead-letters/g/1796681456334-fe4376b5f7dce425", {1}, "x"), f.out);
+    d.dispatch(msg("routemq/markers/g-vm-dead-letters-7-0", {1}, "loaded"), f.out);
+    EXPECT_TRUE(f.calls.empty());
+    d.dispatch(msg("routemq/replies/caller-1", {1}, "r"), f.out);
+    d.dispatch(msg("dead-letter/orders/1", {1}, "x"), f.out);
+    EXPECT_EQ(f.calls, (std::map<std::string, int>{{"everything", 2}}));
+}

@@ -15,15 +15,19 @@ namespace routemq::detail {
 /// which the loop gives at its next turn (every 100 ms at most).
 class command_queue {
 public:
-    /// Queues `command` and waits up to `timeout` for its answer; empty when none came.
+    /// Queues `command` and waits up to `timeout` for its answer; empty when none came, and then
+    /// the command is dropped unless the loop has taken it already (what the caller was told,
+    /// "no answer", must not turn into a scale or reload later).
     std::string ask(std::string command, std::chrono::milliseconds timeout) {
         auto done = std::make_shared<std::promise<std::string>>();
         auto answer = done->get_future();
         {
             std::lock_guard lock(mu_);
-            queued_.push_back({std::move(command), std::move(done)});
+            queued_.push_back({std::move(command), done});
         }
         if (answer.wait_for(timeout) != std::future_status::ready) {
+            std::lock_guard lock(mu_);
+            std::erase_if(queued_, [&done](const entry& e) { return e.done == done; });
             return "";
         }
         return answer.get();

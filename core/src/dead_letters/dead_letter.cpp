@@ -10,6 +10,8 @@
 namespace routemq::detail {
 namespace {
 
+constexpr std::string_view kStorePrefix = "routemq/dead-letters/";
+constexpr std::string_view kMarkerPrefix = "routemq/markers/";
 constexpr std::string_view kPropertiesCount = "routemq-properties";
 constexpr std::string_view kResponseTopic = "routemq-response-topic";
 constexpr std::string_view kCorrelationData = "routemq-correlation-data";
@@ -53,7 +55,7 @@ int to_int(std::string_view text) {
 }  // namespace
 
 std::string dead_letter_store_prefix(const mqtt_settings& mqtt) {
-    return "routemq/dead-letters/" + mqtt.group_name;
+    return fmt::format("{}{}", kStorePrefix, mqtt.group_name);
 }
 
 std::string dead_letter_store_filter(const mqtt_settings& mqtt) {
@@ -85,17 +87,26 @@ std::int64_t dead_letter_time(std::string_view id) noexcept {
     return ms;
 }
 
+routemq::user_properties fact_properties(const dead_letter_facts& facts, std::string_view topic) {
+    return {
+        {"routemq-reason", facts.reason},      {"routemq-route", facts.route},
+        {"routemq-error", facts.error},        {"routemq-attempts", std::to_string(facts.attempts)},
+        {"routemq-topic", std::string(topic)}, {"routemq-process", facts.process}};
+}
+
+bool is_framework_topic(std::string_view topic) noexcept {
+    return topic.starts_with(kStorePrefix) || topic.starts_with(kMarkerPrefix);
+}
+
+std::string dead_letter_marker_topic(std::string_view client_id) {
+    return fmt::format("{}{}", kMarkerPrefix, client_id);
+}
+
 publish_properties kept_properties(const message& original, std::string_view topic,
                                    const dead_letter_facts& facts) {
-    publish_properties p;
+    publish_properties p{.user_properties = fact_properties(facts, topic)};
     auto& props = p.user_properties;
-    props.reserve(9 + original.user_properties.size());
-    props.emplace_back("routemq-reason", facts.reason);
-    props.emplace_back("routemq-route", facts.route);
-    props.emplace_back("routemq-error", facts.error);
-    props.emplace_back("routemq-attempts", std::to_string(facts.attempts));
-    props.emplace_back("routemq-topic", std::string(topic));
-    props.emplace_back("routemq-process", facts.process);
+    props.reserve(props.size() + 3 + original.user_properties.size());
     if (!original.response_topic.empty()) {
         props.emplace_back(kResponseTopic, original.response_topic);
     }

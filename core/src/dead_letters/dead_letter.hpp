@@ -30,6 +30,10 @@ std::string dead_letter_store_filter(const mqtt_settings& mqtt);
 /// `<prefix>/<id>`.
 std::string dead_letter_store_topic(const mqtt_settings& mqtt, std::string_view id);
 
+/// `routemq/markers/<client id>`: where a store connection sends itself the message that says
+/// every retained dead letter has arrived.
+std::string dead_letter_marker_topic(std::string_view client_id);
+
 /// A dead letter's id: `<unix milliseconds, 13 digits>-<16 hex digits>`. Sorting ids sorts dead
 /// letters by age; the hex part (the message's digest mixed with a per-process counter) tells
 /// apart dead letters of the same millisecond.
@@ -47,6 +51,14 @@ struct dead_letter_facts {
     int attempts = 0;
     std::string process = {};
 };
+
+/// The facts as user properties, what every dead letter carries: `routemq-reason`, `-route`,
+/// `-error`, `-attempts`, `-topic` (the original topic), `-process`.
+routemq::user_properties fact_properties(const dead_letter_facts& facts, std::string_view topic);
+
+/// Whether `topic` is one of the framework's own (the store, its markers), which no route of the
+/// application runs on.
+bool is_framework_topic(std::string_view topic) noexcept;
 
 /// The properties of a kept dead letter: the facts (`routemq-reason`, `-route`, `-error`,
 /// `-attempts`, `-topic`, `-process`), the original Response Topic and Correlation Data (as

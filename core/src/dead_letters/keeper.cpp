@@ -15,6 +15,23 @@ constexpr auto kKeeperTurn = 1s;
 /// How long a dashboard's show or replay waits to read its dead letter from the broker.
 constexpr auto kFetchTimeout = 10s;
 
+/// Each show or replay opens two connections and holds an HTTP thread (the probes' too) for up
+/// to kFetchTimeout: one at a time.
+class one_at_a_time {
+public:
+    explicit one_at_a_time(std::atomic<bool>& busy) : busy_(busy), mine_(!busy.exchange(true)) {}
+    ~one_at_a_time() {
+        if (mine_) {
+            busy_.store(false);
+        }
+    }
+    explicit operator bool() const noexcept { return mine_; }
+
+private:
+    std::atomic<bool>& busy_;
+    bool mine_;
+};
+
 }  // namespace
 
 std::optional<dead_letter> fetch_dead_letter(const settings& s, const std::string& id,
@@ -48,14 +65,16 @@ void dead_letter_keeper::run(std::stop_token stop) {
     std::mutex mu;
     std::condition_variable_any cv;
     auto& cells = pod_->manager();
+    std::string last_problem;
     while (!stop.stop_requested()) {
         try {
-            if (store_->loaded() || store_->wait_loaded(kKeeperTurn)) {
-                if (cells.dead_letters_loaded.exchange(1) == 0) {
-                    spdlog::info("dead-letter store: {} kept on '{}' (at most {})", store_->size(),
-                                 dead_letter_store_filter(settings_.mqtt),
-                                 settings_.handling.dead_letter_max);
-                }
+            const bool loaded = store_->loaded() || store_->wait_loaded(kKeeperTurn);
+            if (cells.dead_letters_loaded.exchange(loaded ? 1 : 0) == 0 && loaded) {
+                spdlog::info("dead-letter store: {} kept on '{}' (at most {})", store_->size(),
+                             dead_letter_store_filter(settings_.mqtt),
+                             settings_.handling.dead_letter_max);
+            }
+            if (loaded) {
                 const auto evicted = store_->evict(settings_.handling.dead_letter_max);
                 if (evicted > 0) {
                     cells.dead_letters_evicted.fetch_add(evicted);
@@ -66,8 +85,13 @@ void dead_letter_keeper::run(std::stop_token stop) {
                 }
                 cells.dead_letters_kept.store(store_->size());
             }
+            last_problem.clear();
         } catch (const std::exception& e) {
-            spdlog::error("dead-letter store: {}", e.what());
+            if (e.what() != last_problem) {  // once per problem, not once per turn
+                last_problem = e.what();
+                spdlog::error("dead-letter store: {}; trying again every {} s", last_problem,
+                              kKeeperTurn.count());
+            }
         }
         std::unique_lock lock(mu);
         cv.wait_for(lock, stop, kKeeperTurn, [] { return false; });
@@ -94,6 +118,10 @@ std::optional<nlohmann::json> dead_letter_keeper::show_json(const std::string& i
     if (!store_) {
         return std::nullopt;
     }
+    const one_at_a_time turn(busy_);
+    if (!turn) {
+        throw error("another show or replay is under way; try again in a moment");
+    }
     const auto d = fetch_dead_letter(settings_, id, "dashboard");
     if (!d) {
         return std::nullopt;
@@ -104,6 +132,10 @@ std::optional<nlohmann::json> dead_letter_keeper::show_json(const std::string& i
 std::string dead_letter_keeper::replay(const std::string& id) const {
     if (!store_) {
         return "the dead-letter store is off (DEAD_LETTER_MAX=0, or MQTT_PROTOCOL is not 5)";
+    }
+    const one_at_a_time turn(busy_);
+    if (!turn) {
+        return "another show or replay is under way; try again in a moment";
     }
     dead_letter_store one(settings_, {.name = "dashboard", .id = id, .keep_payloads = true});
     if (!one.wait_loaded(kFetchTimeout)) {

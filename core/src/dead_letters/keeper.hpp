@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,6 +44,8 @@ private:
     const router& router_;
     std::shared_ptr<pod_region> pod_;
     std::unique_ptr<dead_letter_store> store_;
+    /// A show or replay is under way (they run one at a time).
+    mutable std::atomic<bool> busy_{false};
     std::jthread thread_;
 };
 

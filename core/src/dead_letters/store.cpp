@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -31,8 +33,12 @@ struct dead_letter_store::impl {
     mutable std::mutex mu;
     std::condition_variable arrived;
     std::map<std::string, dead_letter> kept;  // by id: oldest first
+    /// The marker came back: `kept` holds every dead letter kept when it subscribed. A new
+    /// connection (after a lost one) subscribes anew, so both start over: what was removed
+    /// meanwhile would otherwise stay in `kept`.
     bool marker_seen = false;
     bool marker_sent = false;
+    bool was_connected = false;
 
     std::mutex out_mu;  // one replay or removal at a time on `out`
     std::unique_ptr<outgoing_connection> out;
@@ -60,7 +66,18 @@ struct dead_letter_store::impl {
         }
     }
 
-    /// Sends and waits; returns why it failed, empty when the broker took everything.
+    void connection_changed(const client_state& st) {
+        std::lock_guard lock(mu);
+        if (st.connected && !was_connected && (marker_sent || !kept.empty())) {
+            kept.clear();
+            marker_seen = false;
+            marker_sent = false;
+        }
+        was_connected = st.connected;
+    }
+
+    /// Sends and waits; returns why it failed, empty when the broker took everything. An answer
+    /// that came late for an earlier publish (to another topic) is not this one's.
     std::string publish_confirmed(const std::string& topic, std::string_view payload, bool retain,
                                   const publish_properties& properties, bool needs_subscriber) {
         try {
@@ -73,11 +90,13 @@ struct dead_letter_store::impl {
             return fmt::format("the broker did not confirm the publish to '{}' within {} s", topic,
                                kConfirmTimeout.count());
         }
-        if (!c.refused.empty()) {
-            return fmt::format("the broker refused the publish to '{}': {}", topic,
-                               c.refused.front().reason);
+        for (const auto& r : c.refused) {
+            if (r.topic == topic) {
+                return fmt::format("the broker refused the publish to '{}': {}", topic, r.reason);
+            }
         }
-        if (needs_subscriber && !c.unheard.empty()) {
+        if (needs_subscriber &&
+            std::find(c.unheard.begin(), c.unheard.end(), topic) != c.unheard.end()) {
             return fmt::format(
                 "nobody subscribes to '{}' (the broker answered 0x10, No matching subscribers): "
                 "start the application, or check its routes, then replay again",
@@ -114,21 +133,29 @@ dead_letter_store::dead_letter_store(const settings& s, store_options options)
     m.options = std::move(options);
     m.mqtt = s.mqtt;
     m.prefix = dead_letter_store_prefix(s.mqtt);
-    const auto role = fmt::format("{}-{}", m.options.name, getpid());
+    // `<name>-<pid>-<n>`: each store of a process a client id of its own (the dashboard opens one
+    // per request, and two at once must not take each other's session).
+    static std::atomic<unsigned> stores{0};
+    const auto role = fmt::format("{}-{}-{}", m.options.name, getpid(), stores.fetch_add(1));
     const auto id = incoming_client_id(s.mqtt, role);
-    m.marker_topic = fmt::format("routemq/markers/{}", id);
+    m.marker_topic = dead_letter_marker_topic(id);
+    // QoS 0: the retained dead letters arrive at once, as one burst, and a broker's limit on what
+    // it queues per client (mosquitto's max_queued_messages, 1,000 by default) counts QoS 1 and
+    // 2 only; at QoS 1 it would cut the burst short. What a lost connection drops, the reload
+    // after it brings back (connection_changed).
     subscription store{.topic = m.options.id.empty()
                                     ? dead_letter_store_filter(s.mqtt)
                                     : dead_letter_store_topic(s.mqtt, m.options.id),
-                       .qos = 1,
+                       .qos = 0,
                        .id = 1,
                        .routes = {}};
-    subscription marker{.topic = m.marker_topic, .qos = 1, .id = 2, .routes = {}};
+    subscription marker{.topic = m.marker_topic, .qos = 0, .id = 2, .routes = {}};
     m.out = std::make_unique<outgoing_connection>(s.mqtt, s.tls, outgoing_client_id(s.mqtt, role),
                                                   m.options.log);
     m.in = std::make_unique<main_connection>(
         s.mqtt, s.tls, client_identity{id, false}, std::vector<subscription>{store, marker},
         [&m](const message& msg) { m.receive(msg); }, m.options.log);
+    m.in->on_state_change([&m](const client_state& st) { m.connection_changed(st); });
     m.in->start();
 }
 
@@ -140,7 +167,13 @@ dead_letter_store::~dead_letter_store() {
 bool dead_letter_store::wait_loaded(std::chrono::milliseconds timeout) {
     auto& m = *impl_;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    if (!m.marker_sent) {
+    std::lock_guard out_lock(m.out_mu);  // one marker at a time
+    bool sent = false;
+    {
+        std::lock_guard lock(m.mu);
+        sent = m.marker_sent;
+    }
+    if (!sent) {
         const auto subscribed = m.in->wait_subscribed(timeout);
         if (!subscribed.complete) {
             return false;
@@ -150,16 +183,22 @@ bool dead_letter_store::wait_loaded(std::chrono::milliseconds timeout) {
                 fmt::format("the broker refused the dead-letter store's subscription: {}",
                             subscribed.refused.front()));
         }
-        std::lock_guard out_lock(m.out_mu);
         // Retained messages are queued for this connection when it subscribes, so the marker,
         // published after the broker answered the subscription, arrives after every one of them.
-        if (!m.publish_confirmed(m.marker_topic, "loaded", false, {}, false).empty()) {
-            return false;
+        if (auto problem = m.publish_confirmed(m.marker_topic, "loaded", false, {}, false);
+            !problem.empty()) {
+            throw mqtt_error(problem);
         }
+        std::lock_guard lock(m.mu);
         m.marker_sent = true;
     }
     std::unique_lock lock(m.mu);
-    return m.arrived.wait_until(lock, deadline, [&m] { return m.marker_seen; });
+    if (m.arrived.wait_until(lock, deadline, [&m] { return m.marker_seen; })) {
+        return true;
+    }
+    m.marker_sent = false;  // not back in time: the next call sends another (one lost with a
+                            // connection would never come)
+    return false;
 }
 
 bool dead_letter_store::loaded() const {

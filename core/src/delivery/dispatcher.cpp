@@ -138,6 +138,12 @@ dispatcher::dispatcher(const router& r, std::vector<std::size_t> served,
 void dispatcher::dispatch(const message& msg, outbox& out) noexcept {
     counters_.received();
     const std::string_view topic = strip_share_prefix(msg.topic);
+    if (is_framework_topic(topic)) {
+        // A route on `#` would run every kept dead letter (and dead-letter it again when it
+        // fails: a loop) and every store's marker: those are the framework's, not the app's.
+        counters_.no_route();
+        return;
+    }
     // Log lines about the delivery carry its trace; each route's run gets a span of its own.
     const auto trace = begin_trace(msg, topic);
     const trace_scope in_trace(trace);
@@ -380,31 +386,23 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
                 printable_topic(topic), fallback, to);
         }
         const auto error_text = to_mqtt_string(error, kMaxErrorText);
-        publish_properties properties;
-        properties.user_properties = {
-            {"routemq-reason", std::string(reason_name(why))},
-            {"routemq-route", rt.pattern.text()},
-            {"routemq-error", error_text},
-            {"routemq-attempts", std::to_string(attempts)},
-            {"routemq-topic", std::string(topic)},
-            {"routemq-process", fmt::format("{} (pid {})", process_, getpid())},
-        };
+        const dead_letter_facts facts{.reason = std::string(reason_name(why)),
+                                      .route = rt.pattern.text(),
+                                      .error = error_text,
+                                      .attempts = attempts,
+                                      .process = fmt::format("{} (pid {})", process_, getpid())};
+        publish_properties properties{.user_properties = fact_properties(facts, topic)};
         try {
             out.publish(to, msg.payload, 1, false, properties);
         } catch (const publish_error& e) {
             // Too large with the whole topic beside the payload: keep the payload, cut the topic.
             spdlog::warn("dead letter of topic '{}': {}; sending it with routemq-topic cut",
                          printable_topic(topic), e.what());
-            properties.user_properties[4].second = to_mqtt_string(topic, 200);
+            properties.user_properties = fact_properties(facts, to_mqtt_string(topic, 200));
             out.publish(to, msg.payload, 1, false, properties);
         }
         if (!store_prefix_.empty()) {
-            kept = keep_dead_letter(msg, topic, out,
-                                    {.reason = std::string(reason_name(why)),
-                                     .route = rt.pattern.text(),
-                                     .error = error_text,
-                                     .attempts = attempts,
-                                     .process = properties.user_properties[5].second});
+            kept = keep_dead_letter(msg, topic, out, facts);
         }
         // A request's caller learns that it failed, and why.
         try_send_status(out, msg, kStatusFailed,
@@ -456,6 +454,13 @@ void dispatcher::dead_letter(std::size_t index, std::string_view topic, const me
 
 std::string dispatcher::keep_dead_letter(const message& msg, std::string_view topic, outbox& out,
                                          const dead_letter_facts& facts) {
+    if (msg.payload.empty()) {
+        spdlog::warn(
+            "the dead letter of topic '{}' is not kept in the dead-letter store: its payload is "
+            "empty, and an empty retained message removes instead of keeping",
+            printable_topic(topic));
+        return "";
+    }
     const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();

@@ -12,10 +12,10 @@ namespace routemq::detail {
 
 /// MQTT 5 properties of one outgoing message (ignored under MQTT 3.1.1).
 struct publish_properties {
-    std::vector<std::pair<std::string, std::string>> user_properties;
+    std::vector<std::pair<std::string, std::string>> user_properties = {};
     /// Request/response: where the answer goes, and what ties it to the request.
-    std::string response_topic;
-    std::string correlation_data;
+    std::string response_topic = {};
+    std::string correlation_data = {};
 };
 
 /// A QoS 1/2 publish the broker did not take: it answered with a reason code of 0x80 or more

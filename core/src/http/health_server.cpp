@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "delivery/publish_check.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/health.hpp"
 #include "routemq/errors.hpp"
@@ -53,7 +54,9 @@ std::string action_command(const httplib::Request& req, std::string& why) {
         return "reload";
     }
     if (action == "recycle") {
-        const auto process = body.value("process", std::string());
+        const auto process = body.contains("process") && body["process"].is_string()
+                                 ? body["process"].get<std::string>()
+                                 : std::string();
         if (process.size() < 2 || process.size() > 8 || process[0] != 'w' ||
             process.find_first_not_of("0123456789", 1) != std::string::npos) {
             why = "recycle takes {\"process\": \"w<N>\"}";
@@ -103,7 +106,12 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
                 if (!is_dead_letter_id(id)) {
                     return refuse(res, 400, "not a dead letter's id");
                 }
-                auto found = d->dead_letter(id);
+                std::optional<nlohmann::json> found;
+                try {
+                    found = d->dead_letter(id);
+                } catch (const std::exception& e) {
+                    return refuse(res, 503, e.what());  // the broker did not answer, or busy
+                }
                 if (!found) {
                     return refuse(res, 404, fmt::format("dead letter {} is not kept", id));
                 }
@@ -124,14 +132,14 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
         }
         if (!token_matches(d->token, req.get_header_value("X-RouteMQ-Token"))) {
             spdlog::warn("dashboard: refused {} {} from {}: wrong or missing token", req.method,
-                         req.path, req.remote_addr);
+                         printable_topic(to_mqtt_string(req.path, 200)), req.remote_addr);
             refuse(res, 403, "refused: the X-RouteMQ-Token header is missing or wrong");
             return false;
         }
         return true;
     };
     srv.Post(R"(/api/dead-letters/([^/]+)/(replay|purge))",
-             [d, act, allowed](const httplib::Request& req, httplib::Response& res) {
+             [act, allowed](const httplib::Request& req, httplib::Response& res) {
                  if (!allowed(req, res)) {
                      return;
                  }

@@ -15,7 +15,7 @@
 namespace routemq::detail {
 namespace {
 
-constexpr std::uint64_t kMagic = 0x524d514d45545233;  // "RMQMETR3": bump with any layout change
+constexpr std::uint64_t kMagic = 0x524d514d45545234;  // "RMQMETR4": bump with any layout change
 
 struct layout_header {
     std::uint64_t magic;
