@@ -24,6 +24,21 @@ std::string when_text(std::int64_t unix_ms) {
     return fmt::format("{:%Y-%m-%d %H:%M:%S}", std::chrono::floor<std::chrono::seconds>(t));
 }
 
+/// `text` safe for a terminal: control characters other than newline and tab (an escape
+/// sequence in a payload would clear the screen, recolour it or retitle the window) as \xHH.
+std::string terminal_safe(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const unsigned char c : text) {
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 std::string cut(std::string_view text, std::size_t width) {
     if (text.size() <= width) {
         return std::string(text);
@@ -58,10 +73,10 @@ int list(const settings& s, const dead_letters_request& r) {
                              "WHEN (UTC)", "ROUTE", "REASON", "ATTEMPTS", "SIZE", "TOPIC", "ERROR");
     for (auto it = found.rbegin(); it != found.rend(); ++it) {  // newest first
         const auto& d = *it;
-        std::cout << fmt::format("{:<30}  {:<19}  {:<24}  {:<7}  {:>8}  {:>7}  {:<24}  {}\n", d.id,
-                                 when_text(d.when_ms), cut(d.facts.route, 24), d.facts.reason,
-                                 d.facts.attempts, d.size, cut(printable_topic(d.topic), 24),
-                                 cut(d.facts.error, 60));
+        std::cout << fmt::format(
+            "{:<30}  {:<19}  {:<24}  {:<7}  {:>8}  {:>7}  {:<24}  {}\n", d.id, when_text(d.when_ms),
+            cut(terminal_safe(d.facts.route), 24), terminal_safe(d.facts.reason), d.facts.attempts,
+            d.size, cut(printable_topic(d.topic), 24), cut(terminal_safe(d.facts.error), 60));
     }
     std::cerr << fmt::format("{} of {} kept dead letters on {}\n", found.size(), store.size(),
                              dead_letter_store_filter(s.mqtt));
@@ -84,18 +99,19 @@ int show(const settings& s, const dead_letters_request& r) {
     std::cout << fmt::format(
         "id:        {}\nwhen:      {} UTC\nroute:     {}\nreason:    {}\nattempts:  {}\n"
         "error:     {}\ntopic:     {}\nprocess:   {}\nsize:      {} bytes\n",
-        d->id, when_text(d->when_ms), d->facts.route, d->facts.reason, d->facts.attempts,
-        d->facts.error, printable_topic(d->topic), d->facts.process, d->size);
+        d->id, when_text(d->when_ms), terminal_safe(d->facts.route), terminal_safe(d->facts.reason),
+        d->facts.attempts, terminal_safe(d->facts.error), printable_topic(d->topic),
+        terminal_safe(d->facts.process), d->size);
     if (!d->response_topic.empty()) {
         std::cout << "response topic:   " << printable_topic(d->response_topic) << '\n';
         std::cout << "correlation data: " << j["correlation_data_hex"].get<std::string>()
                   << " (hex)\n";
     }
     for (const auto& [name, value] : d->properties) {
-        std::cout << "property:  " << name << ": " << value << '\n';
+        std::cout << "property:  " << terminal_safe(name) << ": " << terminal_safe(value) << '\n';
     }
     if (j["payload"].is_string()) {
-        std::cout << "payload:\n" << d->payload << '\n';
+        std::cout << "payload:\n" << terminal_safe(d->payload) << '\n';
     } else {
         std::cout << "payload (not UTF-8, base64):\n"
                   << j["payload_base64"].get<std::string>() << '\n';
@@ -152,6 +168,24 @@ int act(const settings& s, const router& routes, const dead_letters_request& r) 
 }  // namespace
 
 int dead_letters_command(const settings& s, const router& r, const dead_letters_request& request) {
+    if (!request.id.empty() && !request.reason.empty()) {
+        throw config_error("--reason goes with --route or --all, not with an ID");
+    }
+    if (!request.route.empty() && !r.routes().empty()) {
+        std::string patterns;
+        for (const auto& rt : r.routes()) {
+            if (rt.pattern.text() == request.route) {
+                patterns.clear();
+                break;
+            }
+            patterns += (patterns.empty() ? "" : ", ") + rt.pattern.text();
+        }
+        if (!patterns.empty()) {
+            throw config_error(fmt::format(
+                "--route takes a route's pattern as `routes` prints it; this application has: {}",
+                patterns));
+        }
+    }
     if (!request.id.empty() && !is_dead_letter_id(request.id)) {
         throw config_error(
             fmt::format("'{}' is not a dead letter's id (as `dead-letters list` prints them: "

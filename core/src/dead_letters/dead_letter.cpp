@@ -227,7 +227,6 @@ nlohmann::json to_json(const dead_letter& d, bool whole) {
         j["payload"] = nullptr;
         j["payload_base64"] = to_base64(d.payload);
     }
-    j["payload_truncated"] = !d.payload_kept;
     j["process"] = d.facts.process;
     j["properties"] = d.properties;
     j["response_topic"] = d.response_topic;

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 
+#include "delivery/publish_check.hpp"
 #include "mqtt/main_connection.hpp"
 #include "mqtt/outgoing_connection.hpp"
 #include "pod/protocol.hpp"
@@ -21,6 +22,8 @@ using namespace std::chrono_literals;
 
 /// How long a replay or a removal waits for the broker.
 constexpr auto kConfirmTimeout = 10s;
+/// How far ahead of this clock a kept dead letter's id may be dated (another host's clock).
+constexpr std::chrono::milliseconds kFutureTolerance = 24h;
 
 }  // namespace
 
@@ -57,7 +60,17 @@ struct dead_letter_store::impl {
             }
             return;
         }
-        if (auto d = read_dead_letter(m, prefix, options.keep_payloads)) {
+        auto d = read_dead_letter(m, prefix, options.keep_payloads);
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        if (d && d->when_ms > now_ms + kFutureTolerance.count()) {
+            // Never the oldest, so never removed by the bound, and enough of them would have the
+            // bound remove every real one: not a dead letter any worker kept.
+            options.log->warn(
+                "ignoring '{}' in the dead-letter store: its id is dated more than a day ahead",
+                printable_topic(m.topic));
+        } else if (d) {
             auto id = d->id;
             kept.insert_or_assign(std::move(id), std::move(*d));
         } else {

@@ -96,6 +96,10 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
     srv.Get("/api/pod",
             [d](const httplib::Request&, httplib::Response& res) { answer(res, 200, d->pod()); });
     srv.Get("/api/dead-letters", [d](const httplib::Request& req, httplib::Response& res) {
+        const auto reason = req.get_param_value("reason");
+        if (!reason.empty() && reason != "failed" && reason != "payload" && reason != "poison") {
+            return refuse(res, 400, "reason is failed, payload or poison");
+        }
         answer(res, 200,
                d->dead_letters({.route = req.get_param_value("route"),
                                 .reason = req.get_param_value("reason")}));
@@ -132,7 +136,7 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
         }
         if (!token_matches(d->token, req.get_header_value("X-RouteMQ-Token"))) {
             spdlog::warn("dashboard: refused {} {} from {}: wrong or missing token", req.method,
-                         printable_topic(to_mqtt_string(req.path, 200)), req.remote_addr);
+                         printable_topic(req.path), req.remote_addr);
             refuse(res, 403, "refused: the X-RouteMQ-Token header is missing or wrong");
             return false;
         }

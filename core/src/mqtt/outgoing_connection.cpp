@@ -118,6 +118,8 @@ struct outgoing_connection::impl {
     milliseconds backoff{0};
     /// The answers taken from `answers` by forget_acknowledged(); kept to reuse its memory.
     std::vector<answer> taken;
+    /// A 0x10 answer whose on_delivered has not come yet: back into `answers` for the next round.
+    std::vector<answer> carried;
     /// The properties of the publish being sent, as Paho reads them; kept to reuse its memory.
     std::vector<MQTTProperty> property_view;
     /// Connected since the last connect, unless `lost` says otherwise.
@@ -370,12 +372,26 @@ struct outgoing_connection::impl {
                          "{} (0x{:02x})",
                          MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(it->reason_code)),
                          it->reason_code)});
-            } else if (it->reason_code == MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS) {
+                return true;
+            }
+            if (it->reason_code == MQTTREASONCODE_NO_MATCHING_SUBSCRIBERS) {
+                // Paho reports the reason code before it has finished with the PUBACK; the
+                // publish is answered once on_delivered says so, right after.
+                const auto next = std::next(it);
+                if (next == taken.end() || next->token != u.token) {
+                    carried.push_back(*it);
+                    return false;
+                }
                 unheard.push_back(u.message.topic);
             }
             return true;
         });
         taken.clear();
+        if (!carried.empty()) {
+            std::lock_guard lock(answers_mu);
+            answers.insert(answers.end(), carried.begin(), carried.end());
+            carried.clear();
+        }
         inflight -= before - pending.size();
     }
 
