@@ -50,16 +50,9 @@ dead_letter_store open_store(const settings& s, const std::string& id, bool payl
     return dead_letter_store(s, {.name = "dead-letters", .id = id, .keep_payloads = payloads});
 }
 
-void load(dead_letter_store& store, const settings& s) {
-    if (!store.wait_loaded(kLoadTimeout)) {
-        throw mqtt_error(fmt::format("no answer from the broker at {}:{} within {} s",
-                                     s.mqtt.broker, s.mqtt.port, kLoadTimeout.count()));
-    }
-}
-
 int list(const settings& s, const dead_letters_request& r) {
     auto store = open_store(s, "", false);
-    load(store, s);
+    store.load(kLoadTimeout);
     const auto found = store.list({.route = r.route, .reason = r.reason});
     if (r.json) {
         auto items = nlohmann::json::array();
@@ -85,7 +78,7 @@ int list(const settings& s, const dead_letters_request& r) {
 
 int show(const settings& s, const dead_letters_request& r) {
     auto store = open_store(s, r.id, true);
-    load(store, s);
+    store.load(kLoadTimeout);
     const auto d = store.find(r.id);
     if (!d) {
         std::cerr << "routemq: dead letter " << r.id << " is not kept\n";
@@ -127,7 +120,7 @@ int act(const settings& s, const router& routes, const dead_letters_request& r) 
         throw config_error(fmt::format("{} takes one of: an ID, --route ROUTE, --all", r.action));
     }
     auto store = open_store(s, r.id, replay);
-    load(store, s);
+    store.load(kLoadTimeout);
     std::vector<dead_letter> chosen_letters;
     if (!r.id.empty()) {
         if (auto d = store.find(r.id)) {

@@ -37,10 +37,7 @@ private:
 std::optional<dead_letter> fetch_dead_letter(const settings& s, const std::string& id,
                                              const std::string& name) {
     dead_letter_store one(s, {.name = name, .id = id, .keep_payloads = true});
-    if (!one.wait_loaded(kFetchTimeout)) {
-        throw mqtt_error(fmt::format("no answer from the broker at {}:{} within {} s",
-                                     s.mqtt.broker, s.mqtt.port, kFetchTimeout.count()));
-    }
+    one.load(kFetchTimeout);
     return one.find(id);
 }
 
@@ -137,18 +134,19 @@ std::string dead_letter_keeper::replay(const std::string& id) const {
     if (!turn) {
         return "another show or replay is under way; try again in a moment";
     }
-    dead_letter_store one(settings_, {.name = "dashboard", .id = id, .keep_payloads = true});
-    if (!one.wait_loaded(kFetchTimeout)) {
-        return fmt::format("no answer from the broker within {} s", kFetchTimeout.count());
+    std::optional<dead_letter> d;
+    try {
+        d = fetch_dead_letter(settings_, id, "dashboard");
+    } catch (const std::exception& e) {
+        return e.what();
     }
-    const auto d = one.find(id);
     if (!d) {
         return fmt::format("dead letter {} is not kept (replayed or purged already?)", id);
     }
     if (auto problem = replay_problem(router_, *d); !problem.empty()) {
         return problem;
     }
-    return one.replay(*d);
+    return store_->replay(*d);  // the index's own connections: removed from the index at once
 }
 
 std::string dead_letter_keeper::purge(const std::string& id) const {

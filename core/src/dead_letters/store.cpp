@@ -14,6 +14,7 @@
 #include "mqtt/outgoing_connection.hpp"
 #include "pod/protocol.hpp"
 #include "routemq/errors.hpp"
+#include "runtime/host.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -61,9 +62,7 @@ struct dead_letter_store::impl {
             return;
         }
         auto d = read_dead_letter(m, prefix, options.keep_payloads);
-        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+        const auto now_ms = unix_time_ms();
         if (d && d->when_ms > now_ms + kFutureTolerance.count()) {
             // Never the oldest, so never removed by the bound, and enough of them would have the
             // bound remove every real one: not a dead letter any worker kept.
@@ -212,6 +211,14 @@ bool dead_letter_store::wait_loaded(std::chrono::milliseconds timeout) {
     m.marker_sent = false;  // not back in time: the next call sends another (one lost with a
                             // connection would never come)
     return false;
+}
+
+void dead_letter_store::load(std::chrono::milliseconds timeout) {
+    if (!wait_loaded(timeout)) {
+        throw mqtt_error(fmt::format(
+            "no answer from the broker at {}:{} within {} s", impl_->mqtt.broker, impl_->mqtt.port,
+            std::chrono::duration_cast<std::chrono::seconds>(timeout).count()));
+    }
 }
 
 bool dead_letter_store::loaded() const {

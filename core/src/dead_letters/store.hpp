@@ -42,6 +42,8 @@ public:
     /// before a marker this connection publishes to itself after subscribing); false when
     /// `timeout` passed first.
     bool wait_loaded(std::chrono::milliseconds timeout);
+    /// The same, throwing routemq::mqtt_error (naming the broker) when `timeout` passed first.
+    void load(std::chrono::milliseconds timeout);
     bool loaded() const;
 
     /// Oldest first.

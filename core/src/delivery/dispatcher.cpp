@@ -19,6 +19,7 @@
 #include "routemq/cli.hpp"
 #include "routemq/context.hpp"
 #include "routemq/errors.hpp"
+#include "runtime/host.hpp"
 
 namespace routemq::detail {
 namespace {
@@ -461,9 +462,7 @@ std::string dispatcher::keep_dead_letter(const message& msg, std::string_view to
             printable_topic(topic));
         return "";
     }
-    const auto unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+    const auto unix_ms = unix_time_ms();
     const auto unique = message_digest(0, topic, msg.payload) ^
                         (static_cast<std::uint64_t>(getpid()) << 40) ^ ++kept_;
     auto kept = fmt::format("{}/{}", store_prefix_, dead_letter_id(unix_ms, unique));

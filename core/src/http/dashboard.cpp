@@ -15,36 +15,6 @@ double rounded(double value, double step) {
     return std::round(value / step) * step;
 }
 
-struct route_sums {
-    std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
-    std::uint64_t runs = 0;
-    std::uint64_t handled = 0;
-    std::uint64_t busy_ns = 0;
-    std::uint64_t retries = 0;
-    std::uint64_t dead_letters = 0;
-    std::uint64_t timeouts = 0;
-};
-
-route_sums sum_route(const pod_region& region, std::size_t route) {
-    route_sums s;
-    for (std::size_t slot = 0; slot < region.processes(); ++slot) {
-        const auto& c = region.route(slot, route);
-        for (std::size_t b = 0; b < s.buckets.size(); ++b) {
-            const auto n = c.duration_buckets[b].load(std::memory_order_relaxed);
-            s.buckets[b] += n;
-            s.runs += n;
-        }
-        s.handled += c.handled.load(std::memory_order_relaxed);
-        s.busy_ns += c.duration_sum_ns.load(std::memory_order_relaxed);
-        s.retries += c.retries.load(std::memory_order_relaxed);
-        for (const auto& d : c.dead_letters) {
-            s.dead_letters += d.load(std::memory_order_relaxed);
-        }
-        s.timeouts += c.timeouts.load(std::memory_order_relaxed);
-    }
-    return s;
-}
-
 }  // namespace
 
 dashboard_model model_of_pod(const router& r, const pod_plan& plan, const scaling_defaults& s) {
@@ -154,7 +124,7 @@ nlohmann::json pod_json(const dashboard_model& m, const pod_region& region,
     for (std::size_t route = 0; route < m.routes.size() && route < region.routes(); ++route) {
         const auto& rt = m.routes[route];
         const auto& scaling = region.scaling(route);
-        const auto sums = sum_route(region, route);
+        const auto sums = region.sum_route(route);
         auto in = nlohmann::json::array();
         auto out = nlohmann::json::array();
         auto busy = nlohmann::json::array();
@@ -165,22 +135,23 @@ nlohmann::json pod_json(const dashboard_model& m, const pod_region& region,
             busy.push_back(rounded(sample.busy_ppm.load() / 1e4, 0.1));
         }
         const bool single = m.mode == "single";
-        routes.push_back({{"route", rt.pattern},
-                          {"shared", rt.shared},
-                          {"qos", rt.qos},
-                          {"in_per_s", in.empty() ? 0.0 : in.back().get<double>()},
-                          {"out_per_s", out.empty() ? 0.0 : out.back().get<double>()},
-                          {"p50_ms", rounded(quantile_ms(sums.buckets, 0.5), 0.001)},
-                          {"p99_ms", rounded(quantile_ms(sums.buckets, 0.99), 0.001)},
-                          {"busy_percent", rounded(scaling.busy_ppm.load() / 1e4, 0.1)},
-                          {"workers", single ? 1 : scaling.workers.load()},
-                          {"min_workers", rt.min_workers},
-                          {"max_workers", rt.max_workers},
-                          {"runs", sums.runs},
-                          {"handled", sums.handled},
-                          {"retries", sums.retries},
-                          {"dead_letters", sums.dead_letters},
-                          {"timeouts", sums.timeouts}});
+        routes.push_back(
+            {{"route", rt.pattern},
+             {"shared", rt.shared},
+             {"qos", rt.qos},
+             {"in_per_s", in.empty() ? 0.0 : in.back().get<double>()},
+             {"out_per_s", out.empty() ? 0.0 : out.back().get<double>()},
+             {"p50_ms", rounded(quantile_ms(sums.buckets, 0.5), 0.001)},
+             {"p99_ms", rounded(quantile_ms(sums.buckets, 0.99), 0.001)},
+             {"busy_percent", rounded(scaling.busy_ppm.load() / 1e4, 0.1)},
+             {"workers", single ? 1 : scaling.workers.load()},
+             {"min_workers", rt.min_workers},
+             {"max_workers", rt.max_workers},
+             {"runs", sums.runs()},
+             {"handled", sums.handled},
+             {"retries", sums.retries},
+             {"dead_letters", sums.dead_letters[0] + sums.dead_letters[1] + sums.dead_letters[2]},
+             {"timeouts", sums.timeouts}});
         history.push_back(
             {{"route", rt.pattern}, {"in_per_s", in}, {"out_per_s", out}, {"busy_percent", busy}});
     }
@@ -210,8 +181,8 @@ void history_recorder::tick(const pod_region& region, std::chrono::steady_clock:
     }
     std::vector<totals> current(region.routes());
     for (std::size_t route = 0; route < current.size(); ++route) {
-        const auto s = sum_route(region, route);
-        current[route] = {.runs = s.runs, .handled = s.handled, .busy_ns = s.busy_ns};
+        const auto s = region.sum_route(route);
+        current[route] = {.runs = s.runs(), .handled = s.handled, .busy_ns = s.sum_ns};
     }
     if (last_) {
         const double seconds = std::chrono::duration<double>(now - *last_).count();

@@ -55,19 +55,8 @@ void per_process(std::string& out, const pod_region& m, const std::vector<std::s
 }
 
 /// One route pattern's counters, summed over every process and every route with that pattern.
-struct route_totals {
+struct route_totals : route_sums {
     std::string label;
-    std::uint64_t handled = 0;
-    std::uint64_t bad_payload = 0;
-    std::uint64_t handler_error = 0;
-    std::uint64_t retries = 0;
-    std::array<std::uint64_t, 3> dead_letters{};
-    std::uint64_t timeouts = 0;
-    std::uint64_t crashes = 0;
-    std::uint64_t publishes_refused = 0;
-    std::uint64_t replies_refused = 0;
-    std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
-    std::uint64_t sum_ns = 0;
 };
 
 /// A counter family with one sample per route pattern, valued by `value(totals)`.
@@ -88,26 +77,10 @@ std::vector<route_totals> totals_by_pattern(const pod_region& m,
         auto it = std::find_if(out.begin(), out.end(),
                                [&](const route_totals& t) { return t.label == label; });
         if (it == out.end()) {
-            it = out.insert(out.end(), route_totals{label});
+            it = out.insert(out.end(), route_totals{});
+            it->label = label;
         }
-        for (std::size_t p = 0; p < m.processes(); ++p) {
-            const auto& c = m.route(p, r);
-            it->handled += c.handled.load(kRelaxed);
-            it->bad_payload += c.bad_payload.load(kRelaxed);
-            it->handler_error += c.handler_error.load(kRelaxed);
-            it->retries += c.retries.load(kRelaxed);
-            for (std::size_t d = 0; d < it->dead_letters.size(); ++d) {
-                it->dead_letters[d] += c.dead_letters[d].load(kRelaxed);
-            }
-            it->timeouts += c.timeouts.load(kRelaxed);
-            it->crashes += c.crashes.load(kRelaxed);
-            it->publishes_refused += c.publishes_refused.load(kRelaxed);
-            it->replies_refused += c.replies_refused.load(kRelaxed);
-            for (std::size_t b = 0; b < it->buckets.size(); ++b) {
-                it->buckets[b] += c.duration_buckets[b].load(kRelaxed);
-            }
-            it->sum_ns += c.duration_sum_ns.load(kRelaxed);
-        }
+        *it += m.sum_route(r);
     }
     return out;
 }

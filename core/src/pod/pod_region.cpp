@@ -207,6 +207,57 @@ void pod_region::record(std::size_t slot, std::size_t route, outcome o,
     cells.duration_sum_ns.fetch_add(duration_ns, kRelaxed);
 }
 
+route_sums& route_sums::operator+=(const route_sums& o) noexcept {
+    handled += o.handled;
+    bad_payload += o.bad_payload;
+    handler_error += o.handler_error;
+    retries += o.retries;
+    for (std::size_t d = 0; d < dead_letters.size(); ++d) {
+        dead_letters[d] += o.dead_letters[d];
+    }
+    timeouts += o.timeouts;
+    crashes += o.crashes;
+    publishes_refused += o.publishes_refused;
+    replies_refused += o.replies_refused;
+    for (std::size_t b = 0; b < buckets.size(); ++b) {
+        buckets[b] += o.buckets[b];
+    }
+    sum_ns += o.sum_ns;
+    return *this;
+}
+
+std::uint64_t route_sums::runs() const noexcept {
+    std::uint64_t n = 0;
+    for (const auto b : buckets) {
+        n += b;
+    }
+    return n;
+}
+
+route_sums pod_region::sum_route(std::size_t r) const noexcept {
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    route_sums s;
+    for (std::size_t p = 0; p < processes_; ++p) {
+        const auto& c = route(p, r);
+        s.handled += c.handled.load(kRelaxed);
+        s.bad_payload += c.bad_payload.load(kRelaxed);
+        s.handler_error += c.handler_error.load(kRelaxed);
+        s.retries += c.retries.load(kRelaxed);
+        for (std::size_t d = 0; d < s.dead_letters.size(); ++d) {
+            s.dead_letters[d] += c.dead_letters[d].load(kRelaxed);
+        }
+        s.timeouts += c.timeouts.load(kRelaxed);
+        s.crashes += c.crashes.load(kRelaxed);
+        s.publishes_refused += c.publishes_refused.load(kRelaxed);
+        s.replies_refused += c.replies_refused.load(kRelaxed);
+        for (std::size_t b = 0; b < s.buckets.size(); ++b) {
+            s.buckets[b] += c.duration_buckets[b].load(kRelaxed);
+        }
+        s.sum_ns += c.duration_sum_ns.load(kRelaxed);
+    }
+    return s;
+}
+
 std::uint64_t pod_region::handled(std::size_t slot) const noexcept {
     std::uint64_t total = 0;
     for (std::size_t r = 0; r < routes_; ++r) {

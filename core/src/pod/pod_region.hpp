@@ -24,6 +24,26 @@ using counter = std::atomic<std::uint64_t>;
 static_assert(counter::is_always_lock_free, "counters live in memory shared between processes");
 static_assert(std::atomic<slot_state>::is_always_lock_free, "so is a slot's state");
 
+/// What every process did for one route: route_cells summed (pod_region::sum_route).
+struct route_sums {
+    std::uint64_t handled = 0;
+    std::uint64_t bad_payload = 0;
+    std::uint64_t handler_error = 0;
+    std::uint64_t retries = 0;
+    std::array<std::uint64_t, 3> dead_letters{};
+    std::uint64_t timeouts = 0;
+    std::uint64_t crashes = 0;
+    std::uint64_t publishes_refused = 0;
+    std::uint64_t replies_refused = 0;
+    /// Runs per duration bucket (kDurationBuckets, the last beyond every bound), and their sum.
+    std::array<std::uint64_t, kDurationBuckets.size() + 1> buckets{};
+    std::uint64_t sum_ns = 0;
+
+    route_sums& operator+=(const route_sums& o) noexcept;
+    /// Handler runs, every outcome.
+    std::uint64_t runs() const noexcept;
+};
+
 /// A short text in memory shared between processes, without locks: one writer stores it whole,
 /// readers get a consistent copy (a sequence lock over atomic words). Longer text is cut.
 class shared_text {
@@ -246,6 +266,9 @@ public:
     scaling_cells& scaling(std::size_t route) const noexcept;
     process_cells& process(std::size_t slot) const noexcept;
     route_cells& route(std::size_t slot, std::size_t route) const noexcept;
+
+    /// What every process did for `route` (/metrics and the dashboard read it so).
+    route_sums sum_route(std::size_t route) const noexcept;
 
     /// Handler runs of `slot` over every route, restarts of the slot's process included.
     std::uint64_t handled(std::size_t slot) const noexcept;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 
@@ -14,6 +15,12 @@ std::string host_name() {
         return "localhost";
     }
     return buf;
+}
+
+std::int64_t unix_time_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::uint64_t rss_kib(pid_t pid) {

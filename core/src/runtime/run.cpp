@@ -347,9 +347,7 @@ std::shared_ptr<const dashboard_backend> dashboard_of(const settings& s, parts& 
     auto d = std::make_shared<dashboard_backend>();
     d->token = s.http.dashboard_token;
     d->pod = [model = std::move(model), pod = p.pod] {
-        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+        const auto now = unix_time_ms();
         return pod_json(model, *pod, now, rss_kib);
     };
     d->dead_letters = [keeper = p.keeper.get()](const dead_letter_filter& f) {
@@ -401,9 +399,7 @@ std::unique_ptr<health_server> start_http(const settings& s, const router& r,
 /// What this process keeps for the pod besides its counters: the dead-letter index and the
 /// history its dashboard plots.
 void speak_for_the_pod(const settings& s, const router& r, parts& p, bool measure_busy) {
-    p.pod->manager().started_unix_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+    p.pod->manager().started_unix_ms.store(unix_time_ms());
     p.keeper = std::make_unique<dead_letter_keeper>(s, r, p.pod);
     p.history = std::make_unique<history_recorder>(measure_busy);
 }
