@@ -151,10 +151,15 @@ struct served_dashboard {
             return nlohmann::json{{"route", f.route}, {"reason", f.reason}};
         };
         d->dead_letter = [](const std::string&) { return std::nullopt; };
-        d->act = [this](const std::string& command) {
-            commands.push_back(command);
-            return routemq::detail::action_answer{.ok = true, .text = "done: " + command};
+        const auto record = [this](std::string what) {
+            return [this, what](const std::string& argument) {
+                commands.push_back(what + argument);
+                return routemq::detail::action_answer{.ok = true, .text = "done"};
+            };
         };
+        d->replay = record("replay ");
+        d->purge = record("purge ");
+        d->ctl = record("");
         server = std::make_unique<routemq::detail::health_server>(
             "127.0.0.1", port, routemq::detail::pod_region::create(1, 0),
             std::vector<std::string>{}, d);

@@ -101,14 +101,17 @@ struct action_answer {
 };
 
 /// What the HTTP endpoint serves the dashboard from: each call reads the pod (or the
-/// dead-letter store) anew. `act` carries out `replay ID`, `purge ID`, `scale ROUTE N`,
-/// `recycle wN` or `reload`, already checked against the token.
+/// dead-letter store) anew. The actions are called already checked against the token: `replay`
+/// and `purge` with a dead letter's id, `ctl` with a `routemq ctl` command (`scale ROUTE N`,
+/// `recycle wN` or `reload`).
 struct dashboard_backend {
     std::string token;
     std::function<nlohmann::json()> pod;
     std::function<nlohmann::json(const dead_letter_filter&)> dead_letters;
     std::function<std::optional<nlohmann::json>(const std::string& id)> dead_letter;
-    std::function<action_answer(const std::string& command)> act;
+    std::function<action_answer(const std::string& id)> replay;
+    std::function<action_answer(const std::string& id)> purge;
+    std::function<action_answer(const std::string& command)> ctl;
 };
 
 /// The page, as compiled in.

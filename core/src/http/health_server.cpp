@@ -121,8 +121,7 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
                 }
                 answer(res, 200, *found);
             });
-    const auto act = [d](const std::string& command, httplib::Response& res) {
-        const auto a = d->act(command);
+    const auto reply = [](const action_answer& a, httplib::Response& res) {
         if (a.ok) {
             answer(res, 200, {{"ok", true}, {"message", a.text}});
         } else {
@@ -143,7 +142,7 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
         return true;
     };
     srv.Post(R"(/api/dead-letters/([^/]+)/(replay|purge))",
-             [act, allowed](const httplib::Request& req, httplib::Response& res) {
+             [d, reply, allowed](const httplib::Request& req, httplib::Response& res) {
                  if (!allowed(req, res)) {
                      return;
                  }
@@ -151,10 +150,10 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
                  if (!is_dead_letter_id(id)) {
                      return refuse(res, 400, "not a dead letter's id");
                  }
-                 act(fmt::format("{} {}", req.matches[2].str(), id), res);
+                 reply(req.matches[2].str() == "replay" ? d->replay(id) : d->purge(id), res);
              });
     srv.Post(R"(/api/(scale|recycle|reload))",
-             [act, allowed](const httplib::Request& req, httplib::Response& res) {
+             [d, reply, allowed](const httplib::Request& req, httplib::Response& res) {
                  if (!allowed(req, res)) {
                      return;
                  }
@@ -163,7 +162,7 @@ void serve_dashboard(httplib::Server& srv, std::shared_ptr<const dashboard_backe
                  if (command.empty()) {
                      return refuse(res, 400, why);
                  }
-                 act(command, res);
+                 reply(d->ctl(command), res);
              });
 }
 

@@ -356,19 +356,20 @@ std::shared_ptr<const dashboard_backend> dashboard_of(const settings& s, parts& 
     d->dead_letter = [keeper = p.keeper.get()](const std::string& id) {
         return keeper->show_json(id);
     };
-    d->act = [keeper = p.keeper.get(), commands = p.commands.get()](const std::string& command) {
-        if (command.rfind("replay ", 0) == 0 || command.rfind("purge ", 0) == 0) {
-            const bool replay = command[0] == 'r';
-            const auto id = command.substr(command.find(' ') + 1);
+    const auto dead_letter_action = [keeper = p.keeper.get()](bool replay) {
+        return [keeper, replay](const std::string& id) {
             auto problem = replay ? keeper->replay(id) : keeper->purge(id);
             if (!problem.empty()) {
                 return action_answer{.ok = false, .text = std::move(problem)};
             }
-            spdlog::info("dashboard: dead letter {} {}", id, replay ? "replayed" : "purged");
-            return action_answer{
-                .ok = true,
-                .text = fmt::format("dead letter {} {}", id, replay ? "replayed" : "purged")};
-        }
+            const auto done = fmt::format("dead letter {} {}", id, replay ? "replayed" : "purged");
+            spdlog::info("dashboard: {}", done);
+            return action_answer{.ok = true, .text = done};
+        };
+    };
+    d->replay = dead_letter_action(true);
+    d->purge = dead_letter_action(false);
+    d->ctl = [commands = p.commands.get()](const std::string& command) {
         if (commands == nullptr) {
             return action_answer{.ok = false,
                                  .text = "this process runs no workers (start it with --workers)"};
